@@ -1,0 +1,1 @@
+"""efflit: a curated knowledge base of research on LLM efficiency."""

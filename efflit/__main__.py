@@ -1,0 +1,3 @@
+from efflit.cli import main
+
+main()

@@ -1,0 +1,67 @@
+"""The `efflit` command line. Commands only parse options and call one function."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from efflit import build as pipeline
+from efflit.models import Record, field_table
+from efflit.problems import FORMATTERS, summary
+
+root_option = click.option(
+    "--root",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("."),
+    show_default=True,
+    help="Knowledge-base folder (holding taxonomy.yaml and papers/).",
+)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="efflit")
+def main() -> None:
+    """efflit: a curated knowledge base of research on LLM efficiency."""
+
+
+@main.command()
+@root_option
+@click.option("--strict", is_flag=True, help="Fail on warnings too.")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(sorted(FORMATTERS)),
+    default="text",
+    show_default=True,
+    help="text for people, github for Actions annotations, json for tools.",
+)
+def check(root: Path, strict: bool, output_format: str) -> None:
+    """Check records, taxonomy and BibTeX; report every problem with its file and line."""
+    kb, report = pipeline.check(root)
+    problems = report.sorted()
+    if problems or output_format == "json":
+        click.echo(FORMATTERS[output_format](problems))
+    if output_format != "json":
+        counted = f"{len(kb.papers)} records, {len(kb.bibtex)} linked BibTeX entries: " if kb else ""
+        click.echo(f"efflit check: {counted}{summary(report)}", err=True)
+    raise SystemExit(1 if report.failed(strict) else 0)
+
+
+@main.command()
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["json", "markdown"]),
+    default="json",
+    show_default=True,
+    help="json: the JSON Schema; markdown: the field table of the README.",
+)
+def schema(output_format: str) -> None:
+    """Print the schema of a paper record, derived from the model."""
+    click.echo(
+        field_table(Record)
+        if output_format == "markdown"
+        else json.dumps(Record.model_json_schema(), indent=2, ensure_ascii=False)
+    )

@@ -1,0 +1,183 @@
+"""Link stage: check what no single file can: tags against the taxonomy, records against
+their BibTeX entries, and records against each other."""
+
+from __future__ import annotations
+
+import difflib
+from collections import Counter, defaultdict
+from itertools import combinations
+
+from rapidfuzz import fuzz
+
+from efflit.bibtex import BibEntry, last_name, normalize, split_names
+from efflit.problems import Report
+from efflit.validate import Paper, Taxonomy
+
+NEAR_DUPLICATE_SCORE = 90
+
+
+def link(taxonomy: Taxonomy, papers: list[Paper], entries: list[BibEntry], report: Report) -> dict[str, BibEntry]:
+    """Run every cross-file check; return each record's BibTeX entry by record id."""
+    check_tags(taxonomy, papers, report)
+    check_coverage(taxonomy, papers, report)
+    bib = link_bibtex(papers, entries, report)
+    check_unique(papers, report)
+    check_near_duplicates(papers, report)
+    check_incomplete(papers, report)
+    return bib
+
+
+def check_tags(taxonomy: Taxonomy, papers: list[Paper], report: Report) -> None:
+    paths = list(taxonomy.nodes)
+    by_slug = defaultdict(list)
+    for path in paths:
+        by_slug[path.rsplit("/", 1)[-1]].append(path)
+    for paper in papers:
+        for index, tag in enumerate(paper.record.tags):
+            if tag in taxonomy.nodes:
+                continue
+            guesses = by_slug.get(tag.rsplit("/", 1)[-1]) or difflib.get_close_matches(tag, paths, n=1, cutoff=0.6)
+            hint = (
+                f"did you mean '{guesses[0]}'?"
+                if guesses
+                else "use a path from taxonomy.yaml, such as inference/quantization"
+            )
+            report.error(paper.document.position(("tags", index)), f"tag '{tag}' is not a taxonomy node", hint)
+
+
+def check_coverage(taxonomy: Taxonomy, papers: list[Paper], report: Report) -> None:
+    used = {tag for paper in papers for tag in paper.record.tags}
+    covered = {prefix for tag in used for prefix in _prefixes(tag)}
+    for node in taxonomy.nodes.values():
+        if node.path not in covered:
+            report.warning(
+                taxonomy.document.position(node.loc + ("slug",)),
+                f"taxonomy node '{node.path}' has no papers",
+                "tag a paper with it, or remove the node",
+            )
+
+
+def _prefixes(tag: str) -> list[str]:
+    parts = tag.split("/")
+    return ["/".join(parts[: i + 1]) for i in range(len(parts))]
+
+
+def link_bibtex(papers: list[Paper], entries: list[BibEntry], report: Report) -> dict[str, BibEntry]:
+    by_key: dict[str, BibEntry] = {}
+    by_folded: dict[str, BibEntry] = {}
+    for entry in entries:
+        first = by_folded.get(entry.key.casefold())
+        if first is not None:
+            same = "" if first.key == entry.key else f" (BibTeX ignores case: '{first.key}')"
+            report.error(
+                entry.position,
+                f"BibTeX key '{entry.key}' is also defined at {first.position}{same}",
+                "keep one entry per key",
+            )
+        by_folded.setdefault(entry.key.casefold(), entry)
+        by_key.setdefault(entry.key, entry)
+
+    linked: dict[str, BibEntry] = {}
+    for paper in papers:
+        record, document = paper.record, paper.document
+        key_place = document.position(("bibkey",) if record.bibkey else ("id",))
+        entry = by_key.get(record.key)
+        if entry is None:
+            close = difflib.get_close_matches(record.key, list(by_key), n=1)
+            hint = (
+                f"did you mean '{close[0]}'?"
+                if close
+                else f"add an entry @article{{{record.key}, ...}} to papers/references.bib"
+            )
+            report.error(key_place, f"no BibTeX entry with key '{record.key}' in papers/*.bib", hint)
+            continue
+        linked[record.id] = entry
+        _compare(paper, entry, report)
+    used = {entry.key for entry in linked.values()}
+    for entry in by_key.values():
+        if entry.key not in used:
+            report.warning(
+                entry.position, f"BibTeX entry '{entry.key}' belongs to no record", "remove it, or add its record"
+            )
+    return linked
+
+
+def _compare(paper: Paper, entry: BibEntry, report: Report) -> None:
+    record, document = paper.record, paper.document
+
+    def disagree(field: str, ours: object, theirs: object, bib_field: str) -> None:
+        report.error(
+            document.position((field, 0) if field == "authors" else (field,)),
+            f"{field} differs from BibTeX entry '{entry.key}' at {entry.field_position(bib_field)}: "
+            f"record has '{ours}', BibTeX has '{theirs}'",
+            "make the record and the BibTeX entry agree",
+        )
+
+    title = entry.fields.get("title", "")
+    if normalize(title) != normalize(record.title):
+        disagree("title", record.title, title, "title")
+    year = entry.fields.get("year", "").strip()
+    if year != str(record.year):
+        disagree("year", record.year, year, "year")
+    names = split_names(entry.fields.get("author", ""))
+    if record.authors and not names:
+        disagree("authors", record.authors[0], "no author", "author")
+    elif names and not record.authors:
+        disagree("authors", "no authors", names[0], "author")
+    elif names:
+        theirs = normalize(last_name(names[0]))
+        if not theirs or not normalize(record.authors[0]).endswith(theirs):
+            disagree("authors", record.authors[0], names[0], "author")
+
+
+def check_unique(papers: list[Paper], report: Report) -> None:
+    """Ids, arXiv ids and DOIs name one paper each: the later record is the one reported."""
+    for field, key in (("id", str), ("arxiv", str), ("doi", str.casefold)):
+        first: dict[str, Paper] = {}
+        for paper in papers:
+            value = getattr(paper.record, field)
+            if value is None:
+                continue
+            if (seen := first.setdefault(key(value), paper)) is not paper:
+                report.error(
+                    paper.document.position((field,)),
+                    f"{field} '{value}' is also used by {seen.document.position((field,))}",
+                    "one record per paper: merge the two records",
+                )
+
+
+def check_near_duplicates(papers: list[Paper], report: Report) -> None:
+    """Warn about titles that are nearly the same, comparing only candidates that share
+    two of their rarer words (all pairs would be quadratic in the corpus)."""
+    titles = [normalize(p.record.title) for p in papers]
+    words = [set(t.split()) for t in titles]
+    frequency = Counter(w for ws in words for w in ws)
+    buckets = defaultdict(list)
+    for index, ws in enumerate(words):
+        rare = sorted(ws, key=lambda w: (frequency[w], w))[:4]
+        for pair in combinations(sorted(rare), 2) if len(rare) > 1 else [tuple(rare)]:
+            buckets[pair].append(index)
+    pairs = {(a, b) for members in buckets.values() for a, b in combinations(members, 2)}
+    for a, b in sorted(pairs):
+        first, second = papers[a], papers[b]
+        if {first.record.arxiv, second.record.arxiv} - {None} and first.record.arxiv == second.record.arxiv:
+            continue  # already an error
+        if fuzz.ratio(titles[a], titles[b]) >= NEAR_DUPLICATE_SCORE:
+            report.warning(
+                second.document.position(("title",)),
+                f"title is nearly the same as {first.document.position(('title',))}",
+                "if both records are the same paper, merge them",
+            )
+
+
+def check_incomplete(papers: list[Paper], report: Report) -> None:
+    incomplete = [p for p in papers if p.record.incomplete]
+    if incomplete:
+        report.warning(
+            incomplete[0].document.position(("authors",)),
+            "1 record lists no authors and is marked incomplete"
+            if len(incomplete) == 1
+            else f"{len(incomplete)} records list no authors and are marked incomplete "
+            f"(this one and {len(incomplete) - 1} more)",
+            "add the authors from the paper itself",
+        )

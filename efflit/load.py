@@ -1,0 +1,269 @@
+"""Load stage: read YAML sources into plain data that remembers where every value stands.
+
+PyYAML's own loader silently keeps the last of two duplicate keys, expands
+aliases without bound, overflows the stack on deep nesting and forgets
+positions.  So we take only its event stream (libyaml's C parser when present,
+which is fast and never recurses) and compose documents ourselves: each value
+keeps the position of its key and of itself, and the text it was written as
+when YAML gave it another type than a string, so later stages can say "quote it".
+"""
+
+from __future__ import annotations
+
+import codecs
+import datetime
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from efflit.problems import Position, Report
+
+MAX_RECORD_BYTES = 64 * 1024
+MAX_DEPTH = 12
+
+_Parser = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_resolver = yaml.resolver.Resolver()
+_constructor = yaml.constructor.SafeConstructor()
+
+_CORE = "tag:yaml.org,2002:"
+_SCALAR_TAGS = {_CORE + name for name in ("str", "int", "float", "bool", "null", "timestamp")}
+_KIND_NAMES = {
+    _CORE + "int": "a number",
+    _CORE + "float": "a number",
+    _CORE + "bool": "a boolean",
+    _CORE + "null": "empty (null)",
+    _CORE + "timestamp": "a date",
+}
+
+Loc = tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class Located:
+    """Where one value of a document stands, and how it was written."""
+
+    key: Position
+    value: Position
+    written: str | None = None  # the plain scalar's text, when YAML typed it as a non-string
+    read_as: str | None = None  # what YAML made of it: "a number", "a boolean", "a date", ...
+
+
+@dataclass
+class Document:
+    """A parsed YAML file: its data and the position of each value in it."""
+
+    path: str
+    data: Any
+    places: dict[Loc, Located]
+
+    def located(self, loc: Loc) -> Located:
+        """The place of ``loc``, or of its nearest enclosing value."""
+        while loc not in self.places:
+            loc = loc[:-1]
+        return self.places[loc]
+
+    def position(self, loc: Loc, *, key: bool = False) -> Position:
+        place = self.located(tuple(loc))
+        return place.key if key else place.value
+
+
+class _Abort(Exception):
+    """A problem after which the rest of the file cannot be read meaningfully."""
+
+    def __init__(self, position: Position, message: str, hint: str = "") -> None:
+        super().__init__(message)
+        self.position, self.message, self.hint = position, message, hint
+
+
+def read_text(path: Path, display: str, report: Report, max_bytes: int) -> str | None:
+    """The file's text as UTF-8, or None after reporting why it cannot be read."""
+    here = Position(display)
+    try:
+        raw = path.read_bytes()
+    except OSError as error:
+        report.error(here, f"cannot read the file: {error.strerror}")
+        return None
+    if len(raw) > max_bytes:
+        report.error(
+            here,
+            f"file is {len(raw):,} bytes, more than the {max_bytes:,} a file of this kind may hold",
+            "split it up, or check that the right file is here",
+        )
+        return None
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        report.error(here, "file is encoded as UTF-16", "save it as UTF-8")
+        return None
+    if raw.startswith(codecs.BOM_UTF8):
+        report.warning(here, "file starts with a byte-order mark", "save it as UTF-8 without BOM")
+        raw = raw[len(codecs.BOM_UTF8) :]
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        before = raw[: error.start]
+        line = before.count(b"\n") + 1
+        column = len(before) - (before.rfind(b"\n") + 1) + 1
+        report.error(
+            Position(display, line, column),
+            f"byte 0x{raw[error.start]:02X} is not valid UTF-8",
+            "save the file as UTF-8 (it looks like Latin-1 or another legacy encoding)",
+        )
+        return None
+
+
+def load_yaml(path: Path, display: str, report: Report, max_bytes: int = MAX_RECORD_BYTES) -> Document | None:
+    """Read one YAML file holding one mapping; report every problem and return None if unusable."""
+    text = read_text(path, display, report, max_bytes)
+    if text is None:
+        return None
+    try:
+        document = compose(text, display, report)
+    except _Abort as abort:
+        report.error(abort.position, abort.message, abort.hint)
+        return None
+    except yaml.YAMLError as error:
+        report.error(*_describe_yaml_error(error, text, display))
+        return None
+    if document is None:
+        report.error(Position(display), "file is empty", "a record is a YAML mapping of fields")
+        return None
+    if not isinstance(document.data, dict):
+        report.error(Position(display), "file does not hold a mapping of fields", "write `field: value` lines")
+        return None
+    return document
+
+
+def _mark(display: str, mark: Any) -> Position:
+    return Position(display, mark.line + 1, mark.column + 1)
+
+
+def compose(text: str, display: str, report: Report) -> Document | None:
+    """Build the document from parser events, iteratively (no recursion, bounded depth)."""
+    places: dict[Loc, Located] = {}
+    root: list[Any] = []
+    # Each frame: [container, its loc, pending key, pending key position, keys seen]
+    stack: list[list[Any]] = []
+    documents = 0
+
+    def attach(value: Any, start: Position, written: str | None = None, read_as: str | None = None) -> Loc:
+        if not stack:
+            root.append(value)
+            places[()] = Located(start, start, written, read_as)
+            return ()
+        frame = stack[-1]
+        container, loc = frame[0], frame[1]
+        if isinstance(container, list):
+            item_loc = loc + (len(container),)
+            container.append(value)
+            places[item_loc] = Located(start, start, written, read_as)
+            return item_loc
+        key, key_position = frame[2], frame[3]
+        frame[2] = frame[3] = None
+        item_loc = loc + (key,)
+        if key in frame[4]:
+            first = frame[4][key]
+            report.error(
+                key_position,
+                f"duplicate key '{key}' (first set on line {first.line})",
+                "remove one of them: YAML would silently keep only the last",
+            )
+        else:
+            frame[4][key] = key_position
+            container[key] = value
+            places[item_loc] = Located(key_position, start, written, read_as)
+        return item_loc
+
+    for event in yaml.parse(text, Loader=_Parser):
+        start = _mark(display, event.start_mark)
+        if isinstance(event, yaml.DocumentStartEvent):
+            documents += 1
+            if documents > 1:
+                raise _Abort(start, "file holds more than one YAML document", "keep one record per file; remove '---'")
+        elif isinstance(event, yaml.AliasEvent):
+            raise _Abort(start, f"alias '*{event.anchor}' is not allowed", "write the value out in full")
+        elif isinstance(event, yaml.ScalarEvent):
+            tag = _scalar_tag(event, start)
+            try:
+                value = _construct(tag, event.value)
+            except ValueError:  # looks like a date but is none (2026-13-01): keep the text
+                tag, value = _CORE + "str", event.value
+            is_key = bool(stack) and isinstance(stack[-1][0], dict) and stack[-1][3] is None
+            if is_key:
+                if not isinstance(value, str):
+                    raise _Abort(
+                        start,
+                        f"key '{event.value}' is read as {_KIND_NAMES.get(tag, 'a non-string')}, not a name",
+                        f"quote it: '{event.value}':",
+                    )
+                stack[-1][2], stack[-1][3] = value, start
+            else:
+                plain_typed = event.implicit[0] and tag != _CORE + "str"
+                attach(
+                    value, start, event.value if plain_typed else None, _KIND_NAMES.get(tag) if plain_typed else None
+                )
+        elif isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+            _check_collection_tag(event, start)
+            if stack and isinstance(stack[-1][0], dict) and stack[-1][3] is None:
+                raise _Abort(start, "a key must be a plain name, not a list or mapping", "write `name: value`")
+            if len(stack) >= MAX_DEPTH:
+                raise _Abort(start, f"values are nested more than {MAX_DEPTH} levels deep", "flatten the structure")
+            container: Any = {} if isinstance(event, yaml.MappingStartEvent) else []
+            loc = attach(container, start)
+            stack.append([container, loc, None, None, {}])
+        elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+            stack.pop()
+    if not root or root[0] is None:
+        return None
+    return Document(display, root[0], places)
+
+
+def _scalar_tag(event: yaml.ScalarEvent, start: Position) -> str:
+    if event.tag in (None, "!"):
+        return _resolver.resolve(yaml.ScalarNode, event.value, event.implicit)
+    if event.tag not in _SCALAR_TAGS:
+        raise _Abort(start, f"YAML tag '{event.tag}' is not allowed", "remove the tag; quote the value if it is text")
+    return event.tag
+
+
+def _check_collection_tag(event: Any, start: Position) -> None:
+    if event.tag not in (None, _CORE + "map", _CORE + "seq"):
+        raise _Abort(start, f"YAML tag '{event.tag}' is not allowed", "remove the tag")
+
+
+def _construct(tag: str, text: str) -> Any:
+    """The Python value of a resolved scalar; ValueError when the text does not fit its type."""
+    if tag == _CORE + "str":
+        return text
+    value = _constructor.yaml_constructors[tag](_constructor, yaml.ScalarNode(tag, text))
+    if isinstance(value, datetime.datetime):
+        return value.date() if value.time() == datetime.time() and value.tzinfo is None else value
+    return value
+
+
+_YAML_HINTS = (
+    ("mapping values are not allowed", "a value containing ': ' must be quoted"),
+    ("could not find expected ':'", "each field is `name: value`; look for an unclosed quote above"),
+    ("expected <block end>", "check the indentation of this line"),
+    ("did not find expected", "check for an unclosed bracket or quote"),
+    ("end of stream", "look for an unclosed quote or bracket"),
+    ("unacceptable character", "remove the control character (NUL and similar bytes have no place in a record)"),
+)
+
+
+def _describe_yaml_error(error: yaml.YAMLError, text: str, display: str) -> tuple[Position, str, str]:
+    mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
+    if mark is not None:
+        position = _mark(display, mark)
+        offset = mark.index
+    else:  # a reader error counts characters, not lines
+        offset = getattr(error, "position", 0) or 0
+        before = text[:offset]
+        position = Position(display, before.count("\n") + 1, offset - (before.rfind("\n") + 1) + 1)
+    problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+    if 0 <= offset < len(text) and text[offset] == "\t":
+        return position, "tab character where YAML expects spaces", "indent with spaces; YAML forbids tabs there"
+    hint = next((h for needle, h in _YAML_HINTS if needle in problem), "check the YAML syntax on this line")
+    context = getattr(error, "context", None)
+    message = f"YAML syntax: {problem}" + (f" ({context})" if context else "")
+    return position, message, hint

@@ -1,0 +1,129 @@
+"""Cross-file checks: tags, BibTeX agreement, duplicates, coverage."""
+
+from __future__ import annotations
+
+from conftest import RECORD, errors, problems, write
+from efflit.bibtex import decode_latex, last_name, normalize, split_names
+
+BIB = "papers/references.bib"
+
+
+def append_bib(root, text: str) -> None:
+    with (root / BIB).open("a", encoding="utf-8") as bib:
+        bib.write("\n" + text)
+
+
+def test_tiny_fixture_is_sound(kb):
+    assert errors(kb) == []
+
+
+def test_unknown_tag_suggests_the_node(kb):
+    path = kb / "papers/muller2022attention.yaml"
+    path.write_text(path.read_text().replace("inference/kv-cache", "kv-cache"))
+    assert "papers/muller2022attention.yaml:10:5: error: tag 'kv-cache' is not a taxonomy node" in errors(kb)
+
+
+def test_record_without_bibtex_entry(kb):
+    write(kb, "papers/r2020.yaml", RECORD.format(id="r2020", title="T"))
+    assert "papers/r2020.yaml:1:5: error: no BibTeX entry with key 'r2020' in papers/*.bib" in errors(kb)
+
+
+def test_bibkey_links_to_another_key(kb):
+    write(kb, "papers/r2020.yaml", RECORD.format(id="r2020", title="T") + "bibkey: Example:2020\n")
+    append_bib(kb, "@misc{Example:2020, title={T}, author={Example, Ada}, year={2023}}\n")
+    assert errors(kb) == []
+
+
+def test_title_disagreement_names_both_files_and_lines(kb):
+    path = kb / "papers/example2023quantizing.yaml"
+    path.write_text(path.read_text().replace("A Test Record'", "Another Record'"))
+    assert errors(kb) == [
+        "papers/example2023quantizing.yaml:2:8: error: title differs from BibTeX entry 'example2023quantizing' "
+        "at papers/references.bib:2:1: record has 'Quantizing Imaginary Models: Another Record', "
+        "BibTeX has 'Quantizing Imaginary Models: A Test Record'"
+    ]
+
+
+def test_year_and_first_author_disagreement(kb):
+    bib = kb / BIB
+    bib.write_text(
+        bib.read_text().replace("year = 2022", "year = 2021").replace('M{\\"u}ller, J{\\"o}rg', "Meyer, Jörg")
+    )
+    found = errors(kb)
+    assert any(
+        e.startswith("papers/muller2022attention.yaml:5:7: error: year differs") and "references.bib:14:1" in e
+        for e in found
+    )
+    assert any(
+        e.startswith("papers/muller2022attention.yaml:4:5: error: authors differs") and "'Meyer, Jörg'" in e
+        for e in found
+    )
+
+
+def test_latex_accents_and_protective_braces_agree_with_unicode():
+    assert decode_latex(r"M{\"u}ller and {\'E}cole {BERT}") == "Müller and École BERT"
+    assert normalize(r"{A}ttention at a {D}iscount") == normalize("Attention at a Discount")
+    assert split_names(r"M{\"u}ller, J. and {Google and Friends} and Doe, Jane") == [
+        r"M{\"u}ller, J.",
+        "{Google and Friends}",
+        "Doe, Jane",
+    ]
+    assert last_name("van den Oord, Aäron") == "van den Oord"
+    assert last_name("Aäron van den Oord") == "Oord"
+
+
+def test_duplicate_bibtex_keys_within_and_across_files(kb):
+    append_bib(kb, "@misc{caching2024, title={Again}, year={2024}}\n")
+    write(kb, "papers/more.bib", "@misc{Caching2024, title={Again}, year={2024}}\n")
+    found = errors(kb)
+    assert "papers/references.bib:22:1: error: duplicate BibTeX key 'caching2024' (first on line 17)" in found
+    assert (
+        "papers/references.bib:17:1: error: BibTeX key 'caching2024' is also defined at papers/more.bib:1:1 "
+        "(BibTeX ignores case: 'Caching2024')"
+    ) in found
+
+
+def test_unparsable_block_and_repeated_field(kb):
+    append_bib(kb, "@misc{twice, title={A}, title={B}}\n\n@misc{open, title={never closed}\n")
+    found = errors(kb)
+    assert any(e.startswith("papers/references.bib:22:1: error: entry repeats a field") for e in found)
+    assert "papers/references.bib:24:1: error: BibTeX block could not be parsed" in found
+
+
+def test_entry_used_by_no_record_is_a_warning(kb):
+    append_bib(kb, "@misc{orphan, title={O}, year={2020}}\n")
+    assert "papers/references.bib:22:1: warning: BibTeX entry 'orphan' belongs to no record" in problems(kb)
+
+
+def test_duplicate_arxiv_and_doi(kb):
+    write(kb, "papers/r2020.yaml", RECORD.format(id="r2020", title="T") + "arxiv: '2301.10010'\ndoi: 10.1234/ABC\n")
+    write(kb, "papers/s2020.yaml", RECORD.format(id="s2020", title="U") + "doi: 10.1234/abc\n")
+    append_bib(
+        kb,
+        "@misc{r2020, title={T}, author={Example, Ada}, year={2023}}\n@misc{s2020, title={U}, author={Example, Ada}, year={2023}}\n",
+    )
+    found = errors(kb)
+    assert (
+        "papers/r2020.yaml:11:8: error: arxiv '2301.10010' is also used by papers/example2023quantizing.yaml:8:8"
+        in found
+    )
+    assert "papers/s2020.yaml:11:6: error: doi '10.1234/abc' is also used by papers/r2020.yaml:12:6" in found
+
+
+def test_near_duplicate_title_is_a_warning(kb):
+    write(kb, "papers/r2020.yaml", RECORD.format(id="r2020", title="Attention at a Discount!"))
+    append_bib(kb, "@misc{r2020, title={Attention at a Discount!}, author={Example, Ada}, year={2023}}\n")
+    assert (
+        "papers/r2020.yaml:2:8: warning: title is nearly the same as papers/muller2022attention.yaml:2:8"
+        in problems(kb)
+    )
+
+
+def test_node_without_papers_is_a_warning(kb):
+    path = kb / "papers/example2023quantizing.yaml"
+    path.write_text(path.read_text().replace("inference/quantization", "inference/kv-cache"))
+    assert "taxonomy.yaml:8:15: warning: taxonomy node 'inference/quantization' has no papers" in problems(kb)
+
+
+def test_incomplete_records_are_counted_in_one_warning(kb):
+    assert "papers/caching2024.yaml:3:10: warning: 1 record lists no authors and is marked incomplete" in problems(kb)
