@@ -12,7 +12,7 @@ import re
 import unicodedata
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, WithJsonSchema, model_validator
 
 SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 ID_PATTERN = r"^[a-z0-9]+(?:[-_][a-z0-9]+)*$"
@@ -83,9 +83,24 @@ def _single_line(value: str) -> str:
 Text = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500), AfterValidator(_single_line)
 ]
-Url = Annotated[str, StringConstraints(max_length=2000), AfterValidator(_web_url)]
-ArxivId = Annotated[str, AfterValidator(_arxiv_id)]
-Doi = Annotated[str, StringConstraints(max_length=300), AfterValidator(_doi)]
+# WithJsonSchema publishes the rule to editors; the validators give the precise messages.
+Url = Annotated[
+    str,
+    StringConstraints(max_length=2000),
+    AfterValidator(_web_url),
+    WithJsonSchema({"type": "string", "format": "uri", "pattern": "^https?://", "maxLength": 2000}),
+]
+ArxivId = Annotated[
+    str,
+    AfterValidator(_arxiv_id),
+    WithJsonSchema({"type": "string", "pattern": r"^(\d{4}\.\d{4,5}|[a-z-]+(\.[A-Z]{2})?/\d{7})$"}),
+]
+Doi = Annotated[
+    str,
+    StringConstraints(max_length=300),
+    AfterValidator(_doi),
+    WithJsonSchema({"type": "string", "pattern": r"^10\.\d{4,9}/\S+$", "maxLength": 300}),
+]
 TagPath = Annotated[str, StringConstraints(pattern=r"^[a-z0-9-]+(?:/[a-z0-9-]+)*$", max_length=200)]
 
 
