@@ -9,12 +9,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import jinja2
+
 from efflit.bibtex import BibEntry, load_bib
+from efflit.catalog import build_catalog
 from efflit.link import link
 from efflit.load import load_yaml
-from efflit.problems import Report
+from efflit.problems import Position, Report
 from efflit.project import Project, open_project
+from efflit.render import Options, render
+from efflit.search import BUNDLE, write_search_index
 from efflit.validate import Paper, Taxonomy, validate_record, validate_taxonomy
+from efflit.write import SiteWriter
 
 MAX_TAXONOMY_BYTES = 1024 * 1024
 
@@ -47,3 +53,27 @@ def check(root: Path) -> tuple[KnowledgeBase | None, Report]:
         return None, report
     bibtex = link(taxonomy, papers, entries, report)
     return KnowledgeBase(project, taxonomy, papers, bibtex), report
+
+
+def build(root: Path, out: Path | None = None, options: Options | None = None) -> tuple[KnowledgeBase | None, Report]:
+    """Check, then render and write the site; with any error, the previous site stays as it was."""
+    kb, report = check(root)
+    if kb is None or report.failed():
+        return kb, report
+    catalog = build_catalog(kb)
+    out = out or kb.project.root / "site"
+    try:
+        with SiteWriter(out) as site:
+            for path, data in render(catalog, options or Options()):
+                site.write(path, data)
+            write_search_index(catalog, site.path(BUNDLE))
+    except jinja2.TemplateError as error:
+        where = Position(f"templates/{getattr(error, 'name', None) or '?'}", getattr(error, "lineno", None) or 1)
+        report.error(where, f"template error: {error.message}", "fix the template; the previous site is unchanged")
+    except OSError as error:
+        report.error(
+            Position(str(out)),
+            f"cannot write the site: {error.strerror or error}",
+            "free disk space or make the folder writable; the previous site is unchanged",
+        )
+    return kb, report

@@ -9,7 +9,8 @@ import click
 
 from efflit import build as pipeline
 from efflit.models import Record, field_table
-from efflit.problems import FORMATTERS, summary
+from efflit.problems import FORMATTERS, Report, summary
+from efflit.render import Options
 
 root_option = click.option(
     "--root",
@@ -40,12 +41,24 @@ def main() -> None:
 def check(root: Path, strict: bool, output_format: str) -> None:
     """Check records, taxonomy and BibTeX; report every problem with its file and line."""
     kb, report = pipeline.check(root)
+    _finish("efflit check", kb, report, strict=strict, output_format=output_format)
+
+
+def _finish(
+    command: str,
+    kb: pipeline.KnowledgeBase | None,
+    report: Report,
+    *,
+    strict: bool = False,
+    output_format: str = "text",
+) -> None:
+    """Print the problems and a summary line, and exit 1 if the run failed."""
     problems = report.sorted()
     if problems or output_format == "json":
         click.echo(FORMATTERS[output_format](problems))
     if output_format != "json":
         counted = f"{len(kb.papers)} records, {len(kb.bibtex)} linked BibTeX entries: " if kb else ""
-        click.echo(f"efflit check: {counted}{summary(report)}", err=True)
+        click.echo(f"{command}: {counted}{summary(report)}", err=True)
     raise SystemExit(1 if report.failed(strict) else 0)
 
 
@@ -65,3 +78,17 @@ def schema(output_format: str) -> None:
         if output_format == "markdown"
         else json.dumps(Record.model_json_schema(), indent=2, ensure_ascii=False)
     )
+
+
+@main.command()
+@root_option
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Output folder [default: ROOT/site].")
+@click.option("--base-url", help="Public address of the site, e.g. https://example.org/efflit/ (for feed and sitemap).")
+def build(root: Path, out: Path | None, base_url: str | None) -> None:
+    """Check the knowledge base, then render the static site into site/."""
+    kb, report = pipeline.build(root, out, Options(base_url=_with_slash(base_url)))
+    _finish("efflit build", kb, report)
+
+
+def _with_slash(url: str | None) -> str | None:
+    return url if url is None or url.endswith("/") else url + "/"

@@ -10,6 +10,7 @@ from itertools import combinations
 from rapidfuzz import fuzz
 
 from efflit.bibtex import BibEntry, last_name, normalize, split_names
+from efflit.models import tag_paths
 from efflit.problems import Report
 from efflit.validate import Paper, Taxonomy
 
@@ -47,7 +48,7 @@ def check_tags(taxonomy: Taxonomy, papers: list[Paper], report: Report) -> None:
 
 def check_coverage(taxonomy: Taxonomy, papers: list[Paper], report: Report) -> None:
     used = {tag for paper in papers for tag in paper.record.tags}
-    covered = {prefix for tag in used for prefix in _prefixes(tag)}
+    covered = {path for tag in used for path in tag_paths(tag)}
     for node in taxonomy.nodes.values():
         if node.path not in covered:
             report.warning(
@@ -55,11 +56,6 @@ def check_coverage(taxonomy: Taxonomy, papers: list[Paper], report: Report) -> N
                 f"taxonomy node '{node.path}' has no papers",
                 "tag a paper with it, or remove the node",
             )
-
-
-def _prefixes(tag: str) -> list[str]:
-    parts = tag.split("/")
-    return ["/".join(parts[: i + 1]) for i in range(len(parts))]
 
 
 def link_bibtex(papers: list[Paper], entries: list[BibEntry], report: Report) -> dict[str, BibEntry]:

@@ -119,6 +119,12 @@ def field_table(model: type[BaseModel]) -> str:
     return "\n\n".join(tables)
 
 
+def tag_paths(tag: str) -> list[str]:
+    """The tag and every node above it: `a/b/c` gives `a`, `a/b`, `a/b/c`."""
+    parts = tag.split("/")
+    return ["/".join(parts[: i + 1]) for i in range(len(parts))]
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True, populate_by_name=True)
 

@@ -1,0 +1,84 @@
+"""The catalog: the checked knowledge base indexed the ways the site browses it.
+
+Built once per build from the link stage's output; every page's view-model is
+a plain function of it.  Listings are sorted newest first, then by title.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from efflit.models import Record, tag_paths
+
+if TYPE_CHECKING:  # the build module imports this one
+    from efflit.build import KnowledgeBase
+    from efflit.validate import Node
+
+
+def slugify(text: str) -> str:
+    """An ASCII slug for a name: ``Jörg Müller`` is ``jorg-muller``."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-") or "x"
+
+
+@dataclass
+class Group:
+    """Papers that share an author, a year or a venue."""
+
+    slug: str
+    name: str
+    papers: list[Record] = field(default_factory=list)
+
+
+@dataclass
+class Catalog:
+    kb: KnowledgeBase
+    papers: list[Record]  # newest first
+    in_node: dict[str, list[Record]]  # a node's papers, including its descendants'
+    authors: dict[str, Group]
+    years: dict[int, Group]
+    venues: dict[str, Group]
+    by_id: dict[str, Record]
+
+    @property
+    def nodes(self) -> dict[str, Node]:
+        return self.kb.taxonomy.nodes
+
+
+def newest_first(records: list[Record]) -> list[Record]:
+    return sorted(records, key=lambda r: (-r.year, r.title.casefold(), r.id))
+
+
+def build_catalog(kb: KnowledgeBase) -> Catalog:
+    papers = newest_first([paper.record for paper in kb.papers])
+    in_node: dict[str, list[Record]] = {path: [] for path in kb.taxonomy.nodes}
+    authors: dict[str, Group] = {}
+    author_spellings: dict[str, Counter] = defaultdict(Counter)
+    years: dict[int, Group] = {}
+    venues: dict[str, Group] = {}
+    for record in papers:
+        for path in sorted({path for tag in record.tags for path in tag_paths(tag)}):
+            in_node[path].append(record)
+        for name in record.authors:
+            slug = slugify(name)
+            authors.setdefault(slug, Group(slug, name)).papers.append(record)
+            author_spellings[slug][name] += 1
+        years.setdefault(record.year, Group(str(record.year), str(record.year))).papers.append(record)
+        if record.venue:
+            slug = slugify(record.venue)
+            venues.setdefault(slug, Group(slug, record.venue)).papers.append(record)
+    for slug, group in authors.items():  # "Jörg Müller" and "Jorg Muller" share a page; show the usual spelling
+        group.name = author_spellings[slug].most_common(1)[0][0]
+    return Catalog(
+        kb=kb,
+        papers=papers,
+        in_node=in_node,
+        authors=dict(sorted(authors.items())),
+        years=dict(sorted(years.items(), reverse=True)),
+        venues=dict(sorted(venues.items())),
+        by_id={record.id: record for record in papers},
+    )

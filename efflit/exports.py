@@ -1,0 +1,83 @@
+"""Downloads: the bibliography as BibTeX, the records as JSON (with its schema) and as CSL-JSON."""
+
+from __future__ import annotations
+
+import json
+
+from efflit.bibtex import BibEntry, decode_latex, split_names
+from efflit.models import Record
+
+BIB_FIELD_ORDER = ("title", "author", "booktitle", "journal", "year", "eprint", "archiveprefix", "doi", "url")
+
+
+def bibtex_entry(entry: BibEntry) -> str:
+    """One entry, formatted the same way everywhere it appears (page, per-node and full .bib)."""
+    names = sorted(entry.fields, key=lambda n: (BIB_FIELD_ORDER.index(n) if n in BIB_FIELD_ORDER else 99, n))
+    width = max((len(n) for n in names), default=0)
+    lines = [f"  {name.ljust(width)} = {{{entry.fields[name]}}}," for name in names]
+    return "\n".join([f"@{entry.entry_type}{{{entry.key},", *lines, "}"])
+
+
+def bibliography(entries: list[BibEntry]) -> str:
+    return "\n\n".join(bibtex_entry(e) for e in sorted(entries, key=lambda e: e.key.casefold())) + "\n"
+
+
+def records_json(records: list[Record]) -> str:
+    return json.dumps([r.model_dump(mode="json", exclude_none=True) for r in records], indent=1, ensure_ascii=False)
+
+
+def records_schema(base_url: str) -> str:
+    schema = {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": f"{base_url}downloads/papers.schema.json",
+        "title": "efflit papers",
+        "type": "array",
+        "items": {"$ref": "#/$defs/Record"},
+        "$defs": {},
+    }
+    record = Record.model_json_schema(ref_template="#/$defs/{model}")
+    schema["$defs"] = {**record.pop("$defs", {}), "Record": record}
+    return json.dumps(schema, indent=1, ensure_ascii=False)
+
+
+def record_schema() -> str:
+    """The schema of one record file, which editors use through `# yaml-language-server: $schema=`."""
+    return json.dumps(Record.model_json_schema(), indent=1, ensure_ascii=False)
+
+
+def csl_item(record: Record, entry: BibEntry) -> dict:
+    """A CSL-JSON item, as Zotero, Mendeley and citeproc read it."""
+    item: dict = {
+        "id": record.key,
+        "type": "paper-conference" if entry.entry_type == "inproceedings" else "article",
+        "title": record.title,
+        "author": [_csl_name(name) for name in split_names(entry.fields.get("author", ""))]
+        or [{"literal": name} for name in record.authors],
+        "issued": {"date-parts": [[record.year]]},
+    }
+    if record.venue and record.venue.lower() != "arxiv":
+        item["container-title"] = record.venue
+    if record.arxiv:
+        item |= {
+            "publisher": "arXiv",
+            "number": f"arXiv:{record.arxiv}",
+            "URL": f"https://arxiv.org/abs/{record.arxiv}",
+        }
+    elif record.url:
+        item["URL"] = record.url
+    if record.doi:
+        item["DOI"] = record.doi
+    return item
+
+
+def _csl_name(name: str) -> dict:
+    name = decode_latex(name)
+    if "," in name:
+        family, given = (part.strip() for part in name.split(",", 1))
+        return {"family": family, "given": given}
+    *given, family = name.split()
+    return {"family": family, "given": " ".join(given)} if given else {"literal": family}
+
+
+def csl_json(records: list[Record], entries: dict[str, BibEntry]) -> str:
+    return json.dumps([csl_item(r, entries[r.id]) for r in records], indent=1, ensure_ascii=False)

@@ -1,0 +1,137 @@
+"""Render stage: every output file of the site, as (site path, bytes), from the catalog.
+
+Pages go through Jinja2 templates (autoescaped, StrictUndefined): a knowledge
+base's own `templates/` folder overrides the theme shipped with efflit, file by
+file, static assets included.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import jinja2
+
+from efflit import exports, views
+from efflit.catalog import Catalog
+from efflit.models import Record
+
+FEED_SIZE = 50
+
+
+def theme_dir() -> Path:
+    """The default templates: packaged inside efflit in a wheel, beside it in a source checkout."""
+    packaged = Path(__file__).parent / "templates"
+    return packaged if packaged.is_dir() else Path(__file__).parent.parent / "templates"
+
+
+@dataclass(frozen=True)
+class Options:
+    base_url: str | None = None  # absolute, ending in "/"; None: links in feed and sitemap are root-relative
+    live_reload: bool = False  # add the script `efflit serve` uses to reload open pages
+
+
+def template_dirs(root: Path) -> list[Path]:
+    own = root / "templates"
+    return [d for d in dict.fromkeys([own, theme_dir()]) if d.is_dir()]
+
+
+def environment(root: Path) -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader([str(d) for d in template_dirs(root)]),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+
+
+def pages(catalog: Catalog) -> Iterator[tuple[str, str, dict]]:
+    """(site path, template, context) of every page."""
+    settings = catalog.kb.project.settings
+    yield "index.html", "home.html", views.home(catalog)
+    yield "papers/index.html", "table.html", views.table_page(catalog)
+    yield "search/index.html", "search.html", {"title": "Search", "description": "Search all papers."}
+    yield "downloads/index.html", "downloads.html", views.downloads_page(catalog)
+    yield "404.html", "404.html", {"title": "Page not found", "description": "This page does not exist."}
+    for node in catalog.nodes.values():
+        yield f"topics/{node.path}/index.html", "node.html", views.node_page(catalog, node)
+    for record in catalog.papers:
+        yield f"papers/{record.id}/index.html", "paper.html", views.paper_page(catalog, record, settings)
+    for kind, plural, groups in (
+        ("author", "authors", catalog.authors),
+        ("year", "years", catalog.years),
+        ("venue", "venues", catalog.venues),
+    ):
+        yield f"{plural}/index.html", "groups.html", views.group_index(kind, plural, groups, plural)
+        for group in groups.values():
+            yield f"{plural}/{group.slug}/index.html", "listing.html", views.group_page(kind, group, catalog)
+
+
+def url_of(path: str) -> str:
+    """The address of a page: `papers/x/index.html` is served as `papers/x/`."""
+    return path.removesuffix("index.html")
+
+
+def render(catalog: Catalog, options: Options) -> Iterator[tuple[str, bytes]]:
+    env = environment(catalog.kb.project.root)
+    settings = catalog.kb.project.settings
+    base_url = options.base_url or settings.base_url
+    base_path = urlsplit(base_url).path if base_url else "/"
+    env.globals["site"] = {
+        "title": settings.title,
+        "description": settings.description,
+        "base_url": base_url,
+        "live_reload": options.live_reload,
+    }
+    urls = []
+    for path, template, context in pages(catalog):
+        depth = path.count("/")
+        # The 404 page is served at any depth, so only site-absolute links work there.
+        root = base_path if path == "404.html" else "../" * depth
+        url = url_of(path)
+        page = {"url": url, "canonical": f"{base_url}{url}" if base_url else None}
+        html = env.get_template(template).render(context, page=page, root=root)
+        yield path, html.encode("utf-8")
+        if path != "404.html":
+            urls.append(url)
+
+    absolute = base_url or "/"
+    yield "sitemap.xml", env.get_template("sitemap.xml").render(base=absolute, urls=urls).encode()
+    recent = sorted(catalog.papers, key=lambda r: (r.added, r.id), reverse=True)[:FEED_SIZE]
+    feed = env.get_template("feed.xml").render(base=absolute, entries=[_feed_entry(catalog, r) for r in recent])
+    yield "feed.xml", feed.encode()
+    yield "robots.txt", f"User-agent: *\nAllow: /\nSitemap: {absolute}sitemap.xml\n".encode()
+    yield from downloads(catalog, absolute)
+    yield from static_files(catalog.kb.project.root)
+
+
+def _feed_entry(catalog: Catalog, record: Record) -> dict:
+    view = views.paper_page(catalog, record, catalog.kb.project.settings)
+    return {"card": view["paper"], "added": record.added.isoformat(), "summary": view["description"]}
+
+
+def downloads(catalog: Catalog, base_url: str) -> Iterator[tuple[str, bytes]]:
+    entries = catalog.kb.bibtex
+    records = catalog.papers
+    yield "downloads/efflit.bib", exports.bibliography([entries[r.id] for r in records]).encode()
+    for path, members in catalog.in_node.items():
+        bib = exports.bibliography([entries[r.id] for r in members])
+        yield views.node_bib_href(path), bib.encode()
+    yield "downloads/papers.json", exports.records_json(records).encode()
+    yield "downloads/papers.schema.json", exports.records_schema(base_url).encode()
+    yield "downloads/record.schema.json", exports.record_schema().encode()
+    yield "downloads/papers.csl.json", exports.csl_json(records, entries).encode()
+
+
+def static_files(root: Path) -> Iterator[tuple[str, bytes]]:
+    seen = set()
+    for folder in template_dirs(root):
+        for file in sorted((folder / "static").rglob("*")):
+            relative = file.relative_to(folder).as_posix()
+            if file.is_file() and relative not in seen:
+                seen.add(relative)
+                yield relative, file.read_bytes()

@@ -1,0 +1,316 @@
+"""View-models: plain functions from the catalog to what each page kind's template shows.
+
+Templates receive only these values (and ``site``, ``page``, ``root`` added by
+the renderer), never raw records, so no logic hides in the templates.  Links
+are site-relative paths without a leading slash; templates prefix ``root``.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from heapq import nlargest
+
+from efflit.catalog import Catalog, Group, slugify
+from efflit.exports import bibtex_entry
+from efflit.markup import plain_text, render_markdown
+from efflit.models import Record, Settings, tag_paths
+from efflit.validate import Node
+
+RECENT = 12
+RELATED = 6
+
+
+@dataclass(frozen=True)
+class Link:
+    text: str
+    href: str
+    count: int | None = None
+
+
+@dataclass(frozen=True)
+class Card:
+    """A paper as listings show it."""
+
+    id: str
+    title: str
+    href: str
+    authors: list[Link]
+    year: int
+    venue: Link | None
+    tags: list[Link]
+    code: str | None
+    incomplete: bool
+
+
+@dataclass(frozen=True)
+class Segment:
+    tone: int  # the dimension's colour, by its position in the taxonomy
+    name: str
+    count: int
+    y: float
+    height: float
+
+
+@dataclass(frozen=True)
+class Bar:
+    year: int
+    total: int
+    x: float
+    segments: list[Segment]
+
+
+@dataclass(frozen=True)
+class Chart:
+    """Papers per year stacked by dimension, drawn as SVG by `_partials/year_chart.html`."""
+
+    label: str
+    bars: list[Bar]
+    legend: list[tuple[int, Link]]
+    width: float
+    height: float
+    bar_width: float = 18
+    top: int = 0
+
+
+@dataclass(frozen=True)
+class MapNode:
+    """A taxonomy node on the home map or a node page: link, count, and sub-nodes."""
+
+    path: str
+    name: str
+    href: str
+    count: int
+    extension: bool
+    tone: int
+    children: list[MapNode] = field(default_factory=list)
+
+
+def node_href(path: str) -> str:
+    return f"topics/{path}/"
+
+
+def paper_href(record_id: str) -> str:
+    return f"papers/{record_id}/"
+
+
+def node_bib_href(path: str) -> str:
+    return f"downloads/topics/{path.replace('/', '--')}.bib"
+
+
+def card(catalog: Catalog, record: Record) -> Card:
+    return Card(
+        id=record.id,
+        title=record.title,
+        href=paper_href(record.id),
+        authors=[Link(name, f"authors/{slugify(name)}/") for name in record.authors],
+        year=record.year,
+        venue=Link(record.venue, f"venues/{slugify(record.venue)}/") if record.venue else None,
+        tags=[Link(catalog.nodes[tag].node.name, node_href(tag)) for tag in record.tags],
+        code=record.code,
+        incomplete=record.incomplete,
+    )
+
+
+def cards(catalog: Catalog, records: list[Record]) -> list[Card]:
+    return [card(catalog, record) for record in records]
+
+
+TONES = 6  # colours in the stylesheet, reused in turn when there are more dimensions
+
+
+def tone(catalog: Catalog, path: str) -> int:
+    dimension = path.split("/", 1)[0]
+    return [p for p, n in catalog.nodes.items() if n.parent is None].index(dimension) % TONES
+
+
+def map_node(catalog: Catalog, node: Node) -> MapNode:
+    return MapNode(
+        path=node.path,
+        name=node.node.name,
+        href=node_href(node.path),
+        count=len(catalog.in_node[node.path]),
+        extension=node.node.extension,
+        tone=tone(catalog, node.path),
+        children=[map_node(catalog, child) for child in catalog.kb.taxonomy.children(node.path)],
+    )
+
+
+def year_chart(catalog: Catalog, records: list[Record], label: str) -> Chart:
+    dimensions = [n for n in catalog.nodes.values() if n.parent is None]
+    counts: Counter[tuple[int, str]] = Counter()
+    for record in records:
+        for dimension in {tag.split("/", 1)[0] for tag in record.tags}:
+            counts[record.year, dimension] += 1
+    years = sorted({record.year for record in records})
+    span = list(range(years[0], years[-1] + 1)) if years else []
+    totals = {year: sum(counts[year, d.path] for d in dimensions) for year in span}
+    top = max(totals.values(), default=0) or 1
+    height, step, bar_width = 120.0, 24.0, 18.0
+    bars = []
+    for index, year in enumerate(span):
+        y, segments = height, []
+        for dimension in dimensions:
+            count = counts[year, dimension.path]
+            if count:
+                size = height * count / top
+                y -= size
+                segments.append(
+                    Segment(tone(catalog, dimension.path), dimension.node.name, count, round(y, 2), round(size, 2))
+                )
+        bars.append(Bar(year, totals[year], index * step, segments))
+    legend = [(tone(catalog, d.path), Link(d.node.name, node_href(d.path))) for d in dimensions]
+    return Chart(label, bars, legend, width=max(len(span) * step, step), height=height, bar_width=bar_width, top=top)
+
+
+def home(catalog: Catalog) -> dict:
+    """Context of `home.html`: the taxonomy map, counts, the year chart and recent additions."""
+    recent = sorted(catalog.papers, key=lambda r: (r.added, r.id), reverse=True)[:RECENT]
+    return {
+        "title": "Home",
+        "description": catalog.kb.project.settings.description,
+        "dimensions": [map_node(catalog, n) for n in catalog.nodes.values() if n.parent is None],
+        "total": len(catalog.papers),
+        "incomplete": sum(r.incomplete for r in catalog.papers),
+        "chart": year_chart(catalog, catalog.papers, "Papers per year, stacked by dimension"),
+        "recent": cards(catalog, recent),
+    }
+
+
+def node_page(catalog: Catalog, node: Node) -> dict:
+    """Context of `node.html`: breadcrumbs, description, sub-nodes, papers and their chart."""
+    records = catalog.in_node[node.path]
+    trail, parent = [], node.parent
+    while parent:
+        trail.insert(0, Link(catalog.nodes[parent].node.name, node_href(parent)))
+        parent = catalog.nodes[parent].parent
+    return {
+        "title": node.node.name,
+        "description": node.node.description,
+        "node": map_node(catalog, node),
+        "section": node.node.section,
+        "breadcrumbs": trail,
+        "papers": cards(catalog, records),
+        "chart": year_chart(catalog, records, f"Papers per year in {node.node.name}"),
+        "bib_href": node_bib_href(node.path),
+        "tone": tone(catalog, node.path),
+    }
+
+
+def related(catalog: Catalog, record: Record) -> list[Record]:
+    """Papers sharing authors (weighted most) and tags with this one, best first, newest on ties."""
+    scores: Counter[str] = Counter()
+    for name in record.authors:
+        for other in catalog.authors[slugify(name)].papers:
+            scores[other.id] += 3
+    for tag in record.tags:
+        for other in catalog.in_node[tag]:
+            scores[other.id] += 2
+    scores.pop(record.id, None)
+    best = nlargest(RELATED, scores, key=lambda i: (scores[i], catalog.by_id[i].year, i))
+    return [catalog.by_id[i] for i in best]
+
+
+def paper_page(catalog: Catalog, record: Record, settings: Settings) -> dict:
+    """Context of `paper.html`: the record, its links, summary, BibTeX, source and related papers."""
+    links = []
+    if record.arxiv:
+        links += [
+            Link("arXiv", f"https://arxiv.org/abs/{record.arxiv}"),
+            Link("PDF", f"https://arxiv.org/pdf/{record.arxiv}"),
+        ]
+    if record.doi:
+        links.append(Link("DOI", f"https://doi.org/{record.doi}"))
+    if record.url:
+        links.append(Link("Paper", record.url))
+    if record.pdf:
+        links.append(Link("PDF", record.pdf))
+    if record.code:
+        links.append(Link("Code", record.code))
+    edit = f"{settings.repository}/edit/{settings.branch}/papers/{record.id}.yaml" if settings.repository else None
+    entry = catalog.kb.bibtex[record.id]
+    return {
+        "title": record.title,
+        "description": plain_text(record.summary) if record.summary else f"{', '.join(record.authors)} ({record.year})",
+        "paper": card(catalog, record),
+        "record": {"id": record.id, "added": record.added.isoformat(), "arxiv": record.arxiv, "doi": record.doi},
+        "links": links,
+        "pdf_url": next((link.href for link in links if link.text == "PDF"), None),
+        "summary_html": render_markdown(record.summary) if record.summary else None,
+        "bibtex": bibtex_entry(entry),
+        "sources": [
+            {
+                "text": s.list or s.person,
+                "href": f"https://github.com/{s.list}" if s.list else None,
+                "section": s.section,
+            }
+            for s in record.source
+        ],
+        "related": cards(catalog, related(catalog, record)),
+        "edit_href": edit,
+        "dimensions": sorted({tag.split("/", 1)[0] for tag in record.tags}),
+        "leaves": [catalog.nodes[tag].node.name for tag in record.tags],
+    }
+
+
+def group_page(kind: str, group: Group, catalog: Catalog) -> dict:
+    """Context of `listing.html` for one author, year or venue."""
+    return {
+        "title": group.name,
+        "description": f"{len(group.papers)} papers on LLM efficiency: {kind} {group.name}.",
+        "kind": kind,
+        "papers": cards(catalog, group.papers),
+        "chart": year_chart(catalog, group.papers, f"Papers per year: {group.name}") if kind != "year" else None,
+    }
+
+
+def group_index(kind: str, plural: str, groups: dict, prefix: str) -> dict:
+    """Context of `groups.html`: every author, year or venue with its paper count."""
+    return {
+        "title": plural.capitalize(),
+        "description": f"All {plural} in the knowledge base.",
+        "kind": kind,
+        "groups": [Link(g.name, f"{prefix}/{g.slug}/", len(g.papers)) for g in groups.values()],
+    }
+
+
+def table_page(catalog: Catalog) -> dict:
+    """Context of `table.html`: every paper as a row, with the filter choices."""
+    return {
+        "title": "All papers",
+        "description": f"All {len(catalog.papers)} papers, filterable by dimension, topic, year, venue and code.",
+        "papers": cards(catalog, catalog.papers),
+        "rows": [
+            {
+                "dimensions": " ".join(sorted({t.split("/", 1)[0] for t in r.tags})),
+                "tags": " ".join(sorted({p for t in r.tags for p in tag_paths(t)})),
+                "venue": slugify(r.venue) if r.venue else "",
+            }
+            for r in catalog.papers
+        ],
+        "dimensions": [Link(n.node.name, n.path) for n in catalog.nodes.values() if n.parent is None],
+        "leaves": [Link(n.node.name, n.path) for n in catalog.kb.taxonomy.leaves],
+        "venues": [Link(g.name, g.slug, len(g.papers)) for g in catalog.venues.values()],
+        "years": sorted(catalog.years),
+    }
+
+
+def downloads_page(catalog: Catalog) -> dict:
+    """Context of `downloads.html`: the whole bibliography in several formats, and one .bib per node."""
+    total = len(catalog.papers)
+    return {
+        "title": "Downloads",
+        "description": "The knowledge base as BibTeX, JSON and CSL-JSON.",
+        "files": [
+            Link("BibTeX: every paper", "downloads/efflit.bib", total),
+            Link("CSL-JSON (Zotero, Mendeley)", "downloads/papers.csl.json", total),
+            Link("JSON: every record", "downloads/papers.json", total),
+            Link("JSON Schema of papers.json", "downloads/papers.schema.json"),
+            Link("JSON Schema of one record file", "downloads/record.schema.json"),
+            Link("Atom feed of new papers", "feed.xml"),
+        ],
+        "nodes": [
+            (node.depth, Link(node.node.name, node_bib_href(path), len(catalog.in_node[path])))
+            for path, node in catalog.nodes.items()
+        ],
+    }

@@ -1,0 +1,79 @@
+"""Write stage: the only code that touches the output folder.
+
+A build writes a complete new site into a staging folder beside the output and
+then swaps the two in one atomic step (Linux ``renameat2(RENAME_EXCHANGE)``),
+so a reader, a server or a killed build only ever sees the previous complete
+site or the new one, and nothing of a removed record survives.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import os
+import shutil
+from pathlib import Path, PurePosixPath
+from types import TracebackType
+
+_RENAME_EXCHANGE = 2
+_AT_FDCWD = -100
+_libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
+
+
+class UnsafePath(ValueError):
+    """An output path that would land outside the site folder."""
+
+
+class SiteWriter:
+    """``with SiteWriter(out) as site: site.write("a/index.html", data)`` then swap on success."""
+
+    def __init__(self, out: Path) -> None:
+        self.out = out.resolve()
+        self.staging = self.out.parent / f".{self.out.name}.staging"
+
+    def __enter__(self) -> SiteWriter:
+        self.out.parent.mkdir(parents=True, exist_ok=True)
+        shutil.rmtree(self.staging, ignore_errors=True)  # left by a killed build
+        self.staging.mkdir()
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None) -> None:
+        if kind is None:
+            self._swap()
+        shutil.rmtree(self.staging, ignore_errors=True)
+
+    def path(self, relative: str) -> Path:
+        """The staging path for a site path, refusing anything that would leave the site."""
+        pure = PurePosixPath(relative)
+        if pure.is_absolute() or ".." in pure.parts or "\\" in relative or not pure.parts:
+            raise UnsafePath(f"refusing to write outside the site: {relative!r}")
+        target = self.staging.joinpath(*pure.parts)
+        if not target.resolve().is_relative_to(self.staging):
+            raise UnsafePath(f"refusing to write outside the site: {relative!r}")
+        return target
+
+    def write(self, relative: str, data: bytes) -> None:
+        target = self.path(relative)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+
+    def _swap(self) -> None:
+        if not self.out.exists():
+            os.rename(self.staging, self.out)
+            return
+        if _exchange(self.staging, self.out):
+            return  # the previous site is now in staging, which __exit__ removes
+        previous = self.out.with_name(f".{self.out.name}.previous")
+        shutil.rmtree(previous, ignore_errors=True)
+        os.rename(self.out, previous)
+        os.rename(self.staging, self.out)
+        shutil.rmtree(previous, ignore_errors=True)
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Atomically swap two paths; False where the system cannot."""
+    renameat2 = getattr(_libc, "renameat2", None)
+    if renameat2 is None:
+        return False
+    result = renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE)
+    return result == 0

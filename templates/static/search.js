@@ -1,0 +1,12 @@
+// Pagefind's UI with facets; paths come from the page so the site works under any base path.
+const box = document.getElementById("search");
+const ui = new PagefindUI({
+  element: box,
+  bundlePath: box.dataset.bundle,
+  baseUrl: new URL(box.dataset.base, location.href).pathname,
+  showSubResults: false,
+  showImages: false,
+  resetStyles: false,
+});
+const query = new URLSearchParams(location.search).get("q");
+if (query) ui.triggerSearch(query);

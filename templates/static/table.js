@@ -1,0 +1,71 @@
+// Filters and sorts the table of all papers on the client; the state lives in the URL
+// (?dim=&tag=&from=&to=&venue=&code=1&q=&sort=year&order=desc), so a view can be shared.
+const form = document.getElementById("filters");
+const table = document.getElementById("papers");
+const status = document.getElementById("status");
+const body = table.tBodies[0];
+const rows = Array.from(body.rows);
+const text = new Map(rows.map((row) => [row, row.textContent.toLowerCase()]));
+const columns = { title: 0, year: 2, venue: 3 };
+form.hidden = false;
+
+function state() {
+  const params = new URLSearchParams(location.search);
+  return Object.fromEntries(["dim", "tag", "from", "to", "venue", "code", "q", "sort", "order"].map((k) => [k, params.get(k) || ""]));
+}
+
+function show(s) {
+  for (const [name, value] of Object.entries(s)) {
+    const field = form.elements[name];
+    if (!field) continue;
+    if (field.type === "checkbox") field.checked = value === "1"; else field.value = value;
+  }
+  const words = s.q.toLowerCase().split(/\s+/).filter(Boolean);
+  const from = parseInt(s.from, 10), to = parseInt(s.to, 10);
+  let shown = 0;
+  for (const row of rows) {
+    const d = row.dataset, year = parseInt(d.year, 10);
+    const visible = (!s.dim || d.dims.split(" ").includes(s.dim))
+      && (!s.tag || d.tags.split(" ").includes(s.tag))
+      && (!s.venue || d.venue === s.venue)
+      && (!s.code || d.code === "1")
+      && (isNaN(from) || year >= from) && (isNaN(to) || year <= to)
+      && words.every((w) => text.get(row).includes(w));
+    row.hidden = !visible;
+    shown += visible;
+  }
+  sortBy(s.sort, s.order);
+  status.textContent = `${shown} of ${rows.length} papers.`;
+}
+
+function sortBy(key, order) {
+  for (const th of table.tHead.rows[0].cells) th.removeAttribute("aria-sort");
+  if (!(key in columns)) return;
+  const index = columns[key], sign = order === "desc" ? -1 : 1;
+  const value = (row) => row.cells[index].textContent.trim();
+  const sorted = [...rows].sort((a, b) =>
+    sign * (key === "year" ? value(a) - value(b) : value(a).localeCompare(value(b))));
+  body.append(...sorted);
+  table.querySelector(`[data-sort=${key}]`).parentElement.setAttribute("aria-sort", order === "desc" ? "descending" : "ascending");
+}
+
+function update(changes) {
+  const s = { ...state(), ...changes };
+  const params = new URLSearchParams(Object.entries(s).filter(([, v]) => v));
+  history.replaceState(null, "", params.size ? `?${params}` : location.pathname);
+  show(s);
+}
+
+form.addEventListener("input", (event) => {
+  const field = event.target;
+  update({ [field.name]: field.type === "checkbox" ? (field.checked ? "1" : "") : field.value });
+});
+form.addEventListener("submit", (event) => event.preventDefault());
+form.addEventListener("reset", () => setTimeout(() => update({ dim: "", tag: "", from: "", to: "", venue: "", code: "", q: "" })));
+for (const button of table.querySelectorAll("[data-sort]")) {
+  button.addEventListener("click", () => {
+    const s = state(), key = button.dataset.sort;
+    update({ sort: key, order: s.sort === key && s.order !== "desc" ? "desc" : "asc" });
+  });
+}
+show(state());
