@@ -17,7 +17,7 @@ from efflit.link import link
 from efflit.load import load_yaml
 from efflit.problems import Position, Report
 from efflit.project import Project, open_project
-from efflit.render import Options, render
+from efflit.render import Options, render, template_position
 from efflit.search import BUNDLE, write_search_index
 from efflit.validate import Paper, Taxonomy, validate_record, validate_taxonomy
 from efflit.write import SiteWriter
@@ -68,8 +68,11 @@ def build(root: Path, out: Path | None = None, options: Options | None = None) -
                 site.write(path, data)
             write_search_index(catalog, site.path(BUNDLE))
     except jinja2.TemplateError as error:
-        where = Position(f"templates/{getattr(error, 'name', None) or '?'}", getattr(error, "lineno", None) or 1)
-        report.error(where, f"template error: {error.message}", "fix the template; the previous site is unchanged")
+        report.error(
+            template_position(error, kb.project.root),
+            f"template error: {error.message}",
+            "fix the template; the previous site is unchanged",
+        )
     except OSError as error:
         report.error(
             Position(str(out)),

@@ -7,6 +7,7 @@ file, static assets included.
 
 from __future__ import annotations
 
+import traceback
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +18,7 @@ import jinja2
 from efflit import exports, views
 from efflit.catalog import Catalog
 from efflit.models import Record
+from efflit.problems import Position
 
 FEED_SIZE = 50
 
@@ -47,6 +49,21 @@ def environment(root: Path) -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
+
+
+def template_position(error: jinja2.TemplateError, root: Path) -> Position:
+    """Where in which template an error arose: syntax errors say it, runtime errors leave it
+    in the traceback, whose frames Jinja maps back to template files and lines."""
+    if isinstance(error, jinja2.TemplateSyntaxError):
+        return Position(f"templates/{error.name}", error.lineno)
+    frames = traceback.extract_tb(error.__traceback__)
+    dirs = template_dirs(root)
+    for frame in reversed(frames):
+        path = Path(frame.filename)
+        for folder in dirs:
+            if path.is_relative_to(folder):
+                return Position(f"templates/{path.relative_to(folder).as_posix()}", frame.lineno or 1)
+    return Position("templates")
 
 
 def pages(catalog: Catalog) -> Iterator[tuple[str, str, dict]]:

@@ -1,0 +1,64 @@
+"""`efflit build` end to end: errors write nothing, removed records leave no page behind."""
+
+from __future__ import annotations
+
+from click.testing import CliRunner
+
+from efflit.cli import main
+
+
+def build(root, *args):
+    return CliRunner().invoke(main, ["build", "--root", str(root), *args])
+
+
+def snapshot(folder):
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+def test_build_with_errors_exits_1_and_leaves_the_previous_site(kb):
+    assert build(kb).exit_code == 0
+    before = snapshot(kb / "site")
+    record = kb / "papers/caching2024.yaml"
+    record.write_text(record.read_text().replace("year: 2024", "year: soon"))
+    result = build(kb)
+    assert result.exit_code == 1
+    assert "papers/caching2024.yaml:4:7: error: 'year'" in result.output
+    assert snapshot(kb / "site") == before
+
+
+def test_removed_record_leaves_no_stale_page(kb):
+    assert build(kb).exit_code == 0
+    assert (kb / "site/papers/caching2024/index.html").exists()
+    (kb / "papers/caching2024.yaml").unlink()
+    bib = kb / "papers/references.bib"
+    bib.write_text(bib.read_text().split("@misc{caching2024")[0])
+    assert build(kb).exit_code == 0
+    assert not (kb / "site/papers/caching2024").exists()
+
+
+def test_out_and_base_url_options(kb, tmp_path):
+    out = tmp_path / "public"
+    assert build(kb, "--out", str(out), "--base-url", "https://example.org/kb").exit_code == 0
+    assert (
+        '<link rel="canonical" href="https://example.org/kb/papers/caching2024/">'
+        in (out / "papers/caching2024/index.html").read_text()
+    )
+
+
+def test_unwritable_output_is_a_clean_error(kb, tmp_path):
+    blocked = tmp_path / "file"
+    blocked.write_text("not a folder")
+    result = build(kb, "--out", str(blocked / "site"))
+    assert result.exit_code == 1
+    assert "cannot write the site" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_template_error_is_reported_with_its_file_and_line(kb):
+    (kb / "templates").mkdir()
+    (kb / "templates/404.html").write_text(
+        "{% extends 'base.html' %}\n{% block main %}{{ missing.value }}{% endblock %}\n"
+    )
+    result = build(kb)
+    assert result.exit_code == 1
+    assert "templates/404.html:2:1: error: template error: 'missing' is undefined" in result.output

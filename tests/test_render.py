@@ -1,0 +1,212 @@
+"""The built site, read back as a user and a tool would: parsed HTML, parsed downloads."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import bibtexparser
+import jsonschema
+import pytest
+from bs4 import BeautifulSoup
+
+from conftest import FIXTURES
+from efflit.build import build
+from efflit.render import Options
+from efflit.sitecheck import check_site
+
+BASE = "https://kb.example.org/efflit/"
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("render") / "kb"
+    shutil.copytree(FIXTURES / "tiny", root)
+    _, report = build(root, options=Options(base_url=BASE))
+    assert not report.errors, report.errors
+    return root / "site"
+
+
+def page(site: Path, path: str) -> BeautifulSoup:
+    return BeautifulSoup((site / path).read_text(encoding="utf-8"), "html.parser")
+
+
+def test_home_shows_the_map_counts_chart_and_recent_papers(site):
+    home = page(site, "index.html")
+    dimensions = [a.get_text() for a in home.select(".map .dimension h3 a")]
+    assert dimensions == ["Inference efficiency", "Architecture efficiency"]
+    counts = {a.get_text(): a.find_next("span").get_text() for a in home.select(".map li > a")}
+    assert counts == {"Quantization": "1", "KV cache": "2", "Efficient attention": "1"}
+    assert home.select_one(".map abbr.ext")  # the extension node says it is not from the survey
+    assert len(home.select(".chart svg rect")) == 4  # 2022 attention+inference, 2023, 2024
+    assert [a.get_text() for a in home.select(".card .title")][0] == "Quantizing Imaginary Models: A Test Record"
+
+
+def test_node_page_has_breadcrumbs_description_subnodes_and_papers_newest_first(site):
+    node = page(site, "topics/inference/index.html")
+    assert [a.get_text() for a in node.select(".breadcrumbs a")] == ["Home"]
+    assert node.h1.get_text() == "Inference efficiency"
+    assert [a.get_text() for a in node.select(".subnodes a")] == ["Quantization", "KV cache"]
+    assert [c.select_one(".title").get_text() for c in node.select(".card")] == [
+        "Caching Keys Without Authors",
+        "Quantizing Imaginary Models: A Test Record",
+        "Attention at a Discount",
+    ]
+    leaf = page(site, "topics/inference/kv-cache/index.html")
+    assert [a.get_text() for a in leaf.select(".breadcrumbs a")] == ["Home", "Inference efficiency"]
+    assert "not in the survey" in leaf.select_one(".origin").get_text()
+
+
+def test_paper_page_has_everything_a_reader_needs(site):
+    paper = page(site, "papers/example2023quantizing/index.html")
+    assert paper.h1.get_text() == "Quantizing Imaginary Models: A Test Record"
+    assert [a["href"] for a in paper.select(".byline a")] == ["../../authors/ada-example/", "../../authors/bo-sample/"]
+    assert {a.get_text(): a["href"] for a in paper.select(".links a")} == {
+        "arXiv": "https://arxiv.org/abs/2301.10010",
+        "PDF": "https://arxiv.org/pdf/2301.10010",
+        "Code": "https://example.org/code/quantizing",
+    }
+    assert paper.select_one(".summary em").get_text() == "fabricated"
+    assert paper.select_one("#bibtex").get_text().startswith("@inproceedings{example2023quantizing,")
+    assert paper.select_one("button.copy")
+    assert "efflit test suite" in paper.select_one("#source").find_next("ul").get_text()
+    assert paper.find("a", string="Edit this record")["href"] == (
+        "https://github.com/example/kb/edit/main/papers/example2023quantizing.yaml"
+    )
+    meta = {m.get("name") or m.get("property"): m["content"] for m in paper.find_all("meta") if m.get("content")}
+    assert meta["citation_title"] == "Quantizing Imaginary Models: A Test Record"
+    assert [m["content"] for m in paper.find_all("meta", attrs={"name": "citation_author"})] == [
+        "Ada Example",
+        "Bo Sample",
+    ]
+    assert meta["citation_arxiv_id"] == "2301.10010"
+    assert meta["og:url"] == BASE + "papers/example2023quantizing/"
+
+
+def test_related_papers_share_tags_or_authors(site):
+    paper = page(site, "papers/caching2024/index.html")
+    assert [a.get_text() for a in paper.select("#related ~ .papers .title")] == ["Attention at a Discount"]
+
+
+def test_incomplete_record_says_so(site):
+    assert "incomplete" in page(site, "papers/caching2024/index.html").select_one(".byline").get_text()
+
+
+def test_author_year_and_venue_pages(site):
+    assert page(site, "authors/jorg-muller/index.html").h1.get_text() == "Jörg Müller"
+    assert [a.get_text() for a in page(site, "years/index.html").select(".groups a")] == ["2024", "2023", "2022"]
+    venue = page(site, "venues/neurips/index.html")
+    assert [c.select_one(".title").get_text() for c in venue.select(".card")] == [
+        "Quantizing Imaginary Models: A Test Record"
+    ]
+
+
+def test_table_has_a_row_per_paper_with_filter_data(site):
+    table = page(site, "papers/index.html")
+    rows = table.select("#papers tbody tr")
+    assert len(rows) == 3
+    assert rows[0]["data-tags"] == "inference inference/kv-cache"
+    assert table.select_one("#filters")  # shown by table.js; the table itself works without scripts
+
+
+def test_search_page_loads_pagefind(site):
+    search = page(site, "search/index.html")
+    assert search.select_one("#search")["data-bundle"] == "../pagefind/"
+    assert (site / "pagefind/pagefind.js").is_file() and (site / "pagefind/pagefind-ui.js").is_file()
+
+
+def test_every_internal_link_and_fragment_resolves_and_every_page_is_reachable(site):
+    assert [str(p) for p in check_site(site, base_path="/efflit/").problems] == []
+
+
+def test_bibtex_downloads_parse_with_the_same_entries(site):
+    library = bibtexparser.parse_string((site / "downloads/efflit.bib").read_text(encoding="utf-8"))
+    assert library.failed_blocks == []
+    assert sorted(e.key for e in library.entries) == ["caching2024", "example2023quantizing", "muller2022attention"]
+    node = bibtexparser.parse_string((site / "downloads/topics/inference--kv-cache.bib").read_text(encoding="utf-8"))
+    assert sorted(e.key for e in node.entries) == ["caching2024", "muller2022attention"]
+
+
+def test_json_download_validates_against_its_published_schema(site):
+    papers = json.loads((site / "downloads/papers.json").read_text(encoding="utf-8"))
+    schema = json.loads((site / "downloads/papers.schema.json").read_text(encoding="utf-8"))
+    jsonschema.validate(papers, schema)
+    assert {p["id"] for p in papers} == {"caching2024", "example2023quantizing", "muller2022attention"}
+
+
+def test_csl_json_is_what_zotero_reads(site):
+    items = {i["id"]: i for i in json.loads((site / "downloads/papers.csl.json").read_text(encoding="utf-8"))}
+    assert items["muller2022attention"]["author"] == [{"family": "Müller", "given": "Jörg"}]
+    assert items["example2023quantizing"]["type"] == "paper-conference"
+    assert items["example2023quantizing"]["issued"] == {"date-parts": [[2023]]}
+
+
+def test_feed_sitemap_and_robots(site):
+    atom = "{http://www.w3.org/2005/Atom}"
+    feed = ET.parse(site / "feed.xml").getroot()
+    titles = [e.find(f"{atom}title").text for e in feed.findall(f"{atom}entry")]
+    assert titles[0] == "Quantizing Imaginary Models: A Test Record"  # most recently added first
+    urls = [
+        u.text
+        for u in ET.parse(site / "sitemap.xml").getroot().iter("{http://www.sitemaps.org/schemas/sitemap/0.9}loc")
+    ]
+    assert BASE + "papers/caching2024/" in urls and BASE in urls
+    assert f"Sitemap: {BASE}sitemap.xml" in (site / "robots.txt").read_text()
+
+
+def test_paper_page_is_light(site):
+    weight = (site / "papers/example2023quantizing/index.html").stat().st_size + (
+        site / "static/style.css"
+    ).stat().st_size
+    assert weight < 30_000
+
+
+def test_every_page_forbids_inline_scripts(site):
+    for path in site.rglob("*.html"):
+        csp = page(site, str(path.relative_to(site))).find("meta", attrs={"http-equiv": "Content-Security-Policy"})
+        assert "script-src 'self'" in csp["content"] and "unsafe-inline" not in csp["content"]
+
+
+PAYLOAD = "<script>alert(1)</script><img src=x onerror=alert(2)>\"'><svg onload=alert(3)>"
+
+
+def test_script_payloads_in_every_text_field_render_as_inert_text(tmp_path):
+    root = tmp_path / "kb"
+    shutil.copytree(FIXTURES / "tiny", root)
+    (root / "papers/evil2023.yaml").write_text(
+        f"""id: evil2023
+title: {json.dumps("Evil " + PAYLOAD)}
+authors:
+  - {json.dumps("Mallory " + PAYLOAD)}
+year: 2023
+venue: {json.dumps("Venue " + PAYLOAD)}
+url: https://example.org/?q=<script>
+tags:
+  - inference/quantization
+summary: {json.dumps("[click](javascript:alert(4)) ![x](data:text/html,<script>alert(5)</script>) " + PAYLOAD + " {: onclick=alert(6) }")}
+source:
+  - list: {json.dumps("a/b" + PAYLOAD)}
+    section: {json.dumps(PAYLOAD)}
+added: 2026-11-25
+""",
+        encoding="utf-8",
+    )
+    with (root / "papers/references.bib").open("a", encoding="utf-8") as bib:
+        bib.write(f"\n@misc{{evil2023, title = {{Evil {PAYLOAD}}}, author = {{Mallory {PAYLOAD}}}, year = {{2023}}}}\n")
+    _, report = build(root)
+    assert not report.errors, report.errors
+    site = root / "site"
+    ours = {"static/copy.js", "static/table.js", "static/search.js", "pagefind/pagefind-ui.js"}
+    for path in site.rglob("*.html"):
+        soup = page(site, str(path.relative_to(site)))
+        for script in soup.find_all("script"):
+            assert script.get("src", "").lstrip("./") in ours, (path, script)
+        for tag in soup.find_all(True):
+            assert not [a for a in tag.attrs if a.lower().startswith("on")], (path, tag)
+            for attribute in ("href", "src"):
+                assert not tag.get(attribute, "").lower().startswith(("javascript:", "data:")), (path, tag)
+        assert not soup.find(["img", "svg"], attrs={"src": "x"})
+    evil = page(site, "papers/evil2023/index.html")
+    assert evil.h1.get_text() == "Evil " + PAYLOAD  # shown as the text it is
