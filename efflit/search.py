@@ -33,6 +33,8 @@ async def _index(catalog: Catalog, folder: Path) -> None:
                 url=paper_href(record.id),
                 content=" ".join(
                     [record.title, ", ".join(record.authors), record.venue or "", str(record.year)]
+                    + dimensions
+                    + [nodes[tag].node.name for tag in record.tags]
                     + ([plain_text(record.summary)] if record.summary else [])
                 ),
                 language="en",

@@ -8,5 +8,7 @@ const ui = new PagefindUI({
   showImages: false,
   resetStyles: false,
 });
+// Pagefind labels its input with a title only; screen readers want a real label.
+box.querySelector("input")?.setAttribute("aria-label", "Search papers");
 const query = new URLSearchParams(location.search).get("q");
 if (query) ui.triggerSearch(query);
