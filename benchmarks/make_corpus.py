@@ -92,7 +92,7 @@ TITLES = {  # pattern: weight; slots pick from POOLS, {name} is a coined name
     "On the {property} of {adj} {method} with {technique}": 1,
     "Rethinking {method} for {target}": 1,
 }
-SHARED_LIMIT = 0.5  # no two titles of a pattern share slots and text making up this much of either
+SHARED_LIMIT = 0.6  # no two titles of a pattern share slots and text making up this much of either
 POOLS = {"adj": ADJECTIVES, "method": METHODS, "target": TARGETS, "technique": TECHNIQUES,
          "gerund": GERUNDS, "property": PROPERTIES}
 

@@ -220,7 +220,9 @@ def compose(text: str, display: str, report: Report) -> Document | None:
 
 def _scalar_tag(event: yaml.ScalarEvent, start: Position) -> str:
     if event.tag in (None, "!"):
-        return _resolver.resolve(yaml.ScalarNode, event.value, event.implicit)
+        tag = _resolver.resolve(yaml.ScalarNode, event.value, event.implicit)
+        # YAML 1.1's `=` (value) and `<<` (merge) resolve to tags with no plain-data meaning: text
+        return tag if tag in _SCALAR_TAGS else _CORE + "str"
     if event.tag not in _SCALAR_TAGS:
         raise _Abort(start, f"YAML tag '{event.tag}' is not allowed", "remove the tag; quote the value if it is text")
     return event.tag

@@ -8,6 +8,7 @@ the folder the writer hands it inside the staging site.
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from pagefind.index import IndexConfig, PagefindIndex
@@ -21,7 +22,9 @@ BUNDLE = "pagefind"  # the bundle's folder in the site
 
 def write_search_index(catalog: Catalog, folder: Path) -> None:
     """Index every paper and write the Pagefind bundle into ``folder``."""
-    asyncio.run(_index(catalog, folder))
+    # Pagefind's API is async: give it a loop of its own, whatever loop the caller may be running.
+    with ThreadPoolExecutor(max_workers=1) as worker:
+        worker.submit(asyncio.run, _index(catalog, folder)).result()
 
 
 async def _index(catalog: Catalog, folder: Path) -> None:

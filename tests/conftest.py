@@ -7,10 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from efflit.build import check
-
-FIXTURES = Path(__file__).parent / "fixtures"
-REPOSITORY = Path(__file__).parent.parent
+from kbtools import FIXTURES
 
 
 @pytest.fixture
@@ -19,40 +16,6 @@ def kb(tmp_path: Path) -> Path:
     root = tmp_path / "kb"
     shutil.copytree(FIXTURES / "tiny", root)
     return root
-
-
-def write(root: Path, name: str, text: str | bytes) -> Path:
-    path = root / name
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if isinstance(text, bytes):
-        path.write_bytes(text)
-    else:
-        path.write_text(text, encoding="utf-8")
-    return path
-
-
-def problems(root: Path) -> list[str]:
-    """Every problem of ``efflit check`` as `path:line:col: severity: message` lines."""
-    _, report = check(root)
-    return [f"{p.position}: {p.severity.value}: {p.message}" for p in report.sorted()]
-
-
-def errors(root: Path) -> list[str]:
-    return [p for p in problems(root) if ": error: " in p]
-
-
-RECORD = """\
-id: {id}
-title: {title}
-authors:
-  - Ada Example
-year: 2023
-tags:
-  - inference/quantization
-source:
-  - person: efflit test suite
-added: 2026-11-25
-"""
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -8,8 +8,8 @@ import sys
 
 from click.testing import CliRunner
 
-from conftest import REPOSITORY
 from efflit.cli import main
+from kbtools import REPOSITORY
 
 
 def run(*args: str):

@@ -10,11 +10,11 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import FIXTURES
 from efflit.build import check
 from efflit.load import load_yaml
 from efflit.problems import Report
 from efflit.validate import validate_record
+from kbtools import FIXTURES
 
 FIELDS = [
     "id",

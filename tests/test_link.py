@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from conftest import RECORD, errors, problems, write
 from efflit.bibtex import decode_latex, last_name, normalize, split_names
+from kbtools import RECORD, errors, problems, write
 
 BIB = "papers/references.bib"
 

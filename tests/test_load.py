@@ -111,3 +111,8 @@ def test_typed_plain_scalars_remember_how_they_were_written(tmp_path):
 def test_impossible_date_stays_text(tmp_path):
     document, problems = load(tmp_path, "added: 2026-13-01\n")
     assert document.data == {"added": "2026-13-01"} and problems == []
+
+
+def test_yaml_1_1_value_and_merge_indicators_are_plain_text(tmp_path):
+    document, problems = load(tmp_path, "a: =\n'<<': x\n")
+    assert document.data == {"a": "=", "<<": "x"} and problems == []

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from conftest import REPOSITORY
 from efflit.models import Record, field_table
+from kbtools import REPOSITORY
 
 MARKED = re.compile(r"(<!-- fields:start -->\n)(.*?)(<!-- fields:end -->)", re.S)
 

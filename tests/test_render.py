@@ -12,10 +12,10 @@ import jsonschema
 import pytest
 from bs4 import BeautifulSoup
 
-from conftest import FIXTURES
 from efflit.build import build
 from efflit.render import Options
 from efflit.sitecheck import check_site
+from kbtools import FIXTURES
 
 BASE = "https://kb.example.org/efflit/"
 

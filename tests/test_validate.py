@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import RECORD, errors, problems, write
+from kbtools import RECORD, errors, problems, write
 
 
 def record_with(field_lines: str, id: str = "r2020") -> str:

@@ -9,14 +9,14 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-
 from playwright.sync_api import sync_playwright
 
 from efflit.build import build
+from kbtools import FIXTURES
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).parent.parent / "artifacts"
-FIXTURES = Path(__file__).parent.parent / "fixtures"
+
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
