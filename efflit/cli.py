@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import click
@@ -11,6 +12,7 @@ from efflit import build as pipeline
 from efflit.models import Record, field_table
 from efflit.problems import FORMATTERS, Report, summary
 from efflit.render import Options
+from efflit.serve import DevServer
 
 root_option = click.option(
     "--root",
@@ -92,3 +94,26 @@ def build(root: Path, out: Path | None, base_url: str | None) -> None:
 
 def _with_slash(url: str | None) -> str | None:
     return url if url is None or url.endswith("/") else url + "/"
+
+
+@main.command()
+@root_option
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Output folder [default: ROOT/site].")
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True, help="Port on 127.0.0.1.")
+def serve(root: Path, out: Path | None, port: int) -> None:
+    """Build and serve the site on 127.0.0.1; rebuild on changes and reload open pages."""
+    server = DevServer(root, out or root / "site", port, on_build=_print_build)
+    server.start()
+    click.echo(f"Serving {server.url} (Ctrl-C to stop); watching records, taxonomy, BibTeX and templates.", err=True)
+    try:
+        server.stopping.wait()
+    except KeyboardInterrupt:
+        server.stop()
+
+
+def _print_build(report: Report) -> None:
+    problems = report.sorted()
+    if problems:
+        click.echo(FORMATTERS["text"](problems))
+    verdict = "build failed, still serving the previous site" if report.failed() else "built"
+    click.echo(f"{time.strftime('%H:%M:%S')} {verdict}: {summary(report)}", err=True)

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import re
+import shutil
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
+
+from efflit.serve import DevServer
+from kbtools import FIXTURES
 
 
 def test_home_to_a_dimension_to_a_paper_by_clicks(page, site_url):
@@ -111,3 +115,21 @@ def test_screenshots(page, site_url, artifacts, width):
     search(page, site_url, "attention")
     expect(page.locator(".pagefind-ui__result-link").first).to_be_visible()
     page.screenshot(path=artifacts / f"search-{width}.png", full_page=True)
+
+
+def test_serve_reloads_the_open_page_after_an_edit(browser, tmp_path):
+    root = tmp_path / "kb"
+    shutil.copytree(FIXTURES / "tiny", root)
+    server = DevServer(root, root / "site", 0, on_build=lambda report: None)
+    server.start()
+    try:
+        page = browser.new_page()
+        page.goto(server.url + "papers/muller2022attention/")
+        expect(page.get_by_role("heading", level=1)).to_have_text("Attention at a Discount")
+        for name in ("papers/muller2022attention.yaml", "papers/references.bib"):
+            path = root / name
+            path.write_text(path.read_text().replace("a {D}iscount", "a {B}argain").replace("a Discount", "a Bargain"))
+        expect(page.get_by_role("heading", level=1)).to_have_text("Attention at a Bargain", timeout=15000)
+        page.close()
+    finally:
+        server.stop()
