@@ -18,7 +18,7 @@ from efflit.load import load_yaml
 from efflit.problems import Position, Report
 from efflit.project import Project, open_project
 from efflit.render import Options, render, template_position
-from efflit.search import BUNDLE, write_search_index
+from efflit.search import SearchIndexError, write_search_index
 from efflit.validate import Paper, Taxonomy, validate_record, validate_taxonomy
 from efflit.write import SiteWriter
 
@@ -66,13 +66,15 @@ def build(root: Path, out: Path | None = None, options: Options | None = None) -
         with SiteWriter(out) as site:
             for path, data in render(catalog, options or Options()):
                 site.write(path, data)
-            write_search_index(catalog, site.path(BUNDLE))
+            write_search_index(site.staging)
     except jinja2.TemplateError as error:
         report.error(
             template_position(error, kb.project.root),
             f"template error: {error.message}",
             "fix the template; the previous site is unchanged",
         )
+    except SearchIndexError as error:
+        report.error(Position(str(out)), str(error), "the previous site is unchanged")
     except OSError as error:
         report.error(
             Position(str(out)),

@@ -1,8 +1,10 @@
 """`efflit serve`: build, serve the site on 127.0.0.1, rebuild on every change, reload open pages.
 
 Pages built for serving load `static/livereload.js`, which listens on
-`/__efflit/events` (server-sent events) and reloads when a rebuild succeeds.  A
-rebuild with errors prints them and leaves the served site as it was.
+`/__efflit/events` (server-sent events) and reloads when a rebuild succeeds.  The
+server stamps each HTML page it sends with the build it came from, so a rebuild
+that finishes before the page has connected still reloads it.  A rebuild with
+errors prints them and leaves the served site as it was.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from collections.abc import Callable
 from http import HTTPStatus
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import parse_qs
 
 from efflit.build import build
 from efflit.problems import Report
@@ -46,10 +49,27 @@ class Handler(SimpleHTTPRequestHandler):
     generation: Generation
 
     def do_GET(self) -> None:
-        if self.path.split("?", 1)[0] == EVENTS:
-            self._stream_events()
+        path, _, query = self.path.partition("?")
+        if path == EVENTS:
+            self._stream_events(parse_qs(query).get("since", [""])[0])
+            return
+        file = Path(self.translate_path(path))
+        if file.is_dir() and path.endswith("/"):
+            file = file / "index.html"
+        if file.suffix == ".html" and file.is_file():
+            self._send_page(file)
         else:
             super().do_GET()
+
+    def _send_page(self, file: Path) -> None:
+        stamp = f'<meta name="efflit-build" content="{self.generation.number}">'
+        body = file.read_bytes().replace(b"<head>", b"<head>" + stamp.encode(), 1)
+        self.send_response(HTTPStatus.OK)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", "no-cache")
+        self.end_headers()
+        self.wfile.write(body)
 
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
         page = Path(self.directory) / "404.html"
@@ -63,12 +83,12 @@ class Handler(SimpleHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def _stream_events(self) -> None:
+    def _stream_events(self, since: str) -> None:
         self.send_response(HTTPStatus.OK)
         self.send_header("Content-Type", "text/event-stream")
         self.send_header("Cache-Control", "no-cache")
         self.end_headers()
-        seen = self.generation.number
+        seen = int(since) if since.isdigit() else self.generation.number
         try:
             while True:
                 now = self.generation.wait_after(seen, KEEPALIVE_SECONDS)

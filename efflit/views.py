@@ -248,8 +248,7 @@ def paper_page(catalog: Catalog, record: Record, settings: Settings) -> dict:
         ],
         "related": cards(catalog, related(catalog, record)),
         "edit_href": edit,
-        "dimensions": sorted({tag.split("/", 1)[0] for tag in record.tags}),
-        "leaves": [catalog.nodes[tag].node.name for tag in record.tags],
+        "dimensions": sorted({catalog.nodes[tag.split("/", 1)[0]].node.name for tag in record.tags}),
     }
 
 
