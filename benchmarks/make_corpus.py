@@ -82,13 +82,15 @@ GERUNDS = ["Compressing", "Accelerating", "Distilling", "Pruning", "Scaling", "S
 PROPERTIES = ["Stability", "Limits", "Robustness", "Sample Complexity", "Convergence", "Hidden Costs",
               "Expressivity", "Calibration", "Reproducibility", "Energy Footprint", "Failure Modes"]
 TITLES = {  # pattern: weight; slots pick from POOLS, {name} is a coined name
-    "{name}: {adj} {method} for {target}": 4,
-    "{adj} {method} for {target} via {technique}": 4,
+    "{name}: {adj} {method} for {target}": 3,
+    "{name}: {adj} {method} for {target} via {technique}": 3,
+    "{adj} {method} for {target} via {technique}": 3,
     "Towards {adj} {method} for {target} with {technique}": 2,
-    "{name}: {gerund} {target} with {technique}": 3,
+    "{name}: {gerund} {target} with {adj} {technique}": 2,
     "{name}: Scaling {method} to {target} with {technique}": 2,
     "{gerund} {target} through {adj} {method} and {technique}": 2,
-    "{name}: {adj} {method} Meets {technique}": 2,
+    "{method} with {technique}: {adj} Recipes for {target}": 1,
+    "{name}: {adj} {method} Meets {technique}": 1,
     "On the {property} of {adj} {method} with {technique}": 1,
     "Rethinking {method} for {target}": 1,
 }

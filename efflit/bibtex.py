@@ -87,8 +87,9 @@ _NON_WORD = re.compile(r"[\W_]+")
 
 def normalize(text: str) -> str:
     """A comparison key: decoded, accents folded, case-folded, punctuation dropped."""
-    text = unicodedata.normalize("NFKD", decode_latex(text))
-    text = "".join(c for c in text if not unicodedata.combining(c))
+    text = decode_latex(text)
+    if not text.isascii():
+        text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
     return " ".join(_NON_WORD.sub(" ", text.casefold()).split())
 
 

@@ -4,7 +4,7 @@ their BibTeX entries, and records against each other."""
 from __future__ import annotations
 
 import difflib
-from collections import Counter, defaultdict
+from collections import defaultdict
 from itertools import combinations
 
 from rapidfuzz import fuzz
@@ -143,20 +143,19 @@ def check_unique(papers: list[Paper], report: Report) -> None:
 
 
 def check_near_duplicates(papers: list[Paper], report: Report) -> None:
-    """Warn about titles that are nearly the same, comparing only candidates that share
-    two of their rarer words (all pairs would be quadratic in the corpus)."""
+    """Warn about titles that are nearly the same.  Comparing all pairs would be quadratic, so
+    only titles that share their first or their last three words are compared: a near-duplicate
+    differs in a word or two, which leaves at least one end alike."""
     titles = [normalize(p.record.title) for p in papers]
-    words = [set(t.split()) for t in titles]
-    frequency = Counter(w for ws in words for w in ws)
-    buckets = defaultdict(list)
-    for index, ws in enumerate(words):
-        rare = sorted(ws, key=lambda w: (frequency[w], w))[:4]
-        for pair in combinations(sorted(rare), 2) if len(rare) > 1 else [tuple(rare)]:
-            buckets[pair].append(index)
+    buckets: dict[tuple[str, ...], list[int]] = defaultdict(list)
+    for index, title in enumerate(titles):
+        words = tuple(title.split())
+        buckets["^", *words[:3]].append(index)
+        buckets["$", *words[-3:]].append(index)
     pairs = {(a, b) for members in buckets.values() for a, b in combinations(members, 2)}
     for a, b in sorted(pairs):
         first, second = papers[a], papers[b]
-        if {first.record.arxiv, second.record.arxiv} - {None} and first.record.arxiv == second.record.arxiv:
+        if first.record.arxiv and first.record.arxiv == second.record.arxiv:
             continue  # already an error
         if fuzz.ratio(titles[a], titles[b]) >= NEAR_DUPLICATE_SCORE:
             report.warning(

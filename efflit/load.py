@@ -28,6 +28,7 @@ _resolver = yaml.resolver.Resolver()
 _constructor = yaml.constructor.SafeConstructor()
 
 _CORE = "tag:yaml.org,2002:"
+_STR = _CORE + "str"
 _SCALAR_TAGS = {_CORE + name for name in ("str", "int", "float", "bool", "null", "timestamp")}
 _KIND_NAMES = {
     _CORE + "int": "a number",
@@ -175,21 +176,15 @@ def compose(text: str, display: str, report: Report) -> Document | None:
         return item_loc
 
     for event in yaml.parse(text, Loader=_Parser):
-        start = _mark(display, event.start_mark)
-        if isinstance(event, yaml.DocumentStartEvent):
-            documents += 1
-            if documents > 1:
-                raise _Abort(start, "file holds more than one YAML document", "keep one record per file; remove '---'")
-        elif isinstance(event, yaml.AliasEvent):
-            raise _Abort(start, f"alias '*{event.anchor}' is not allowed", "write the value out in full")
-        elif isinstance(event, yaml.ScalarEvent):
+        kind = type(event)  # most events are scalars and ends: test those first
+        if kind is yaml.ScalarEvent:
+            start = _mark(display, event.start_mark)
             tag = _scalar_tag(event, start)
             try:
                 value = _construct(tag, event.value)
             except ValueError:  # looks like a date but is none (2026-13-01): keep the text
-                tag, value = _CORE + "str", event.value
-            is_key = bool(stack) and isinstance(stack[-1][0], dict) and stack[-1][3] is None
-            if is_key:
+                tag, value = _STR, event.value
+            if stack and stack[-1][3] is None and isinstance(stack[-1][0], dict):
                 if not isinstance(value, str):
                     raise _Abort(
                         start,
@@ -197,22 +192,36 @@ def compose(text: str, display: str, report: Report) -> Document | None:
                         f"quote it: '{event.value}':",
                     )
                 stack[-1][2], stack[-1][3] = value, start
+            elif event.implicit[0] and tag != _STR:
+                attach(value, start, event.value, _KIND_NAMES.get(tag))
             else:
-                plain_typed = event.implicit[0] and tag != _CORE + "str"
-                attach(
-                    value, start, event.value if plain_typed else None, _KIND_NAMES.get(tag) if plain_typed else None
-                )
-        elif isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+                attach(value, start)
+        elif kind is yaml.MappingEndEvent or kind is yaml.SequenceEndEvent:
+            stack.pop()
+        elif kind is yaml.MappingStartEvent or kind is yaml.SequenceStartEvent:
+            start = _mark(display, event.start_mark)
             _check_collection_tag(event, start)
             if stack and isinstance(stack[-1][0], dict) and stack[-1][3] is None:
                 raise _Abort(start, "a key must be a plain name, not a list or mapping", "write `name: value`")
             if len(stack) >= MAX_DEPTH:
                 raise _Abort(start, f"values are nested more than {MAX_DEPTH} levels deep", "flatten the structure")
-            container: Any = {} if isinstance(event, yaml.MappingStartEvent) else []
+            container: Any = {} if kind is yaml.MappingStartEvent else []
             loc = attach(container, start)
             stack.append([container, loc, None, None, {}])
-        elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
-            stack.pop()
+        elif kind is yaml.DocumentStartEvent:
+            documents += 1
+            if documents > 1:
+                raise _Abort(
+                    _mark(display, event.start_mark),
+                    "file holds more than one YAML document",
+                    "keep one record per file; remove '---'",
+                )
+        elif kind is yaml.AliasEvent:
+            raise _Abort(
+                _mark(display, event.start_mark),
+                f"alias '*{event.anchor}' is not allowed",
+                "write the value out in full",
+            )
     if not root or root[0] is None:
         return None
     return Document(display, root[0], places)
@@ -222,7 +231,7 @@ def _scalar_tag(event: yaml.ScalarEvent, start: Position) -> str:
     if event.tag in (None, "!"):
         tag = _resolver.resolve(yaml.ScalarNode, event.value, event.implicit)
         # YAML 1.1's `=` (value) and `<<` (merge) resolve to tags with no plain-data meaning: text
-        return tag if tag in _SCALAR_TAGS else _CORE + "str"
+        return tag if tag in _SCALAR_TAGS else _STR
     if event.tag not in _SCALAR_TAGS:
         raise _Abort(start, f"YAML tag '{event.tag}' is not allowed", "remove the tag; quote the value if it is text")
     return event.tag
@@ -235,7 +244,7 @@ def _check_collection_tag(event: Any, start: Position) -> None:
 
 def _construct(tag: str, text: str) -> Any:
     """The Python value of a resolved scalar; ValueError when the text does not fit its type."""
-    if tag == _CORE + "str":
+    if tag == _STR:
         return text
     value = _constructor.yaml_constructors[tag](_constructor, yaml.ScalarNode(tag, text))
     if isinstance(value, datetime.datetime):

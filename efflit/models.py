@@ -75,6 +75,8 @@ def _no_repeats(values: list[str]) -> list[str]:
 
 
 def _single_line(value: str) -> str:
+    if value.isprintable():  # fast path: no control, format or separator characters but space
+        return value
     if any(unicodedata.category(c) in ("Cc", "Cf") for c in value):
         raise ValueError("must be a single line of text without control or direction-override characters")
     return value
