@@ -81,22 +81,27 @@ GERUNDS = ["Compressing", "Accelerating", "Distilling", "Pruning", "Scaling", "S
            "Quantizing", "Extending", "Training", "Merging", "Routing"]
 PROPERTIES = ["Stability", "Limits", "Robustness", "Sample Complexity", "Convergence", "Hidden Costs",
               "Expressivity", "Calibration", "Reproducibility", "Energy Footprint", "Failure Modes"]
+QUALIFIERS = ["at 4-Bit Precision", "in a Single Pass", "without Retraining", "at Million-Token Scale",
+              "on a Single GPU", "under Tight Latency Budgets", "with Provable Guarantees", "in Linear Time",
+              "at Inference Time", "under Distribution Shift", "with Minimal Accuracy Loss", "from Scratch",
+              "across Hardware Generations", "in Under an Hour", "at Any Sparsity", "with Limited Data",
+              "in Constant Memory", "beyond the Context Window", "with Zero Overhead", "at Datacenter Scale",
+              "on the Fly", "without Labels", "with Bounded Error", "in Practice", "at the Edge", "for Free"]
 TITLES = {  # pattern: weight; slots pick from POOLS, {name} is a coined name
-    "{name}: {adj} {method} for {target}": 3,
+    "{name}: {adj} {method} for {target} {qualifier}": 3,
     "{name}: {adj} {method} for {target} via {technique}": 3,
-    "{adj} {method} for {target} via {technique}": 3,
+    "{adj} {method} for {target} via {technique} {qualifier}": 3,
     "Towards {adj} {method} for {target} with {technique}": 2,
-    "{name}: {gerund} {target} with {adj} {technique}": 2,
-    "{name}: Scaling {method} to {target} with {technique}": 2,
+    "{name}: {gerund} {target} {qualifier} with {adj} {technique}": 2,
     "{gerund} {target} through {adj} {method} and {technique}": 2,
     "{method} with {technique}: {adj} Recipes for {target}": 1,
-    "{name}: {adj} {method} Meets {technique}": 1,
-    "On the {property} of {adj} {method} with {technique}": 1,
-    "Rethinking {method} for {target}": 1,
+    "On the {property} of {adj} {method} {qualifier}": 1,
+    "Rethinking {method} for {target} {qualifier}": 1,
 }
 SHARED_LIMIT = 0.6  # no two titles of a pattern share slots and text making up this much of either
+MAX_TRIES = 100_000  # consecutive rejected titles after which the vocabulary counts as exhausted
 POOLS = {"adj": ADJECTIVES, "method": METHODS, "target": TARGETS, "technique": TECHNIQUES,
-         "gerund": GERUNDS, "property": PROPERTIES}
+         "gerund": GERUNDS, "property": PROPERTIES, "qualifier": QUALIFIERS}
 
 VENUES = {"arXiv": 30, "NeurIPS": 14, "ICML": 11, "ICLR": 12, "ACL": 6, "EMNLP": 6, "NAACL": 3, "MLSys": 3,
           "TMLR": 3, "COLM": 2, "AAAI": 3, "OSDI": 1, "JMLR": 1, None: 5}
@@ -178,26 +183,27 @@ class Generator:
                 return name
 
     def _title(self) -> tuple[str, dict[str, str]]:
-        """A title that shares with no earlier title of its pattern slot values which, with the
-        pattern's own text, make up SHARED_LIMIT of its length: no two titles are near duplicates."""
-        while True:
+        """A title that shares with no earlier title of its pattern (a coined name aside) slot values
+        which, with the pattern's own text, make up SHARED_LIMIT of its length: no near duplicates."""
+        for _ in range(MAX_TRIES):
             pattern = self.rng.choices(list(TITLES), list(TITLES.values()))[0]
             slots = {key: self.rng.choice(POOLS[key]) for key in re.findall(r"{(\w+)}", pattern) if key != "name"}
-            size = len(pattern.format(name="", **slots))  # a coined name is unique: never shared
+            family = pattern.removeprefix("{name}: ")
+            size = len(family.format(**slots))
             fixed = size - sum(map(len, slots.values()))
             items = sorted(slots.items())
             keys = [
-                (pattern, *subset)
+                (family, *subset)
                 for r in range(len(items) + 1)
                 for subset in itertools.combinations(items, r)
                 if fixed + sum(len(v) for _, v in subset) >= SHARED_LIMIT * size
             ]
             if not any(key in self.title_keys for key in keys):
                 self.title_keys.update(keys)
-                break
-        if "{name}" in pattern:
-            slots["name"] = self._coined_name()
-        return pattern.format(**slots), slots
+                if family != pattern:
+                    slots["name"] = self._coined_name()
+                return pattern.format(**slots), slots
+        sys.exit(f"the title vocabulary is exhausted after {len(self.ids)} records; extend the pools")
 
     def _arxiv(self, year: int) -> str:
         while True:

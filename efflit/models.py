@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime
 import re
 import unicodedata
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, WithJsonSchema, model_validator
 
@@ -132,7 +132,7 @@ class Strict(BaseModel):
 
 
 class Source(Strict):
-    """Where a record's facts came from: a published paper list and its section, or a person."""
+    """Where a record's facts came from: a paper list and its section, a BibTeX file, an API, or a person."""
 
     list: Text | None = Field(
         None,
@@ -140,12 +140,15 @@ class Source(Strict):
         "e.g. `HuangOwen/Awesome-LLM-Compression`.",
     )
     section: Text | None = Field(None, description="The section of that list the paper is listed under.")
-    person: Text | None = Field(None, description="The person who supplied the facts, when not a list.")
+    file: Text | None = Field(None, description="The BibTeX file the facts were imported from, by name.")
+    api: Literal["arXiv"] | None = Field(None, description="The API the facts were fetched from: `arXiv`.")
+    person: Text | None = Field(None, description="The person who supplied the facts.")
 
     @model_validator(mode="after")
     def _one_origin(self) -> Source:
-        if (self.list is None) == (self.person is None):
-            raise ValueError("a source names either a `list` (with its `section`) or a `person`, not both or neither")
+        origins = [name for name in ("list", "file", "api", "person") if getattr(self, name) is not None]
+        if len(origins) != 1:
+            raise ValueError("a source names exactly one of `list` (with its `section`), `file`, `api` or `person`")
         if self.section is not None and self.list is None:
             raise ValueError("`section` belongs to a `list` source")
         return self

@@ -15,5 +15,6 @@ def test_readme_field_table_matches_the_model(request):
     text = readme.read_text(encoding="utf-8")
     expected = field_table(Record) + "\n"
     if request.config.getoption("--update-golden"):
-        readme.write_text(MARKED.sub(lambda m: m[1] + expected + m[3], text), encoding="utf-8")
+        text = MARKED.sub(lambda m: m[1] + expected + m[3], text)
+        readme.write_text(text, encoding="utf-8")
     assert MARKED.search(text)[2] == expected, "README is stale: run pytest --update-golden"

@@ -1,0 +1,87 @@
+"""The canonical text of a record, and atomic writes.
+
+Every tool that writes a record (import, add, enrich, fmt) goes through
+``record_text``, so records stay in one form: fields in the model's order,
+strings quoted only where YAML needs it, lists in block style, summaries as
+literal blocks, one line per value however long.  ruamel.yaml's round trip
+keeps the curator's comments when ``fmt`` reorders an existing file.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.scalarstring import LiteralScalarString
+
+from efflit.models import Record
+
+FIELD_ORDER = list(Record.model_fields)
+
+
+def _yaml() -> YAML:
+    yaml = YAML()  # round-trip mode: comments survive
+    yaml.indent(mapping=2, sequence=4, offset=2)
+    yaml.width = 1 << 16  # never fold a title over two lines
+    yaml.preserve_quotes = False
+    return yaml
+
+
+def parse(text: str) -> CommentedMap:
+    return _yaml().load(text)
+
+
+def canonical(data: CommentedMap) -> CommentedMap:
+    """The same mapping with fields in model order (unknown ones last), comments kept."""
+    ordered = CommentedMap()
+    keys = sorted(data, key=lambda k: FIELD_ORDER.index(k) if k in FIELD_ORDER else len(FIELD_ORDER))
+    for key in keys:
+        ordered[key] = _canonical_value(key, data[key])
+        if key in data.ca.items:
+            ordered.ca.items[key] = data.ca.items[key]
+    ordered.ca.comment = data.ca.comment
+    return ordered
+
+
+def _canonical_value(key: str, value: Any) -> Any:
+    if key == "summary" and isinstance(value, str):
+        return LiteralScalarString(value.rstrip("\n") + "\n")
+    if isinstance(value, list) and not isinstance(value, CommentedSeq):
+        return CommentedSeq(value)
+    if isinstance(value, CommentedSeq):
+        value.fa.set_block_style()
+    return value
+
+
+def record_text(data: dict | CommentedMap) -> str:
+    """Canonical YAML for a record's fields."""
+    if not isinstance(data, CommentedMap):
+        data = CommentedMap(data)
+    stream = io.StringIO()
+    _yaml().dump(canonical(data), stream)
+    return stream.getvalue()
+
+
+def reformat(text: str) -> str:
+    """The canonical form of a record file's text (comments kept)."""
+    return record_text(parse(text))
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Replace ``path`` with ``text`` in one step: readers see the old file or the new one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as file:
+            file.write(text)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
