@@ -23,6 +23,7 @@ from efflit.problems import Position, Report
 MAX_BIB_BYTES = 64 * 1024 * 1024
 
 # bibtexparser logs each failed block; we report them ourselves, with positions.
+logging.getLogger("bibtexparser").addHandler(logging.NullHandler())
 logging.getLogger("bibtexparser").propagate = False
 
 _latex = LatexNodes2Text()

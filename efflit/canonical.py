@@ -17,6 +17,7 @@ from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import YAMLError
 from ruamel.yaml.scalarstring import LiteralScalarString
 
 from efflit.models import Record
@@ -85,3 +86,20 @@ def write_atomic(path: Path, text: str) -> None:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def unformatted(paths: list[Path], fix: bool) -> tuple[list[Path], list[tuple[Path, str]]]:
+    """Record files not in canonical form (rewritten when ``fix``), and files too broken to format."""
+    changed, broken = [], []
+    for path in paths:
+        text = path.read_text(encoding="utf-8")
+        try:
+            wanted = reformat(text)
+        except YAMLError as error:
+            broken.append((path, str(error).splitlines()[0]))
+            continue
+        if wanted != text:
+            changed.append(path)
+            if fix:
+                write_atomic(path, wanted)
+    return changed, broken

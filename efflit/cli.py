@@ -3,14 +3,25 @@
 from __future__ import annotations
 
 import json
+import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import click
 
+from efflit import arxiv, curate
 from efflit import build as pipeline
+from efflit.arxiv import ArxivError
+from efflit.canonical import unformatted, write_atomic
+from efflit.catalog import build_catalog
+from efflit.curate import CurationError
+from efflit.importer import Importer
 from efflit.models import Record, field_table
 from efflit.problems import FORMATTERS, Report, summary
+from efflit.project import open_project
+from efflit.readme import MissingMarkers
+from efflit.readme import update as update_readme
 from efflit.render import Options
 from efflit.serve import DevServer
 
@@ -117,3 +128,148 @@ def _print_build(report: Report) -> None:
         click.echo(FORMATTERS["text"](problems))
     verdict = "build failed, still serving the previous site" if report.failed() else "built"
     click.echo(f"{time.strftime('%H:%M:%S')} {verdict}: {summary(report)}", err=True)
+
+
+def _curation(run: Callable[[], Importer]) -> None:
+    """Run an import-like operation; print every outcome and a summary, or why nothing was done."""
+    try:
+        importer = run()
+    except CurationError as error:
+        click.echo(FORMATTERS["text"](error.report.sorted()))
+        click.echo("nothing was written: fix the problems above first", err=True)
+        raise SystemExit(1) from None
+    except ArxivError as error:
+        click.echo(f"error: {error}", err=True)
+        raise SystemExit(1) from None
+    for outcome in importer.outcomes:
+        click.echo(str(outcome))
+    click.echo(importer.summary(), err=True)
+
+
+@main.group("import")
+def import_group() -> None:
+    """Import papers from a BibTeX file or a Markdown paper list."""
+
+
+tag_option = click.option(
+    "--tag", "tags", multiple=True, help="Taxonomy tag for papers that come without one (repeatable)."
+)
+
+
+@import_group.command("bib")
+@root_option
+@tag_option
+@click.argument("file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+def import_bib(root: Path, tags: tuple[str, ...], file: Path) -> None:
+    """Import the entries of a BibTeX file; the original keys stay the citation keys."""
+    _curation(lambda: curate.import_bib(root, file, list(tags)))
+
+
+@import_group.command("list")
+@root_option
+@click.option(
+    "--map",
+    "map_file",
+    required=True,
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="Section map: which headings go to which taxonomy nodes (see sources/).",
+)
+@click.argument("file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+def import_list(root: Path, map_file: Path, file: Path) -> None:
+    """Import a Markdown paper list, section by section as its map says."""
+    _curation(lambda: curate.import_list(root, file, map_file))
+
+
+def arxiv_options(command: Callable) -> Callable:
+    """Where and how politely to ask arXiv; tests point these at a fake API."""
+    options = [
+        click.option("--endpoint", default=arxiv.ENDPOINT, show_default=True, help="arXiv API address."),
+        click.option(
+            "--interval",
+            type=float,
+            default=arxiv.INTERVAL,
+            show_default=True,
+            help="Seconds between requests (arXiv asks for 3).",
+        ),
+        click.option("--timeout", type=float, default=30.0, show_default=True, help="Seconds to wait for an answer."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _client(root: Path, endpoint: str, interval: float, timeout: float) -> arxiv.Client:
+    return arxiv.Client(endpoint, interval, cache=root / curate.ARXIV_CACHE, timeout=timeout)
+
+
+@main.command()
+@root_option
+@tag_option
+@arxiv_options
+@click.argument("paper", required=False)
+def add(root: Path, tags: tuple[str, ...], endpoint: str, interval: float, timeout: float, paper: str | None) -> None:
+    """Add one paper: an arXiv id, or a BibTeX entry (as the argument or on standard input)."""
+    given = paper if paper is not None else click.get_text_stream("stdin").read()
+    if not tags and sys.stdin.isatty():
+        tags = tuple(click.prompt("Taxonomy tag (e.g. inference/quantization)").split())
+    _curation(lambda: curate.add_paper(root, given, list(tags), _client(root, endpoint, interval, timeout)))
+
+
+@main.command()
+@root_option
+@arxiv_options
+def enrich(root: Path, endpoint: str, interval: float, timeout: float) -> None:
+    """Fill missing authors and venues of records with an arXiv id, from arXiv (never overwrites)."""
+    _curation(lambda: curate.enrich(root, _client(root, endpoint, interval, timeout)))
+
+
+@main.command("fmt")
+@root_option
+@click.option("--check", "check_only", is_flag=True, help="Change nothing; fail if a record is not canonical.")
+def fmt(root: Path, check_only: bool) -> None:
+    """Rewrite records into canonical form (field order, quoting, layout), keeping comments."""
+    project = open_project(root, Report())
+    changed, broken = unformatted(project.record_files(), fix=not check_only)
+    for path, reason in broken:
+        click.echo(f"{project.display(path)}:1:1: error: cannot format: {reason} (run efflit check)")
+    for path in changed:
+        verb = "is not in canonical form (run efflit fmt)" if check_only else "reformatted"
+        click.echo(f"{project.display(path)}: {verb}")
+    click.echo(
+        f"efflit fmt: {len(changed)} of {len(project.record_files())} records "
+        f"{'need formatting' if check_only else 'reformatted'}",
+        err=True,
+    )
+    raise SystemExit(1 if broken or (check_only and changed) else 0)
+
+
+@main.command()
+@root_option
+@click.option(
+    "--file",
+    "target",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Markdown file with the marker comments [default: ROOT/README.md].",
+)
+@click.option("--check", "check_only", is_flag=True, help="Change nothing; fail if the file is stale.")
+def readme(root: Path, target: Path | None, check_only: bool) -> None:
+    """Write the paper list and counts per node between the marker comments of a Markdown file."""
+    target = target or root / "README.md"
+    try:
+        kb = curate.sound_knowledge_base(root)
+        text = target.read_text(encoding="utf-8")
+        updated = update_readme(text, build_catalog(kb))
+    except curate.CurationError as error:
+        click.echo(FORMATTERS["text"](error.report.sorted()))
+        raise SystemExit(1) from None
+    except (OSError, MissingMarkers) as error:
+        click.echo(f"{target}:1:1: error: {error}")
+        raise SystemExit(1) from None
+    if updated == text:
+        click.echo(f"{target} is up to date", err=True)
+    elif check_only:
+        click.echo(f"{target}:1:1: error: the paper list is stale (run efflit readme)")
+        raise SystemExit(1)
+    else:
+        write_atomic(target, updated)
+        click.echo(f"{target} updated", err=True)

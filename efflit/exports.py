@@ -10,12 +10,16 @@ from efflit.models import Record
 BIB_FIELD_ORDER = ("title", "author", "booktitle", "journal", "year", "eprint", "archiveprefix", "doi", "url")
 
 
-def bibtex_entry(entry: BibEntry) -> str:
-    """One entry, formatted the same way everywhere it appears (page, per-node and full .bib)."""
-    names = sorted(entry.fields, key=lambda n: (BIB_FIELD_ORDER.index(n) if n in BIB_FIELD_ORDER else 99, n))
+def format_entry(entry_type: str, key: str, fields: dict[str, str]) -> str:
+    """One entry, formatted the same way everywhere it appears (page, .bib downloads, references.bib)."""
+    names = sorted(fields, key=lambda n: (BIB_FIELD_ORDER.index(n) if n in BIB_FIELD_ORDER else 99, n))
     width = max((len(n) for n in names), default=0)
-    lines = [f"  {name.ljust(width)} = {{{entry.fields[name]}}}," for name in names]
-    return "\n".join([f"@{entry.entry_type}{{{entry.key},", *lines, "}"])
+    lines = [f"  {name.ljust(width)} = {{{fields[name]}}}," for name in names]
+    return "\n".join([f"@{entry_type}{{{key},", *lines, "}"])
+
+
+def bibtex_entry(entry: BibEntry) -> str:
+    return format_entry(entry.entry_type, entry.key, entry.fields)
 
 
 def bibliography(entries: list[BibEntry]) -> str:

@@ -79,7 +79,9 @@ def test_source_names_a_list_or_a_person(kb):
         "  - person: efflit test suite\n", "  - list: a/b\n    person: me\n"
     )
     write(kb, "papers/r2020.yaml", text)
-    assert any(e.startswith("papers/r2020.yaml:9:5: error: 'source[0]': a source names exactly one of") for e in errors(kb))
+    assert any(
+        e.startswith("papers/r2020.yaml:9:5: error: 'source[0]': a source names exactly one of") for e in errors(kb)
+    )
 
 
 def test_tags_must_not_repeat_and_must_not_be_empty(kb):

@@ -1,0 +1,72 @@
+"""The awesome-list form of the knowledge base: the papers grouped by the taxonomy, and the counts
+per node, written between marker comments of a Markdown file so they stay in step with the records."""
+
+from __future__ import annotations
+
+import re
+
+from efflit.catalog import Catalog
+from efflit.models import Record
+
+MARKERS = {
+    "counts": ("<!-- efflit:counts:start -->", "<!-- efflit:counts:end -->"),
+    "papers": ("<!-- efflit:papers:start -->", "<!-- efflit:papers:end -->"),
+}
+SHOWN_AUTHORS = 3
+
+
+class MissingMarkers(ValueError):
+    """The file has no place for the generated text."""
+
+
+def counts_table(catalog: Catalog) -> str:
+    rows = ["| topic | papers |", "|---|---:|"]
+    for path, node in catalog.nodes.items():
+        indent = "&nbsp;&nbsp;" * 2 * node.depth
+        name = f"**{node.node.name}**" if node.parent is None else node.node.name
+        extension = " *(extension)*" if node.node.extension else ""
+        rows.append(f"| {indent}{name}{extension} | {len(catalog.in_node[path])} |")
+    rows.append(f"| **All papers** | **{len(catalog.papers)}** |")
+    return "\n".join(rows)
+
+
+def _escape(text: str) -> str:
+    return re.sub(r"([\[\]*_`<>|\\])", r"\\\1", text)
+
+
+def paper_line(record: Record) -> str:
+    link = (
+        f"https://arxiv.org/abs/{record.arxiv}"
+        if record.arxiv
+        else (f"https://doi.org/{record.doi}" if record.doi else record.url)
+    )
+    title = f"[{_escape(record.title)}]({link})" if link else _escape(record.title)
+    names = record.authors[:SHOWN_AUTHORS]
+    authors = ", ".join(_escape(n) for n in names) + (" et al." if len(record.authors) > SHOWN_AUTHORS else "")
+    venue = f"*{_escape(record.venue)}* " if record.venue else ""
+    code = f" [[code]]({record.code})" if record.code else ""
+    return f"- {title}. {authors or '(authors not recorded)'}. {venue}{record.year}.{code}"
+
+
+def paper_list(catalog: Catalog) -> str:
+    lines = []
+    for path, node in catalog.nodes.items():
+        lines += ["", f"{'#' * (3 + node.depth)} {node.node.name}", ""]
+        direct = [r for r in catalog.in_node[path] if path in r.tags]
+        lines += [paper_line(r) for r in direct]
+    return "\n".join(lines).strip()
+
+
+def update(text: str, catalog: Catalog) -> str:
+    """``text`` with every marked region regenerated."""
+    parts = {"counts": counts_table(catalog), "papers": paper_list(catalog)}
+    found = False
+    for name, (start, end) in MARKERS.items():
+        pattern = re.compile(re.escape(start) + r".*?" + re.escape(end), re.S)
+        if pattern.search(text):
+            found = True
+            replacement = f"{start}\n{parts[name]}\n{end}"
+            text = pattern.sub(lambda _, r=replacement: r, text)
+    if not found:
+        raise MissingMarkers(f"add `{MARKERS['papers'][0]}` and `{MARKERS['papers'][1]}` (and/or the counts markers)")
+    return text
