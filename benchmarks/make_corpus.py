@@ -32,16 +32,19 @@ import yaml
 REPO = Path(__file__).resolve().parent.parent
 MARKER = "corpus.json"
 
-FIRST = (["A", "Ba", "Ce", "Da", "E", "Fa", "Ha", "I", "Ja", "Ka", "Le", "Ma", "Na", "O", "Pe", "Ra", "Sa", "Ta", "Va", "Yu", "Zo"],
+FIRST = (["A", "Ba", "Ce", "Da", "E", "Fa", "Ha", "I", "Ja", "Ka", "Le", "Ma", "Na", "O", "Pe", "Ra", "Sa", "Ta", "Va",
+          "Yu", "Zo"],
          ["ri", "len", "mo", "na", "sha", "ko", "vin", "dra", "lia", "ren", "to", "mi", "han", "su", "bel"])
-LAST = (["Ab", "Bor", "Cal", "Dem", "Ek", "Fen", "Gar", "Hol", "Ir", "Jun", "Kov", "Lin", "Mor", "Nak", "Or", "Pel", "Quin",
-         "Ros", "Sal", "Tan", "Ul", "Var", "Wen", "Yam", "Zel"],
+LAST = (["Ab", "Bor", "Cal", "Dem", "Ek", "Fen", "Gar", "Hol", "Ir", "Jun", "Kov", "Lin", "Mor", "Nak", "Or", "Pel",
+         "Quin", "Ros", "Sal", "Tan", "Ul", "Var", "Wen", "Yam", "Zel"],
         ["a", "e", "i", "o", "u", "er", "an", "is", "or", "ad"],
-        ["son", "ova", "ez", "ski", "ani", "oto", "ang", "berg", "ier", "ström", "ić", "ué", "ña", "ley", "mann", "ucci"])
+        ["son", "ova", "ez", "ski", "ani", "oto", "ang", "berg", "ier", "ström", "ić", "ña", "ley", "mann", "ucci",
+         "ard", "ton", "ell", "ino", "ura", "ek", "sen"])
 PARTICLES = ["van der", "de", "di", "von"]
-LATEX_ACCENTS = {"ö": '{\\"o}', "ć": "{\\'c}", "é": "{\\'e}", "ñ": "{\\~n}"}
+LATEX_ACCENTS = {"ö": '{\\"o}', "ć": "{\\'c}", "ñ": "{\\~n}"}
 
-NAME_PARTS = (["Fl", "Qu", "Sp", "Tr", "Z", "M", "K", "V", "L", "R", "Gr", "Pr", "St", "N", "H", "D", "B", "Ch", "X", "Sk"],
+NAME_PARTS = (["Fl", "Qu", "Sp", "Tr", "Z", "M", "K", "V", "L", "R", "Gr", "Pr", "St", "N", "H", "D", "B", "Ch", "X",
+               "Sk"],
               ["a", "e", "i", "o", "u", "ai", "eo", "y"],
               ["x", "n", "r", "sh", "m", "l", "ck", "t", "ve", "z", "lt", "rn"],
               ["", "", "", "LM", "Net", "Former", "-KV", "Q", "Serve", "Tune"])
@@ -107,10 +110,11 @@ VENUES = {"arXiv": 30, "NeurIPS": 14, "ICML": 11, "ICLR": 12, "ACL": 6, "EMNLP":
           "TMLR": 3, "COLM": 2, "AAAI": 3, "OSDI": 1, "JMLR": 1, None: 5}
 JOURNALS = {"arXiv", "TMLR", "JMLR"}
 ACL_VENUES = {"ACL": "acl-long", "EMNLP": "emnlp-main", "NAACL": "naacl-long"}
-SUMMARY_OPENERS = [
+SUMMARY_OPENERS = [  # those naming {name} are for titles with a coined name, the others for the rest
     "We introduce {name}, a *{adj}* approach to {method} for {target}.",
-    "This paper studies {method} for {target} and shows that *{adj}* variants suffice.",
     "{name} combines {method} with {technique} to serve {target}.",
+    "This paper studies {method} for {target} and shows that *{adj}* variants suffice.",
+    "We show that {method} for {target} gains from {technique} more than from scale.",
 ]
 SUMMARY_FOLLOWERS = [
     "It cuts memory by {factor}x on `{model}` with no loss in accuracy.",
@@ -120,7 +124,8 @@ SUMMARY_FOLLOWERS = [
     "See the [appendix](https://example.org/{id}/appendix) for the `{model}` ablations.",
     "Gains grow with context length and are largest at *small* batch sizes.",
 ]
-SUFFIXES = ["", *"bcdefghijklmnopqrstuvwxyz", *(a + b for a in "bcdefghijklmnopqrstuvwxyz" for b in "abcdefghijklmnopqrstuvwxyz")]
+LETTERS = "abcdefghijklmnopqrstuvwxyz"
+SUFFIXES = ["", *LETTERS[1:], *(a + b for a in LETTERS[1:] for b in LETTERS)]  # de-duplicate ids: b, c, ..., ba, ...
 
 
 class _Dumper(yaml.SafeDumper):
@@ -214,7 +219,10 @@ class Generator:
 
     def _id(self, authors: list[str], year: int, title: str) -> str:
         first_word = ascii_slug(title.split()[0])
-        base = (ascii_slug(split_name(authors[0])[1]).replace("-", "") if authors else "") + f"{year}{first_word}"
+        if authors:
+            base = f"{ascii_slug(split_name(authors[0])[1]).replace('-', '')}{year}{first_word}"
+        else:  # as the curated records do: first title word and year
+            base = f"{first_word}{year}"
         record_id = next(base + s for s in SUFFIXES if base + s not in self.ids)
         self.ids.add(record_id)
         return record_id
@@ -222,14 +230,15 @@ class Generator:
     def _summary(self, record_id: str, slots: dict[str, str]) -> str:
         r = self.rng
         words = {
-            "name": slots.get("name", "the method"), "adj": r.choice(ADJECTIVES).lower(),
-            "method": slots.get("method", r.choice(METHODS)).lower(), "target": slots.get("target", r.choice(TARGETS)).lower(),
+            "name": slots.get("name"), "adj": r.choice(ADJECTIVES).lower(),
+            "method": slots.get("method", r.choice(METHODS)).lower(), "target": slots.get("target", r.choice(TARGETS)),
             "technique": slots.get("technique", r.choice(TECHNIQUES)).lower(), "id": record_id,
-            "factor": f"{r.uniform(1.2, 8):.1f}", "model": f"{self._coined_name().lower()}-{r.choice([1, 3, 7, 13, 70])}b",
+            "factor": f"{r.uniform(1.2, 8):.1f}", "model": f"{self._coined_name().lower()}-{r.choice([1, 7, 13, 70])}b",
         }
-        sentences = [r.choice(SUMMARY_OPENERS), *r.sample(SUMMARY_FOLLOWERS, r.randint(0, 2))]
+        openers = [o for o in SUMMARY_OPENERS if ("{name}" in o) == ("name" in slots)]
+        sentences = [r.choice(openers), *r.sample(SUMMARY_FOLLOWERS, r.randint(0, 2))]
         text = " ".join(s.format(**words) for s in sentences)
-        return textwrap.fill(text[0].upper() + text[1:], width=88, break_long_words=False, break_on_hyphens=False) + "\n"
+        return textwrap.fill(text, width=88, break_long_words=False, break_on_hyphens=False) + "\n"
 
     def record(self) -> dict:
         r = self.rng
@@ -247,7 +256,8 @@ class Generator:
         if venue in ACL_VENUES:
             record["doi"] = f"10.18653/v1/{year}.{ACL_VENUES[venue]}.{next(self.dois)}"
         if r.random() < 0.35:
-            record["code"] = f"https://github.com/{ascii_slug(r.choice(self.authors).split()[-1])}-lab/{ascii_slug(title.split()[0])}"
+            lab = ascii_slug(split_name(r.choice(self.authors))[1])
+            record["code"] = f"https://github.com/{lab}-lab/{ascii_slug(title.split()[0])}"
         record["tags"] = self._draw(self.leaves, self.leaf_weights, r.choices([1, 2, 3], [55, 35, 10])[0])
         if r.random() < 0.6:
             record["summary"] = self._summary(record["id"], slots)
@@ -264,7 +274,7 @@ class Generator:
 
 
 def split_name(name: str) -> tuple[str, str]:
-    """`Ana M. van der Berg` as (`Ana M.`, `van der Berg`): the family name starts at a particle or is the last word."""
+    """`Ana M. van der Berg` as (`Ana M.`, `van der Berg`): a family name is the last word or starts at a particle."""
     words = name.split()
     split = next((i for i, w in enumerate(words[1:], 1) if w.islower()), len(words) - 1)
     return " ".join(words[:split]), " ".join(words[split:])
@@ -279,7 +289,7 @@ def bib_name(name: str) -> str:
 def bib_entry(record: dict) -> str:
     venue, arxiv = record.get("venue"), record.get("arxiv")
     title = record["title"]
-    if ":" in title:  # protect the coined name's capitals, as BibTeX files usually do
+    if ":" in title:  # protect the capitals of a coined name, as BibTeX files usually do
         head, rest = title.split(":", 1)
         title = f"{{{head}}}:{rest}"
     fields = {"title": title}

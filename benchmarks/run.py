@@ -1,0 +1,120 @@
+"""Time efflit on a generated knowledge base and record each step's wall time and peak memory.
+
+    python benchmarks/run.py [--records 10000] [--seed 1] [--out benchmarks/out]
+
+Generates OUT/corpus-N with make_corpus.py (reused when it already holds N records of
+the same seed and generator), runs each step of ``steps()`` in a subprocess, prints a
+table and writes OUT/results-N.json.  Each step's output goes to OUT/<step>-N.log; its
+last line (efflit's summary) is shown and kept.
+
+Each command runs under a fresh wrapper interpreter that reads
+``getrusage(RUSAGE_CHILDREN).ru_maxrss`` after it: the peak RSS of that command's
+process tree alone, which deltas of the benchmark's own counters cannot give.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import platform
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import make_corpus
+
+REPO = Path(__file__).resolve().parent.parent
+# The efflit installed next to this interpreter, so that no shim (pyenv, ...) is timed with it.
+EFFLIT = shutil.which("efflit", path=str(Path(sys.executable).parent)) or "efflit"
+RSS_BYTES = 1 if sys.platform == "darwin" else 1024  # ru_maxrss is in bytes on macOS, KiB on Linux
+WRAPPER = """
+import json, resource, subprocess, sys, time
+start = time.perf_counter()
+code = subprocess.call(sys.argv[1:], stdout=sys.stderr)
+seconds = time.perf_counter() - start
+print(json.dumps({"seconds": seconds, "returncode": code,
+                  "maxrss": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}))
+"""
+
+
+def steps(root: Path) -> list[tuple[str, list[str]]]:
+    """The measured steps, in order: (name, command).  The first check finds no warm caches
+    of efflit's own (the OS file cache is warm from generating the corpus); the second may."""
+    check = [EFFLIT, "check", "--root", str(root)]
+    build = [EFFLIT, "build", "--root", str(root), "--out", str(root.parent / f"{root.name}-site")]
+    return [("check (cold)", check), ("check (warm)", check), ("build (cold)", build)]
+
+
+def measure(command: list[str], log: Path) -> dict:
+    """Run ``command`` under the wrapper, its output to ``log``; its time, exit code and peak RSS."""
+    with log.open("w", encoding="utf-8") as stream:
+        done = subprocess.run(
+            [sys.executable, "-c", WRAPPER, *command], stdout=subprocess.PIPE, stderr=stream, text=True, check=True
+        )
+    result = json.loads(done.stdout)
+    return {
+        "seconds": round(result["seconds"], 3),
+        "peak_rss_mb": round(result["maxrss"] * RSS_BYTES / 2**20, 1),
+        "returncode": result["returncode"],
+    }
+
+
+def prepare_corpus(out: Path, records: int, seed: int) -> Path:
+    """OUT/corpus-N, generated unless it already holds this very corpus."""
+    corpus = out / f"corpus-{records}"
+    marker = corpus / make_corpus.MARKER
+    if marker.is_file() and json.loads(marker.read_text()) == make_corpus.corpus_marker(records, seed):
+        print(f"reusing {corpus}")
+    else:
+        print(f"generating {records} records into {corpus} ...")
+        make_corpus.write_corpus(corpus, records, seed)
+    return corpus
+
+
+def git_commit() -> str | None:
+    try:
+        done = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True)
+    except OSError:
+        return None
+    return done.stdout.strip() if done.returncode == 0 else None
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--records", type=int, default=10_000, help="corpus size (default 10000)")
+    parser.add_argument("--seed", type=int, default=1, help="corpus seed (default 1)")
+    parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "out", help="output folder")
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    corpus = prepare_corpus(args.out, args.records, args.seed)
+
+    results = []
+    print(f"\n{'step':<16} {'seconds':>9} {'peak RSS MB':>12}")
+    for name, command in steps(corpus):
+        log = args.out / f"{re.sub(r'[^a-z0-9]+', '-', name).strip('-')}-{args.records}.log"
+        result = {"step": name, "command": command, **measure(command, log)}
+        result["last_line"] = (log.read_text(encoding="utf-8").strip().splitlines() or [""])[-1]
+        results.append(result)
+        print(f"{name:<16} {result['seconds']:>9.2f} {result['peak_rss_mb']:>12.1f}  {result['last_line']}")
+        if result["returncode"]:
+            print(f"  exit code {result['returncode']}: see {log}")
+
+    report = {
+        "records": args.records,
+        "seed": args.seed,
+        "commit": git_commit(),
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "steps": results,
+    }
+    path = args.out / f"results-{args.records}.json"
+    path.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    print(f"\nwrote {path}")
+
+
+if __name__ == "__main__":
+    main()
