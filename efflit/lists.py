@@ -43,7 +43,7 @@ _BULLET = re.compile(r"^\s*(?:[-*+]|\d+\.)\s+")
 # span lines (alon-albalak breaks a few), so the target is checked later, not here.
 _LINK = re.compile(r"\[(?P<text>(?:[^\[\]]|\[[^\[\]]*\])*)\]\((?P<url>[^()]*)\)")
 _IMAGE = re.compile(r"!\[[^\]]*\]\([^)]*\)")
-_CODE_LABEL = re.compile(r"^c(?:o)?des?\d*\b", re.I)  # Code, Codes, Code1, "Code (Marlin)", and one "Cde"
+_CODE_LABEL = re.compile(r"^co?des?\d*\b", re.I)  # Code, Codes, Code1, "Code (Marlin)", and one "Cde"
 _WEB_LINK = re.compile(r"https?://[^\s<>\"]+")
 _ARXIV_LINK = re.compile(
     r"^https?://(?:[\w-]+\.)?arxiv\.org/(?:abs|pdf|html)/"
@@ -205,26 +205,26 @@ def parse_xnhyacinth(text: str) -> Iterator[ListEntry]:
         title_link = _LINK.match(item)
         if not title_link:
             continue
-        code = _STAR_BADGE.search(item)
+        badge = _STAR_BADGE.search(item)
         rest = _LINK.sub("", _IMAGE.sub("", item[title_link.end() :]))
         authors = _XNH_AUTHORS.match(rest)
         entry = _entry(
             line,
             section,
-            title_link["text"].strip().removeprefix("**").removesuffix("**").strip().removesuffix("."),
+            title_link["text"].replace("**", "").strip().removesuffix("."),  # the list ends titles with "."
             title_link["url"].strip(),
             venue_text=rest[authors.end() :] if authors else rest,
             authors=_author_list(authors["names"], r",\s*") if authors else [],
-            code=code["url"] if code else None,
+            code=badge["url"] if badge else None,
         )
         if entry:
             yield entry
 
 
 def parse_huangowen(text: str) -> Iterator[ListEntry]:
+    """`- Title <br> Venue Year [[Paper]](url) [[Code]](url)`; a few entries put the venue line below the title."""
     # the Tools section below the papers lists software, not papers
     for line, section, item in _items(_lines(text, start="Papers", stop="Tools")):
-        # `Title <br> Venue Year [[Paper]](url) [[Code]](url)`; a few entries put the venue on its own line
         title, _, rest = item.replace("<br>", "\n", 1).partition("\n")
         paper, code = _paper_and_code(_links(rest))
         # the venue precedes the links; a malformed "[[Blog]] (url)" is no link and so is ignored
@@ -252,9 +252,10 @@ def parse_aiot(text: str) -> Iterator[ListEntry]:
 
 
 def parse_tiingweii(text: str) -> Iterator[ListEntry]:
-    """Table rows `| year | keywords | [Title](url) | venue |`; the metrics and benchmark tables have no year."""
+    """Table rows `| year | keywords | [Title](url) | venue |`."""
     for line, section, row in _lines(text):
         cells = [cell.strip() for cell in row.strip().strip("|").split("|")]
+        # the metrics and benchmark tables have no year column
         if len(cells) != 4 or not re.fullmatch(r"\d{4}", cells[0]):
             continue
         title_link = _LINK.search(cells[2])
