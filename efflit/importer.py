@@ -193,12 +193,13 @@ class Importer:
                     bad.discard("tags")  # a merge needs none; a new record without one is skipped later
                     if not bad:
                         break
-                optional = bad & {*OPTIONAL_FIELDS, "bibkey"}
+                optional = bad & {*OPTIONAL_FIELDS, "bibkey", "authors"}  # no authors: incomplete, not wrong
                 if bad - optional or not optional:
                     return None, [f"invalid {', '.join(sorted(bad)) or 'record'}: {error.errors()[0]['msg']}"]
                 dropped += sorted(optional)
                 for name in optional:
                     data.pop(name)
+                data.setdefault("authors", [])
         return data, dropped
 
     def _merge(self, record_id: str, data: dict[str, Any]) -> list[str]:

@@ -157,6 +157,15 @@ def _author_list(text: str, separator: str) -> list[str]:
     return [_first_last(name) for name in re.split(separator, text) if name.strip()]
 
 
+def _alon_separator(names: str) -> str:
+    """alon-albalak joins names with "and" ("Last, First and ..."), except in a few entries that
+    list "First Last, First Last": commas between parts of two or more words each."""
+    parts = names.split(",")
+    if " and " not in names and len(parts) > 1 and all(len(p.split()) >= 2 for p in parts):
+        return r",\s*"
+    return r"\s+and\s+"
+
+
 def _first_last(name: str) -> str:
     last, comma, first = name.partition(",")
     return f"{first.strip()} {last.strip()}" if comma else name.strip()
@@ -286,7 +295,7 @@ def parse_albalak(text: str) -> Iterator[ListEntry]:
             title_link["text"],
             title_link["url"].strip(),
             year=int(rest["year"]) if rest["year"] else None,
-            authors=_author_list(rest["authors"], r"\s+and\s+"),
+            authors=_author_list(rest["authors"], _alon_separator(rest["authors"])),
         )
         if entry:
             yield entry

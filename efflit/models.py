@@ -74,6 +74,12 @@ def _no_repeats(values: list[str]) -> list[str]:
     return values
 
 
+def _no_comma(value: str) -> str:
+    if "," in value:
+        raise ValueError(f"'{value}' holds a comma: write each author as `First Last`, one per item")
+    return value
+
+
 def _single_line(value: str) -> str:
     if value.isprintable():  # fast path: no control, format or separator characters but space
         return value
@@ -85,6 +91,7 @@ def _single_line(value: str) -> str:
 Text = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500), AfterValidator(_single_line)
 ]
+AuthorName = Annotated[Text, AfterValidator(_no_comma)]
 # WithJsonSchema publishes the rule to editors; the validators give the precise messages.
 Url = Annotated[
     str,
@@ -163,7 +170,7 @@ class Record(Strict):
         "Conventionally first author's last name, year and first title word: `dao2022flashattention`."
     )
     title: Text = Field(description="The paper's title as published, on one line, without LaTeX.")
-    authors: list[Text] = Field(
+    authors: list[AuthorName] = Field(
         description="Author names in publication order, each as `First Last`. An empty list marks the "
         "record incomplete (its source gave no authors); `efflit check` counts those in a warning.",
     )

@@ -555,3 +555,13 @@ def test_section_map_names_real_headings_and_tags(name: str) -> None:
     # a heading the parser never yields would silently map nothing
     sections = {entry.section for entry in FORMATS[name](whole_list(file))}
     assert set(section_map.sections) <= sections
+
+
+def test_alon_comma_separated_first_last_names():
+    text = (
+        "# Data Selection for Pretraining\n## Task-specific Fine-tuning\n"
+        "- [TSDS: Data Selection for Task-Specific Model Finetuning](https://arxiv.org/abs/2410.11303): 2024"
+        "<br/>&emsp;Zifan Liu, Amin Karbasi, Theodoros Rekatsinas<br/>\n"
+    )
+    (entry,) = FORMATS["albalak"](text)
+    assert entry.authors == ["Zifan Liu", "Amin Karbasi", "Theodoros Rekatsinas"]
