@@ -41,20 +41,25 @@ def paper_line(record: Record) -> str:
         else (f"https://doi.org/{record.doi}" if record.doi else record.url)
     )
     title = f"[{_escape(record.title)}]({link})" if link else _escape(record.title)
-    names = record.authors[:SHOWN_AUTHORS]
-    authors = ", ".join(_escape(n) for n in names) + (" et al." if len(record.authors) > SHOWN_AUTHORS else "")
+    names = ", ".join(_escape(n) for n in record.authors[:SHOWN_AUTHORS])
+    authors = (
+        f"{names} et al."
+        if len(record.authors) > SHOWN_AUTHORS
+        else f"{names}."
+        if names
+        else "(authors not recorded)."
+    )
     venue = f"*{_escape(record.venue)}* " if record.venue else ""
     code = f" [[code]]({record.code})" if record.code else ""
-    return f"- {title}. {authors or '(authors not recorded)'}. {venue}{record.year}.{code}"
+    return f"- {title}. {authors} {venue}{record.year}.{code}"
 
 
 def paper_list(catalog: Catalog) -> str:
-    lines = []
+    blocks = []
     for path, node in catalog.nodes.items():
-        lines += ["", f"{'#' * (3 + node.depth)} {node.node.name}", ""]
-        direct = [r for r in catalog.in_node[path] if path in r.tags]
-        lines += [paper_line(r) for r in direct]
-    return "\n".join(lines).strip()
+        direct = [paper_line(r) for r in catalog.in_node[path] if path in r.tags]
+        blocks.append("\n".join([f"{'#' * (3 + node.depth)} {node.node.name}", *([""] + direct if direct else [])]))
+    return "\n\n".join(blocks)
 
 
 def update(text: str, catalog: Catalog) -> str:

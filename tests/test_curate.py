@@ -181,3 +181,9 @@ def test_readme_without_markers_says_what_to_add(kb):
     (kb / "README.md").write_text("# nothing\n")
     result = run("readme", "--root", kb)
     assert result.exit_code == 1 and "add `<!-- efflit:papers:start -->`" in result.output
+
+
+def test_repository_readme_is_in_step_with_the_records():
+    from kbtools import REPOSITORY
+
+    assert run("readme", "--root", REPOSITORY, "--check").exit_code == 0
