@@ -43,6 +43,7 @@ class Catalog:
     years: dict[int, Group]
     venues: dict[str, Group]
     by_id: dict[str, Record]
+    recent: list[Record]  # most recently added first; on the same day, newest papers first
 
     @property
     def nodes(self) -> dict[str, Node]:
@@ -81,4 +82,5 @@ def build_catalog(kb: KnowledgeBase) -> Catalog:
         years=dict(sorted(years.items(), reverse=True)),
         venues=dict(sorted(venues.items())),
         by_id={record.id: record for record in papers},
+        recent=sorted(papers, key=lambda r: (r.added, r.year), reverse=True),
     )

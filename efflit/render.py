@@ -118,8 +118,8 @@ def render(catalog: Catalog, options: Options) -> Iterator[tuple[str, bytes]]:
 
     absolute = base_url or "/"
     yield "sitemap.xml", env.get_template("sitemap.xml").render(base=absolute, urls=urls).encode()
-    recent = sorted(catalog.papers, key=lambda r: (r.added, r.id), reverse=True)[:FEED_SIZE]
-    feed = env.get_template("feed.xml").render(base=absolute, entries=[_feed_entry(catalog, r) for r in recent])
+    entries = [_feed_entry(catalog, r) for r in catalog.recent[:FEED_SIZE]]
+    feed = env.get_template("feed.xml").render(base=absolute, entries=entries)
     yield "feed.xml", feed.encode()
     yield "robots.txt", f"User-agent: *\nAllow: /\nSitemap: {absolute}sitemap.xml\n".encode()
     yield from downloads(catalog, absolute)

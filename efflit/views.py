@@ -19,6 +19,7 @@ from efflit.validate import Node
 
 RECENT = 12
 RELATED = 6
+MAX_BARS = 16
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,7 @@ class Segment:
 @dataclass(frozen=True)
 class Bar:
     year: int
+    label: str  # the year, or "≤2012" for the first bar that gathers all earlier years
     total: int
     x: float
     segments: list[Segment]
@@ -138,12 +140,14 @@ def map_node(catalog: Catalog, node: Node) -> MapNode:
 
 def year_chart(catalog: Catalog, records: list[Record], label: str) -> Chart:
     dimensions = [n for n in catalog.nodes.values() if n.parent is None]
+    years = sorted({record.year for record in records})
+    # One old paper must not squeeze the recent years into slivers: early years share the first bar.
+    first = max(years[0], years[-1] - MAX_BARS + 1) if years else 0
     counts: Counter[tuple[int, str]] = Counter()
     for record in records:
         for dimension in {tag.split("/", 1)[0] for tag in record.tags}:
-            counts[record.year, dimension] += 1
-    years = sorted({record.year for record in records})
-    span = list(range(years[0], years[-1] + 1)) if years else []
+            counts[max(record.year, first), dimension] += 1
+    span = list(range(first, years[-1] + 1)) if years else []
     totals = {year: sum(counts[year, d.path] for d in dimensions) for year in span}
     top = max(totals.values(), default=0) or 1
     height, step, bar_width = 120.0, 24.0, 18.0
@@ -158,14 +162,14 @@ def year_chart(catalog: Catalog, records: list[Record], label: str) -> Chart:
                 segments.append(
                     Segment(tone(catalog, dimension.path), dimension.node.name, count, round(y, 2), round(size, 2))
                 )
-        bars.append(Bar(year, totals[year], index * step, segments))
+        gathered = index == 0 and years[0] < first
+        bars.append(Bar(year, f"≤{year}" if gathered else str(year), totals[year], index * step, segments))
     legend = [(tone(catalog, d.path), Link(d.node.name, node_href(d.path))) for d in dimensions]
     return Chart(label, bars, legend, width=max(len(span) * step, step), height=height, bar_width=bar_width, top=top)
 
 
 def home(catalog: Catalog) -> dict:
     """Context of `home.html`: the taxonomy map, counts, the year chart and recent additions."""
-    recent = sorted(catalog.papers, key=lambda r: (r.added, r.id), reverse=True)[:RECENT]
     return {
         "title": "Home",
         "description": catalog.kb.project.settings.description,
@@ -173,7 +177,7 @@ def home(catalog: Catalog) -> dict:
         "total": len(catalog.papers),
         "incomplete": sum(r.incomplete for r in catalog.papers),
         "chart": year_chart(catalog, catalog.papers, "Papers per year, stacked by dimension"),
-        "recent": cards(catalog, recent),
+        "recent": cards(catalog, catalog.recent[:RECENT]),
     }
 
 
