@@ -130,7 +130,7 @@ def _print_build(report: Report) -> None:
     click.echo(f"{time.strftime('%H:%M:%S')} {verdict}: {summary(report)}", err=True)
 
 
-def _curation(run: Callable[[], Importer]) -> None:
+def _curation(run: Callable[[], Importer]) -> Importer:
     """Run an import-like operation; print every outcome and a summary, or why nothing was done."""
     try:
         importer = run()
@@ -144,6 +144,7 @@ def _curation(run: Callable[[], Importer]) -> None:
     for outcome in importer.outcomes:
         click.echo(str(outcome))
     click.echo(importer.summary(), err=True)
+    return importer
 
 
 @main.group("import")
@@ -212,7 +213,14 @@ def add(root: Path, tags: tuple[str, ...], endpoint: str, interval: float, timeo
     given = paper if paper is not None else click.get_text_stream("stdin").read()
     if not tags and sys.stdin.isatty():
         tags = tuple(click.prompt("Taxonomy tag (e.g. inference/quantization)").split())
-    _curation(lambda: curate.add_paper(root, given, list(tags), _client(root, endpoint, interval, timeout)))
+    importer = _curation(lambda: curate.add_paper(root, given, list(tags), _client(root, endpoint, interval, timeout)))
+    problems, missing = curate.follow_up(root, sorted(importer.new))
+    if problems:
+        click.echo(FORMATTERS["text"](problems))
+    for path, fields in missing.items():
+        click.echo(f"{path}: to fill in: {', '.join(fields)}")
+    nothing_done = all(outcome.kind == "skipped" for outcome in importer.outcomes)
+    raise SystemExit(1 if nothing_done or any(p.severity == "error" for p in problems) else 0)
 
 
 @main.command()

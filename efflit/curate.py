@@ -19,7 +19,7 @@ from efflit.build import KnowledgeBase, check
 from efflit.importer import Candidate, Importer, Outcome
 from efflit.lists import FORMATS
 from efflit.models import Strict, TagPath, Text
-from efflit.problems import Position, Report
+from efflit.problems import Position, Problem, Report
 
 ARXIV_CACHE = Path(".efflit-cache/arxiv.json")
 _ARXIV_IN_TEXT = re.compile(
@@ -201,6 +201,20 @@ def add_paper(root: Path, given: str, tags: list[str], client: arxiv.Client) -> 
         report.error(Position("arXiv"), f"arXiv knows no paper '{arxiv_id}'", "check the id, or paste a BibTeX entry")
         raise CurationError(report)
     return run_import(root, iter([arxiv_candidate(papers[arxiv_id], tags)]))
+
+
+def follow_up(root: Path, added: list[str]) -> tuple[list[Problem], dict[str, list[str]]]:
+    """For newly added records: their problems after a full check, and the fields still empty."""
+    _, report = check(root)
+    paths = {f"papers/{record_id}.yaml" for record_id in added}
+    problems = [p for p in report.sorted() if p.position.path in paths]
+    worth = ("authors", "venue", "code", "summary")
+    missing = {}
+    for record_id in added:
+        data = yaml.safe_load((root / "papers" / f"{record_id}.yaml").read_text(encoding="utf-8"))
+        if empty := [name for name in worth if not data.get(name)]:
+            missing[f"papers/{record_id}.yaml"] = empty
+    return problems, missing
 
 
 def enrich(root: Path, client: arxiv.Client) -> Importer:

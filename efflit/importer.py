@@ -147,6 +147,8 @@ class Importer:
     def _offer(self, candidate: Candidate) -> Outcome:
         if candidate.year is None:
             return Outcome("skipped", candidate.origin, f"'{candidate.title}': the source gives no year")
+        if unknown := [t for t in candidate.tags if t not in self.kb.taxonomy.nodes]:
+            return Outcome("skipped", candidate.origin, f"tag '{unknown[0]}' is not a taxonomy node")
         data, dropped = self._valid_fields(candidate)
         if data is None:
             return Outcome("skipped", candidate.origin, f"'{candidate.title}': {dropped[0]}")

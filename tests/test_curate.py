@@ -51,6 +51,7 @@ def test_add_from_a_pasted_bibtex_entry(kb):
     result = run("add", "--root", kb, "--tag", "inference/quantization", stdin=entry)
     assert result.exit_code == 0, result.output
     assert "pasted.bib:1: added: papers/zed2024tiny.yaml" in result.output
+    assert "papers/zed2024tiny.yaml: to fill in: code, summary" in result.output
     assert "bibkey: x" in (kb / "papers/zed2024tiny.yaml").read_text()
     assert errors(kb) == []
 
@@ -59,12 +60,21 @@ def test_add_from_an_arxiv_id(kb, httpserver):
     httpserver.expect_request(
         "/api/query", query_string={"id_list": "2302.00002", "max_results": "1"}
     ).respond_with_data(FEED)
-    result = run("add", "--root", kb, "--tag", "inference/pruning", *api(httpserver), "arXiv:2302.00002v1")
+    result = run("add", "--root", kb, "--tag", "inference/quantization", *api(httpserver), "arXiv:2302.00002v1")
     assert "arXiv:2302.00002: added: papers/li2023pruning.yaml" in result.output
+    assert result.exit_code == 0, result.output
     record = (kb / "papers/li2023pruning.yaml").read_text()
     assert "  - Chen Li\n  - Dana Smith\n" in record and "doi: 10.1234/pretend.2023" in record
     assert "  - api: arXiv\n" in record
-    assert any("inference/pruning' is not a taxonomy node" in e for e in errors(kb))  # tiny has no pruning node
+    assert errors(kb) == []
+
+
+def test_add_with_a_tag_the_taxonomy_lacks_writes_nothing(kb, httpserver):
+    httpserver.expect_request("/api/query").respond_with_data(FEED)
+    result = run("add", "--root", kb, "--tag", "inference/prunning", *api(httpserver), "2302.00002")
+    assert result.exit_code == 1
+    assert "arXiv:2302.00002: skipped: tag 'inference/prunning' is not a taxonomy node" in result.output
+    assert not list(kb.glob("papers/li2023*"))
 
 
 def test_add_an_unknown_arxiv_id_fails_cleanly(kb, httpserver):

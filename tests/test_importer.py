@@ -11,7 +11,7 @@ from efflit.bibtex import decode_latex, split_names
 from efflit.build import build
 from efflit.cli import main
 from efflit.importer import generated_id
-from kbtools import FIXTURES, RECORD, errors
+from kbtools import FIXTURES, RECORD, REPOSITORY, errors
 
 QUIRKS = FIXTURES / "import/quirks.bib"
 
@@ -140,3 +140,46 @@ def test_new_record_passes_the_model_and_check(kb):
     (kb / "papers/r2020.yaml").write_text(RECORD.format(id="r2020", title="Unlinked"))
     result = run("import", "bib", "--root", kb, "--tag", "inference/quantization", QUIRKS)
     assert result.exit_code == 1  # r2020 has no BibTeX entry: the base is not sound
+
+
+SOURCES = REPOSITORY / "sources"
+XNHYACINTH = (FIXTURES / "import/xnhyacinth.md", SOURCES / "Xnhyacinth__Awesome-LLM-Long-Context-Modeling.yaml")
+AIOT = (FIXTURES / "import/aiot.md", SOURCES / "AIoT-MLSys-Lab__Efficient-LLMs-Survey.yaml")
+
+
+def import_list(kb, excerpt):
+    return run("import", "list", "--root", kb, "--map", excerpt[1], excerpt[0])
+
+
+def test_import_list_maps_sections_and_counts_what_it_leaves_out(kb):
+    result = import_list(kb, XNHYACINTH)
+    assert result.exit_code == 0, result.output
+    assert "xnhyacinth.md:9: added: papers/wang2020linformer.yaml" in result.output
+    assert "xnhyacinth.md:13: added: papers/kitaev2020reformer.yaml" in result.output
+    assert (
+        "xnhyacinth.md: skipped: 1 entries of section '9.1 Long-Document QA & Iterative Reasoning RAG', "
+        "which the map leaves out"
+    ) in result.output
+    record = (kb / "papers/kitaev2020reformer.yaml").read_text()
+    assert "  - Łukasz Kaiser\n" in record and "code: https://github.com/lucidrains/reformer-pytorch" in record
+    assert "  - list: Xnhyacinth/Awesome-LLM-Long-Context-Modeling\n    section: 2.1 Sparse Attention\n" in record
+    assert errors(kb) == []
+
+
+def test_importing_the_same_list_twice_adds_nothing(kb):
+    import_list(kb, XNHYACINTH)
+    before = snapshot(kb / "papers")
+    assert "0 added, 0 merged" in import_list(kb, XNHYACINTH).output
+    assert snapshot(kb / "papers") == before
+
+
+def test_two_lists_sharing_papers_are_merged_with_both_sources(kb):
+    import_list(kb, XNHYACINTH)
+    result = import_list(kb, AIOT)
+    assert "aiot.md:5: merged: into papers/wang2020linformer.yaml: +source" in result.output
+    assert "aiot.md:7: merged: into papers/kitaev2020reformer.yaml: +source" in result.output  # by title
+    assert "0 added, 2 merged" in result.output
+    record = (kb / "papers/kitaev2020reformer.yaml").read_text()
+    assert "section: 2.1 Sparse Attention" in record and "section: Fixed Pattern Strategies" in record
+    assert "year: 2020" in record  # the first source's year stays; nothing is overwritten
+    assert errors(kb) == []
