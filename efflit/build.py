@@ -17,8 +17,9 @@ from efflit.link import link
 from efflit.load import load_yaml
 from efflit.problems import Position, Report
 from efflit.project import Project, open_project
-from efflit.render import Options, render, template_position
+from efflit.render import Options, origins, render, site_base_path, template_position
 from efflit.search import SearchIndexError, write_search_index
+from efflit.sitecheck import check_site
 from efflit.validate import Paper, Taxonomy, validate_record, validate_taxonomy
 from efflit.write import SiteWriter
 
@@ -55,6 +56,27 @@ def check(root: Path) -> tuple[KnowledgeBase | None, Report]:
     return KnowledgeBase(project, taxonomy, papers, bibtex), report
 
 
+class SiteAbandoned(Exception):
+    """The new site failed its own checks and is not swapped in."""
+
+
+def _label(kb: KnowledgeBase, out: Path) -> str:
+    """How problems name the output folder: relative to the knowledge base when inside it."""
+    out = out.resolve()
+    return out.relative_to(kb.project.root).as_posix() if out.is_relative_to(kb.project.root) else str(out)
+
+
+def check_built_site(root: Path, site: Path, base_url: str | None = None) -> tuple[KnowledgeBase | None, Report]:
+    """`efflit check --site`: the knowledge base, then the internal links of a built site."""
+    kb, report = check(root)
+    if kb is None or report.errors:
+        return kb, report
+    catalog = build_catalog(kb)
+    links = check_site(site, site_base_path(catalog, Options(base_url=base_url)), _label(kb, site), origins(catalog))
+    report.problems += links.problems
+    return kb, report
+
+
 def build(root: Path, out: Path | None = None, options: Options | None = None) -> tuple[KnowledgeBase | None, Report]:
     """Check, then render and write the site; with any error, the previous site stays as it was."""
     kb, report = check(root)
@@ -62,11 +84,18 @@ def build(root: Path, out: Path | None = None, options: Options | None = None) -
         return kb, report
     catalog = build_catalog(kb)
     out = out or kb.project.root / "site"
+    options = options or Options()
     try:
         with SiteWriter(out) as site:
-            for path, data in render(catalog, options or Options()):
+            for path, data in render(catalog, options):
                 site.write(path, data)
             write_search_index(site.staging)
+            links = check_site(site.staging, site_base_path(catalog, options), _label(kb, out), origins(catalog))
+            if links.problems:
+                report.problems += links.problems
+                raise SiteAbandoned
+    except SiteAbandoned:
+        pass  # its links are broken: the staging site is dropped, the previous one stays
     except jinja2.TemplateError as error:
         report.error(
             template_position(error, kb.project.root),

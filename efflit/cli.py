@@ -51,9 +51,16 @@ def main() -> None:
     show_default=True,
     help="text for people, github for Actions annotations, json for tools.",
 )
-def check(root: Path, strict: bool, output_format: str) -> None:
-    """Check records, taxonomy and BibTeX; report every problem with its file and line."""
-    kb, report = pipeline.check(root)
+@click.option(
+    "--site", type=click.Path(file_okay=False, exists=True, path_type=Path), help="Also check this built site's links."
+)
+@click.option("--base-url", help="The address the site was built for (as given to efflit build).")
+def check(root: Path, strict: bool, output_format: str, site: Path | None, base_url: str | None) -> None:
+    """Check records, taxonomy and BibTeX (and with --site, a built site's internal links)."""
+    if site is None:
+        kb, report = pipeline.check(root)
+    else:
+        kb, report = pipeline.check_built_site(root, site, _with_slash(base_url))
     _finish("efflit check", kb, report, strict=strict, output_format=output_format)
 
 

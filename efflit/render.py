@@ -8,8 +8,9 @@ file, static assets included.
 from __future__ import annotations
 
 import traceback
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -19,6 +20,7 @@ from efflit import exports, views
 from efflit.catalog import Catalog
 from efflit.models import Record
 from efflit.problems import Position
+from efflit.project import TAXONOMY
 
 FEED_SIZE = 50
 
@@ -66,26 +68,50 @@ def template_position(error: jinja2.TemplateError, root: Path) -> Position:
     return Position("templates")
 
 
-def pages(catalog: Catalog) -> Iterator[tuple[str, str, dict]]:
-    """(site path, template, context) of every page."""
+@dataclass(frozen=True)
+class Page:
+    """One page to render; its context is made only when it is rendered."""
+
+    path: str  # in the site
+    template: str
+    source: str | None  # the file whose data the page shows, for reports about its links
+    context: Callable[[], dict]
+
+
+def pages(catalog: Catalog) -> Iterator[Page]:
+    """Every page of the site."""
     settings = catalog.kb.project.settings
-    yield "index.html", "home.html", views.home(catalog)
-    yield "papers/index.html", "table.html", views.table_page(catalog)
-    yield "search/index.html", "search.html", {"title": "Search", "description": "Search all papers."}
-    yield "downloads/index.html", "downloads.html", views.downloads_page(catalog)
-    yield "404.html", "404.html", {"title": "Page not found", "description": "This page does not exist."}
+    yield Page("index.html", "home.html", None, lambda: views.home(catalog))
+    yield Page("papers/index.html", "table.html", None, lambda: views.table_page(catalog))
+    yield Page(
+        "search/index.html", "search.html", None, lambda: {"title": "Search", "description": "Search all papers."}
+    )
+    yield Page("downloads/index.html", "downloads.html", None, lambda: views.downloads_page(catalog))
+    yield Page("404.html", "404.html", None, lambda: {"title": "Page not found", "description": "No such page."})
     for node in catalog.nodes.values():
-        yield f"topics/{node.path}/index.html", "node.html", views.node_page(catalog, node)
+        yield Page(f"topics/{node.path}/index.html", "node.html", TAXONOMY, partial(views.node_page, catalog, node))
     for record in catalog.papers:
-        yield f"papers/{record.id}/index.html", "paper.html", views.paper_page(catalog, record, settings)
+        context = partial(views.paper_page, catalog, record, settings)
+        yield Page(f"papers/{record.id}/index.html", "paper.html", f"papers/{record.id}.yaml", context)
     for kind, plural, groups in (
         ("author", "authors", catalog.authors),
         ("year", "years", catalog.years),
         ("venue", "venues", catalog.venues),
     ):
-        yield f"{plural}/index.html", "groups.html", views.group_index(kind, plural, groups, plural)
+        yield Page(
+            f"{plural}/index.html", "groups.html", None, partial(views.group_index, kind, plural, groups, plural)
+        )
         for group in groups.values():
-            yield f"{plural}/{group.slug}/index.html", "listing.html", views.group_page(kind, group, catalog)
+            context = partial(views.group_page, kind, group, catalog)
+            yield Page(f"{plural}/{group.slug}/index.html", "listing.html", None, context)
+
+
+def origins(catalog: Catalog) -> dict[str, str]:
+    """For each page, what made it: its template, and the file whose data it shows."""
+    return {
+        page.path: f"templates/{page.template}" + (f" with {page.source}" if page.source else "")
+        for page in pages(catalog)
+    }
 
 
 def url_of(path: str) -> str:
@@ -93,11 +119,17 @@ def url_of(path: str) -> str:
     return path.removesuffix("index.html")
 
 
+def site_base_path(catalog: Catalog, options: Options) -> str:
+    """The path the site is served under (`/efflit/` for https://example.org/efflit/)."""
+    base_url = options.base_url or catalog.kb.project.settings.base_url
+    return urlsplit(base_url).path if base_url else "/"
+
+
 def render(catalog: Catalog, options: Options) -> Iterator[tuple[str, bytes]]:
     env = environment(catalog.kb.project.root)
     settings = catalog.kb.project.settings
     base_url = options.base_url or settings.base_url
-    base_path = urlsplit(base_url).path if base_url else "/"
+    base_path = site_base_path(catalog, options)
     env.globals["site"] = {
         "title": settings.title,
         "description": settings.description,
@@ -105,15 +137,14 @@ def render(catalog: Catalog, options: Options) -> Iterator[tuple[str, bytes]]:
         "live_reload": options.live_reload,
     }
     urls = []
-    for path, template, context in pages(catalog):
-        depth = path.count("/")
+    for page in pages(catalog):
         # The 404 page is served at any depth, so only site-absolute links work there.
-        root = base_path if path == "404.html" else "../" * depth
-        url = url_of(path)
-        page = {"url": url, "canonical": f"{base_url}{url}" if base_url else None}
-        html = env.get_template(template).render(context, page=page, root=root)
-        yield path, html.encode("utf-8")
-        if path != "404.html":
+        root = base_path if page.path == "404.html" else "../" * page.path.count("/")
+        url = url_of(page.path)
+        about = {"url": url, "canonical": f"{base_url}{url}" if base_url else None}
+        html = env.get_template(page.template).render(page.context(), page=about, root=root)
+        yield page.path, html.encode("utf-8")
+        if page.path != "404.html":
             urls.append(url)
 
     absolute = base_url or "/"

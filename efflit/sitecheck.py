@@ -69,9 +69,18 @@ def _resolve(page: str, link: str, base_path: str) -> tuple[str, str] | None:
     return target, parts.fragment
 
 
-def check_site(folder: Path, base_path: str = "/") -> Report:
-    """Every internal link of the site at ``folder``: broken files, missing fragments, unreachable pages."""
+def check_site(folder: Path, base_path: str = "/", label: str = "", origins: dict[str, str] | None = None) -> Report:
+    """Every internal link of the site at ``folder``: broken files, missing fragments, unreachable pages.
+    Problems are placed at ``label``/page:line:column and name what made the page (``origins``)."""
     report = Report()
+    origins = origins or {}
+
+    def at(page: str, line: int = 1, column: int = 1) -> Position:
+        return Position(f"{label}/{page}" if label else page, line, column)
+
+    def made_by(page: str) -> str:
+        return f" (made by {origins[page]})" if page in origins else ""
+
     html_files = {p.relative_to(folder).as_posix(): p for p in sorted(folder.rglob("*.html"))}
     pages = {name: parse_page(path.read_text(encoding="utf-8")) for name, path in html_files.items()}
     edges: dict[str, set[str]] = {name: set() for name in pages}
@@ -81,15 +90,19 @@ def check_site(folder: Path, base_path: str = "/") -> Report:
             if resolved is None:
                 continue
             target, fragment = resolved
-            where = Position(name, line, column)
+            where = at(name, line, column)
             if target.startswith("../") or not (folder / target).is_file():
                 if (folder / target).is_dir() and (folder / target / "index.html").is_file():
                     target = posixpath.join(target, "index.html")
                 else:
-                    report.error(where, f"broken link '{link}': no file {target}", "the page links to nothing")
+                    report.error(where, f"broken link '{link}': no file {target}{made_by(name)}", "fix the link")
                     continue
             if fragment and target in pages and fragment not in pages[target].ids:
-                report.error(where, f"broken link '{link}': {target} has no element with id '{fragment}'")
+                report.error(
+                    where,
+                    f"broken link '{link}': {target} has no element with id '{fragment}'{made_by(name)}",
+                    "link to an id the page has",
+                )
             if target in pages:
                 edges[name].add(target)
     reachable, queue = {"index.html"}, deque(["index.html"])
@@ -100,5 +113,5 @@ def check_site(folder: Path, base_path: str = "/") -> Report:
                 queue.append(target)
     for name in pages:
         if name not in reachable and name != "404.html":
-            report.error(Position(name), "page is not reachable from the home page", "link to it from a listing")
+            report.error(at(name), f"page is not reachable from the home page{made_by(name)}", "link to it")
     return report

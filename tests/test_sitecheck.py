@@ -1,0 +1,57 @@
+"""Internal links: every href, src and #fragment of a built site resolves, every page is reachable."""
+
+from __future__ import annotations
+
+from click.testing import CliRunner
+
+from efflit.cli import main
+
+
+def run(*args):
+    return CliRunner().invoke(main, [str(a) for a in args])
+
+
+def test_built_site_passes(kb):
+    assert run("build", "--root", kb).exit_code == 0
+    assert run("check", "--root", kb, "--site", kb / "site").exit_code == 0
+
+
+def test_planted_broken_link_and_missing_fragment_name_the_page_and_its_source(kb):
+    assert run("build", "--root", kb).exit_code == 0
+    page = kb / "site/papers/caching2024/index.html"
+    html = page.read_text()
+    html = html.replace('<a href="../../papers/">All papers</a>', '<a href="../../papers/gone/">All papers</a>')
+    html = html.replace('href="../../topics/inference/kv-cache/"', 'href="../../topics/inference/kv-cache/#nothing"', 1)
+    page.write_text(html)
+    result = run("check", "--root", kb, "--site", kb / "site")
+    assert result.exit_code == 1
+    lines = [line for line in result.output.splitlines() if ": error: " in line]
+    assert any(
+        line.startswith("site/papers/caching2024/index.html:")
+        and "broken link '../../papers/gone/': no file papers/gone/index.html" in line
+        and "(made by templates/paper.html with papers/caching2024.yaml)" in line
+        for line in lines
+    ), lines
+    assert any("topics/inference/kv-cache/index.html has no element with id 'nothing'" in line for line in lines), lines
+
+
+def test_a_template_making_a_broken_link_fails_the_build_and_keeps_the_previous_site(kb):
+    assert run("build", "--root", kb).exit_code == 0
+    before = (kb / "site/404.html").read_bytes()
+    (kb / "templates").mkdir()
+    (kb / "templates/404.html").write_text(
+        '{% extends "base.html" %}{% block main %}<a href="{{ root }}lost/">x</a><a href="#nowhere">y</a>{% endblock %}'
+    )
+    result = run("build", "--root", kb)
+    assert result.exit_code == 1
+    assert "site/404.html:" in result.output and "broken link '/lost/'" in result.output
+    assert "(made by templates/404.html)" in result.output
+    assert "broken link '#nowhere': 404.html has no element with id 'nowhere'" in result.output
+    assert (kb / "site/404.html").read_bytes() == before
+
+
+def test_an_unreachable_page_is_reported(kb):
+    assert run("build", "--root", kb).exit_code == 0
+    (kb / "site/orphan.html").write_text("<!doctype html><title>x</title><p>nobody links here</p>")
+    result = run("check", "--root", kb, "--site", kb / "site")
+    assert "site/orphan.html:1:1: error: page is not reachable from the home page" in result.output
