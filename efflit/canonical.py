@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -20,9 +21,11 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError
 from ruamel.yaml.scalarstring import LiteralScalarString
 
-from efflit.models import Record
+from efflit.models import Record, Settings
 
 FIELD_ORDER = list(Record.model_fields)
+SCHEMA_COMMENT = "yaml-language-server: $schema="
+_SCHEMA_LINE = re.compile(r"^# " + re.escape(SCHEMA_COMMENT) + r".*\n", re.M)
 
 
 def _yaml() -> YAML:
@@ -59,18 +62,24 @@ def _canonical_value(key: str, value: Any) -> Any:
     return value
 
 
-def record_text(data: dict | CommentedMap) -> str:
-    """Canonical YAML for a record's fields."""
+def schema_url(settings: Settings) -> str | None:
+    """The published JSON Schema of a record, which editors read from a record's first line."""
+    return f"{settings.base_url}downloads/record.schema.json" if settings.base_url else None
+
+
+def record_text(data: dict | CommentedMap, schema: str | None) -> str:
+    """Canonical YAML for a record's fields, headed by the schema line when the site has an address."""
     if not isinstance(data, CommentedMap):
         data = CommentedMap(data)
     stream = io.StringIO()
     _yaml().dump(canonical(data), stream)
-    return stream.getvalue()
+    text = _SCHEMA_LINE.sub("", stream.getvalue())
+    return f"# {SCHEMA_COMMENT}{schema}\n{text}" if schema else text
 
 
-def reformat(text: str) -> str:
+def reformat(text: str, schema: str | None) -> str:
     """The canonical form of a record file's text (comments kept)."""
-    return record_text(parse(text))
+    return record_text(parse(text), schema)
 
 
 def write_atomic(path: Path, text: str) -> None:
@@ -88,13 +97,13 @@ def write_atomic(path: Path, text: str) -> None:
         raise
 
 
-def unformatted(paths: list[Path], fix: bool) -> tuple[list[Path], list[tuple[Path, str]]]:
+def unformatted(paths: list[Path], schema: str | None, fix: bool) -> tuple[list[Path], list[tuple[Path, str]]]:
     """Record files not in canonical form (rewritten when ``fix``), and files too broken to format."""
     changed, broken = [], []
     for path in paths:
         text = path.read_text(encoding="utf-8")
         try:
-            wanted = reformat(text)
+            wanted = reformat(text, schema)
         except YAMLError as error:
             broken.append((path, str(error).splitlines()[0]))
             continue

@@ -13,7 +13,7 @@ import click
 from efflit import arxiv, curate
 from efflit import build as pipeline
 from efflit.arxiv import ArxivError
-from efflit.canonical import unformatted, write_atomic
+from efflit.canonical import schema_url, unformatted, write_atomic
 from efflit.catalog import build_catalog
 from efflit.curate import CurationError
 from efflit.importer import Importer
@@ -244,7 +244,7 @@ def enrich(root: Path, endpoint: str, interval: float, timeout: float) -> None:
 def fmt(root: Path, check_only: bool) -> None:
     """Rewrite records into canonical form (field order, quoting, layout), keeping comments."""
     project = open_project(root, Report())
-    changed, broken = unformatted(project.record_files(), fix=not check_only)
+    changed, broken = unformatted(project.record_files(), schema_url(project.settings), fix=not check_only)
     for path, reason in broken:
         click.echo(f"{project.display(path)}:1:1: error: cannot format: {reason} (run efflit check)")
     for path in changed:

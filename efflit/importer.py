@@ -21,7 +21,7 @@ from pydantic import ValidationError
 
 from efflit.bibtex import normalize
 from efflit.build import KnowledgeBase
-from efflit.canonical import FIELD_ORDER, parse, record_text, write_atomic
+from efflit.canonical import FIELD_ORDER, parse, record_text, schema_url, write_atomic
 from efflit.exports import format_entry
 from efflit.models import Record
 
@@ -109,6 +109,7 @@ class Importer:
     def __init__(self, kb: KnowledgeBase, today: datetime.date | None = None) -> None:
         self.kb, self.today = kb, today or datetime.date.today()
         self.papers_dir = kb.project.papers
+        self.schema = schema_url(kb.project.settings)
         self.records: dict[str, dict[str, Any]] = {}  # id -> fields, for existing and new records
         self.new: set[str] = set()
         self.changed: dict[str, set[str]] = {}  # existing record id -> fields a merge changed
@@ -235,13 +236,13 @@ class Importer:
         for record_id in sorted(self.new):
             path = self.papers_dir / f"{record_id}.yaml"
             if not path.exists():  # never overwrite a record
-                write_atomic(path, record_text(_ordered(self.records[record_id])))
+                write_atomic(path, record_text(_ordered(self.records[record_id]), self.schema))
         for record_id, changes in sorted(self.changed.items()):
             path = self.papers_dir / f"{record_id}.yaml"
             document = parse(path.read_text(encoding="utf-8"))  # keeps the curator's comments
             for name in changes:
                 document[name] = self.records[record_id][name]
-            write_atomic(path, record_text(document))
+            write_atomic(path, record_text(document, self.schema))
 
     def _write_bibtex(self) -> None:
         """Add entries for new records; give existing entries the authors a merge filled in."""

@@ -197,3 +197,15 @@ def test_repository_readme_is_in_step_with_the_records():
     from kbtools import REPOSITORY
 
     assert run("readme", "--root", REPOSITORY, "--check").exit_code == 0
+
+
+def test_records_start_with_the_published_schema_when_the_site_has_an_address(kb):
+    pyproject = kb / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text() + 'base_url = "https://kb.example.org/"\n')
+    assert run("fmt", "--root", kb, "--check").exit_code == 1
+    assert run("fmt", "--root", kb).exit_code == 0
+    schema = "# yaml-language-server: $schema=https://kb.example.org/downloads/record.schema.json\n"
+    assert (kb / "papers/caching2024.yaml").read_text().startswith(schema + "id: caching2024\n")
+    run("import", "bib", "--root", kb, "--tag", "inference/quantization", FIXTURES / "import/quirks.bib")
+    assert (kb / "papers/doe2024kv.yaml").read_text().startswith(schema)
+    assert errors(kb) == []
