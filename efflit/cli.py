@@ -12,6 +12,7 @@ import click
 
 from efflit import arxiv, curate
 from efflit import build as pipeline
+from efflit import links as link_check
 from efflit.arxiv import ArxivError
 from efflit.canonical import schema_url, unformatted, write_atomic
 from efflit.catalog import build_catalog
@@ -288,3 +289,38 @@ def readme(root: Path, target: Path | None, check_only: bool) -> None:
     else:
         write_atomic(target, updated)
         click.echo(f"{target} updated", err=True)
+
+
+@main.command()
+@root_option
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(sorted(FORMATTERS)),
+    default="text",
+    show_default=True,
+    help="text for people, github for Actions annotations, json for tools.",
+)
+@click.option("--allow-private", is_flag=True, help="Also fetch URLs on loopback, private or link-local addresses.")
+@click.option("--no-cache", is_flag=True, help="Check every link again, ignoring cached good results.")
+def links(root: Path, output_format: str, allow_private: bool, no_cache: bool) -> None:
+    """Check the external links of every record (exit 2 when one is broken)."""
+    kb, report = pipeline.check(root)
+    if kb is None or report.errors:
+        _finish("efflit links", kb, report, output_format=output_format)
+    settings = kb.project.settings.links
+    cache = None if no_cache else kb.project.root / link_check.CACHE
+    show_progress = output_format == "text" and sys.stderr.isatty()
+    found = link_check.check_links(kb.papers, settings, cache, allow_private, _progress if show_progress else None)
+    if show_progress:
+        click.echo(err=True)
+    problems = found.sorted()
+    if problems or output_format == "json":
+        click.echo(FORMATTERS[output_format](problems))
+    if output_format != "json":
+        click.echo(f"efflit links: {summary(found)}", err=True)
+    raise SystemExit(2 if found.errors else 0)
+
+
+def _progress(done: int, total: int) -> None:
+    click.echo(f"\rchecked {done} of {total} links", err=True, nl=False)

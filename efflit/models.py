@@ -239,6 +239,30 @@ class TaxonomyFile(Strict):
     nodes: list[TaxonomyNode] = Field(min_length=1, description="The top-level dimensions.")
 
 
+class LinkSettings(Strict):
+    """How `efflit links` checks external links: `[tool.efflit.links]`."""
+
+    include: list[str] = Field(default_factory=list, description="Regexes: when given, only matching URLs are checked.")
+    exclude: list[str] = Field(default_factory=list, description="Regexes of URLs never checked.")
+    accept: list[int] = Field(
+        default_factory=list,
+        description="Status codes that count as fine besides 2xx, e.g. 403 for sites that block bots.",
+    )
+    concurrency: Annotated[int, Field(ge=1, le=256)] = Field(32, description="Requests under way at once, in all.")
+    per_host: Annotated[int, Field(ge=1, le=32)] = Field(2, description="Requests under way at once per host.")
+    intervals: dict[str, Annotated[float, Field(ge=0)]] = Field(
+        default_factory=lambda: {"arxiv.org": 1.0, "github.com": 0.5, "doi.org": 0.5},
+        description="Minimum seconds between requests to a host (and its subdomains).",
+    )
+    timeout: Annotated[float, Field(gt=0)] = Field(20.0, description="Seconds to wait for an answer.")
+    retries: Annotated[int, Field(ge=0, le=10)] = Field(
+        3, description="Retries of what can heal: timeouts, 408, 429, 5xx."
+    )
+    cache_days: Annotated[float, Field(ge=0)] = Field(
+        7.0, description="Days a good result is trusted before it is checked again (failures are never cached)."
+    )
+
+
 class Settings(Strict):
     """Site settings, read from `[tool.efflit]` in the knowledge base's `pyproject.toml`."""
 
@@ -252,3 +276,4 @@ class Settings(Strict):
     )
     branch: Text = Field("main", description="Branch that 'edit this record' links point at.")
     base_url: Url | None = Field(None, description="Public address of the built site, for feeds and sitemaps.")
+    links: LinkSettings = Field(default_factory=LinkSettings, description="External link checking.")

@@ -1,0 +1,206 @@
+"""External links against local servers on 127.0.0.1: statuses, redirects, retries, politeness, cache."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import threading
+import time
+
+import pytest
+from click.testing import CliRunner
+from werkzeug import Response
+
+from efflit.cli import main
+from efflit.links import Checker
+from efflit.models import LinkSettings
+
+FAST = LinkSettings(timeout=0.5, retries=2, intervals={})
+
+
+def check(urls, settings=FAST, cache=None, allow_private=True):
+    checker = Checker(settings, cache, allow_private)
+    return asyncio.run(checker.check_all(urls)), checker
+
+
+@pytest.fixture
+def arrivals(httpserver):
+    """Times at which the server received each request, as it logs them."""
+    times: list[float] = []
+    original = httpserver.dispatch
+
+    def dispatch(request):
+        times.append(time.monotonic())
+        return original(request)
+
+    httpserver.dispatch = dispatch
+    return times
+
+
+def test_statuses_redirects_and_loops(httpserver):
+    httpserver.expect_request("/ok").respond_with_data("fine")
+    httpserver.expect_request("/gone").respond_with_data("", status=410)
+    httpserver.expect_request("/missing").respond_with_data("", status=404)
+    httpserver.expect_request("/old").respond_with_response(Response(status=301, headers={"Location": "/older"}))
+    httpserver.expect_request("/older").respond_with_response(Response(status=308, headers={"Location": "/ok"}))
+    httpserver.expect_request("/temporary").respond_with_response(Response(status=302, headers={"Location": "/ok"}))
+    httpserver.expect_request("/loop-a").respond_with_response(Response(status=302, headers={"Location": "/loop-b"}))
+    httpserver.expect_request("/loop-b").respond_with_response(Response(status=302, headers={"Location": "/loop-a"}))
+    url = httpserver.url_for
+    results, _ = check([url(p) for p in ("/ok", "/gone", "/missing", "/old", "/temporary", "/loop-a")])
+    got = {u.removeprefix(url("")): (r.ok, r.detail, r.moved_to) for u, r in results.items()}
+    assert got == {
+        "ok": (True, "200 OK", None),
+        "gone": (False, "410 Gone", None),
+        "missing": (False, "404 Not Found", None),
+        "old": (True, "200 OK", url("/ok")),  # permanent all the way: propose the new address
+        "temporary": (True, "200 OK", None),
+        "loop-a": (False, "redirect loop", None),
+    }
+
+
+def test_head_refused_falls_back_to_get(httpserver):
+    httpserver.expect_request("/no-head", method="HEAD").respond_with_data("", status=405)
+    httpserver.expect_request("/no-head", method="GET").respond_with_data("body")
+    results, _ = check([httpserver.url_for("/no-head")])
+    assert results[httpserver.url_for("/no-head")].ok
+
+
+def test_429_with_retry_after_is_honoured(httpserver, arrivals):
+    answers = iter([Response("slow down", 429, {"Retry-After": "1"}), Response("ok", 200)])
+    httpserver.expect_request("/busy").respond_with_handler(lambda request: next(answers))
+    results, _ = check([httpserver.url_for("/busy")])
+    assert results[httpserver.url_for("/busy")].ok
+    assert len(arrivals) == 2 and arrivals[1] - arrivals[0] >= 0.95
+
+
+def test_503_then_200_heals(httpserver):
+    answers = iter([Response("down", 503), Response("down", 503), Response("ok", 200)])
+    httpserver.expect_request("/flaky").respond_with_handler(lambda request: next(answers))
+    results, _ = check([httpserver.url_for("/flaky")])
+    assert results[httpserver.url_for("/flaky")].ok
+
+
+def test_what_cannot_heal_is_not_retried(httpserver):
+    httpserver.expect_request("/missing").respond_with_data("", status=404)
+    check([httpserver.url_for("/missing")])
+    assert len(httpserver.log) == 2  # HEAD, then GET in case HEAD was the problem; no retries
+
+
+def silent_server():
+    """A server that accepts connections and never answers."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    held = []
+    threading.Thread(target=lambda: [held.append(listener.accept()) for _ in range(10)], daemon=True).start()
+    return listener, held
+
+
+def test_a_server_that_never_answers_times_out():
+    listener, _ = silent_server()
+    url = f"http://127.0.0.1:{listener.getsockname()[1]}/"
+    results, _ = check([url], LinkSettings(timeout=0.3, retries=1, intervals={}))
+    assert (results[url].ok, results[url].detail) == (False, "timed out")
+    listener.close()
+
+
+def test_refused_connection_and_malformed_url():
+    free = socket.socket()
+    free.bind(("127.0.0.1", 0))
+    port = free.getsockname()[1]
+    free.close()
+    refused, malformed = f"http://127.0.0.1:{port}/", "http://exa mple.org:99999/x"
+    results, _ = check([refused, malformed])
+    assert not results[refused].ok and results[refused].detail.startswith("cannot connect")
+    assert not results[malformed].ok and results[malformed].detail.startswith("malformed URL")
+
+
+def test_non_ascii_url_is_encoded(httpserver):
+    httpserver.expect_request("/café/über").respond_with_data("ok")
+    url = httpserver.url_for("/café/über")
+    results, _ = check([url])
+    assert results[url].ok, results[url]
+
+
+def test_cache_spares_fresh_good_results_but_never_failures(httpserver, tmp_path):
+    httpserver.expect_request("/ok").respond_with_data("fine")
+    httpserver.expect_request("/missing").respond_with_data("", status=404)
+    urls = [httpserver.url_for("/ok"), httpserver.url_for("/missing")]
+    cache = tmp_path / "links.json"
+    check(urls, cache=cache)
+    first = len(httpserver.log)
+    results, checker = check(urls, cache=cache)
+    assert [request.path for request, _ in httpserver.log[first:]] == ["/missing", "/missing"]  # only the failure
+    assert results[urls[0]].ok and not results[urls[1]].ok
+
+
+def test_stale_cache_entries_are_checked_again(httpserver, tmp_path):
+    httpserver.expect_request("/ok").respond_with_data("fine")
+    cache = tmp_path / "links.json"
+    check([httpserver.url_for("/ok")], cache=cache)
+    check([httpserver.url_for("/ok")], LinkSettings(timeout=0.5, retries=0, intervals={}, cache_days=0), cache)
+    assert len(httpserver.log) == 2
+
+
+def test_per_host_interval_is_kept(httpserver, arrivals):
+    for n in range(6):
+        httpserver.expect_request(f"/p{n}").respond_with_data("ok")
+    settings = LinkSettings(timeout=2, retries=0, intervals={"localhost": 0.25}, per_host=4, concurrency=8)
+    check([httpserver.url_for(f"/p{n}") for n in range(6)], settings)
+    gaps = [b - a for a, b in zip(arrivals, arrivals[1:], strict=False)]
+    assert len(arrivals) == 6 and min(gaps) >= 0.2, gaps  # starts are 0.25 s apart; arrivals vary by connection set-up
+
+
+def test_private_addresses_are_not_fetched_by_default(httpserver):
+    httpserver.expect_request("/ok").respond_with_data("fine")
+    results, _ = check([httpserver.url_for("/ok")], allow_private=False)
+    assert results[httpserver.url_for("/ok")].skipped and len(httpserver.log) == 0
+
+
+def write_record(kb, code: str) -> None:
+    path = kb / "papers/example2023quantizing.yaml"
+    path.write_text(path.read_text().replace("code: https://example.org/code/quantizing", f"code: {code}"))
+
+
+def run(*args):
+    return CliRunner().invoke(main, [str(a) for a in args])
+
+
+def test_links_command_reports_at_the_record_and_exits_2(kb, httpserver):
+    httpserver.expect_request("/gone").respond_with_data("", status=404)
+    write_record(kb, httpserver.url_for("/gone"))
+    (kb / "pyproject.toml").write_text(
+        (kb / "pyproject.toml").read_text() + '\n[tool.efflit.links]\ninclude = ["localhost"]\n'
+    )
+    result = run("links", "--root", kb, "--allow-private", "--no-cache")
+    assert result.exit_code == 2, result.output
+    assert (
+        f"papers/example2023quantizing.yaml:9:7: error: code {httpserver.url_for('/gone')} 404 Not Found"
+        in result.output
+    )
+
+
+def test_links_command_exits_0_when_all_is_well_and_1_on_data_errors(kb, httpserver):
+    httpserver.expect_request("/fine").respond_with_data("ok")
+    write_record(kb, httpserver.url_for("/fine"))
+    (kb / "pyproject.toml").write_text(
+        (kb / "pyproject.toml").read_text() + '\n[tool.efflit.links]\ninclude = ["localhost"]\n'
+    )
+    assert run("links", "--root", kb, "--allow-private").exit_code == 0
+    record = kb / "papers/caching2024.yaml"
+    record.write_text(record.read_text().replace("year: 2024", "year: never"))
+    assert run("links", "--root", kb).exit_code == 1
+
+
+def test_links_json_format(kb, httpserver):
+    httpserver.expect_request("/gone").respond_with_data("", status=410)
+    write_record(kb, httpserver.url_for("/gone"))
+    (kb / "pyproject.toml").write_text(
+        (kb / "pyproject.toml").read_text() + '\n[tool.efflit.links]\ninclude = ["localhost"]\n'
+    )
+    result = CliRunner().invoke(main, ["links", "--root", str(kb), "--allow-private", "--format", "json"])
+
+    (problem,) = json.loads(result.stdout)
+    assert (problem["path"], problem["line"], problem["severity"]) == ("papers/example2023quantizing.yaml", 9, "error")
