@@ -18,6 +18,7 @@ import re
 import socket
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from email.utils import parsedate_to_datetime
 from pathlib import Path
@@ -109,6 +110,11 @@ class Checker:
             interval = next((s for h, s in self.settings.intervals.items() if host == h or host.endswith("." + h)), 0.0)
             self.hosts[host] = Host(self.settings.per_host, interval)
         return self.hosts[host]
+
+    def run(self, urls: list[str], progress: Callable[[int], None] | None = None) -> dict[str, Result]:
+        """Check the URLs on an event loop of our own (the caller may be running one: a notebook, a test)."""
+        with ThreadPoolExecutor(max_workers=1) as worker:
+            return worker.submit(asyncio.run, self.check_all(urls, progress)).result()
 
     async def check_all(self, urls: list[str], progress: Callable[[int], None] | None = None) -> dict[str, Result]:
         """Check each URL once with a fixed pool of workers, so memory stays bounded however many there are."""
@@ -275,5 +281,5 @@ def check_links(
     links = selected(record_links(papers), settings)
     urls = list(dict.fromkeys(link.url for link in links))
     checker = Checker(settings, cache, allow_private)
-    results = asyncio.run(checker.check_all(urls, (lambda done: progress(done, len(urls))) if progress else None))
+    results = checker.run(urls, (lambda done: progress(done, len(urls))) if progress else None)
     return report_links(links, results)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import socket
 import threading
@@ -21,7 +20,7 @@ FAST = LinkSettings(timeout=0.5, retries=2, intervals={})
 
 def check(urls, settings=FAST, cache=None, allow_private=True):
     checker = Checker(settings, cache, allow_private)
-    return asyncio.run(checker.check_all(urls)), checker
+    return checker.run(urls), checker
 
 
 @pytest.fixture
