@@ -218,7 +218,7 @@ def _client(root: Path, endpoint: str, interval: float, timeout: float) -> arxiv
 @click.argument("paper", required=False)
 def add(root: Path, tags: tuple[str, ...], endpoint: str, interval: float, timeout: float, paper: str | None) -> None:
     """Add one paper: an arXiv id, or a BibTeX entry (as the argument or on standard input)."""
-    given = paper if paper is not None else click.get_text_stream("stdin").read()
+    given = paper if paper is not None else sys.stdin.read()
     if not tags and sys.stdin.isatty():
         tags = tuple(click.prompt("Taxonomy tag (e.g. inference/quantization)").split())
     importer = _curation(lambda: curate.add_paper(root, given, list(tags), _client(root, endpoint, interval, timeout)))
