@@ -43,6 +43,7 @@ class Catalog:
     years: dict[int, Group]
     venues: dict[str, Group]
     by_id: dict[str, Record]
+    author_slugs: dict[str, frozenset[str]]  # record id -> the slugs of its authors' pages
     recent: list[Record]  # most recently added first; on the same day, newest papers first
 
     @property
@@ -82,5 +83,6 @@ def build_catalog(kb: KnowledgeBase) -> Catalog:
         years=dict(sorted(years.items(), reverse=True)),
         venues=dict(sorted(venues.items())),
         by_id={record.id: record for record in papers},
+        author_slugs={r.id: frozenset(slugify(name) for name in r.authors) for r in papers},
         recent=sorted(papers, key=lambda r: (r.added, r.year), reverse=True),
     )

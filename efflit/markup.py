@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import re
+from functools import cache
 
 import markdown
 import nh3
@@ -25,6 +26,7 @@ _markdown.inlinePatterns.deregister("html")
 _BRACKETS = re.compile(r"[\[\]]")
 
 
+@cache  # pages, feed and search ask for the same summary: render it once
 def render_markdown(text: str) -> str:
     """Sanitised HTML for a summary written in Markdown."""
     if len(_BRACKETS.findall(text)) > MAX_BRACKETS:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from heapq import nlargest
 
 from efflit.catalog import Catalog, Group, slugify
 from efflit.exports import bibtex_entry
@@ -19,6 +18,7 @@ from efflit.validate import Node
 
 RECENT = 12
 RELATED = 6
+CANDIDATES = 24  # newest papers per author and per tag group considered for "related papers"
 MAX_BARS = 16
 
 
@@ -202,17 +202,20 @@ def node_page(catalog: Catalog, node: Node) -> dict:
 
 
 def related(catalog: Catalog, record: Record) -> list[Record]:
-    """Papers sharing authors (weighted most) and tags with this one, best first, newest on ties."""
-    scores: Counter[str] = Counter()
-    for name in record.authors:
-        for other in catalog.authors[slugify(name)].papers:
-            scores[other.id] += 3
-    for tag in record.tags:
-        for other in catalog.in_node[tag]:
-            scores[other.id] += 2
-    scores.pop(record.id, None)
-    best = nlargest(RELATED, scores, key=lambda i: (scores[i], catalog.by_id[i].year, i))
-    return [catalog.by_id[i] for i in best]
+    """Papers sharing authors (3 points each) and tags (2 points each) with this one, best first,
+    newest on ties.  The candidates are the newest papers of each of its authors and tags:
+    scoring every paper of a prolific author or a large topic would make the build quadratic."""
+    tags, authors = set(record.tags), catalog.author_slugs[record.id]
+    candidates: dict[str, Record] = {}
+    for group in [*(catalog.authors[slug].papers for slug in authors), *(catalog.in_node[tag] for tag in tags)]:
+        candidates.update((other.id, other) for other in group[:CANDIDATES])
+    candidates.pop(record.id, None)
+
+    def rank(other: Record) -> tuple:
+        score = 3 * len(authors & catalog.author_slugs[other.id]) + 2 * len(tags.intersection(other.tags))
+        return -score, -other.year, other.title.casefold(), other.id
+
+    return sorted(candidates.values(), key=rank)[:RELATED]
 
 
 def paper_page(catalog: Catalog, record: Record, settings: Settings) -> dict:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -10,10 +11,14 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from efflit.build import check
+from efflit.bibtex import load_bib, normalize, split_names
+from efflit.build import build, check
+from efflit.catalog import build_catalog
 from efflit.load import load_yaml
 from efflit.problems import Report
+from efflit.render import Options, render
 from efflit.validate import validate_record
+from efflit.write import SiteWriter
 from kbtools import FIXTURES
 
 FIELDS = [
@@ -73,7 +78,7 @@ def test_arbitrary_yaml_documents_give_records_or_problems(data):
             assert paper is not None or report.errors
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=40 * (20 if os.environ.get("HYPOTHESIS_PROFILE") == "long" else 1), deadline=None)
 @given(records)
 def test_whole_check_never_raises(data):
     with tempfile.TemporaryDirectory() as folder:
@@ -82,3 +87,298 @@ def test_whole_check_never_raises(data):
         (root / "papers/fuzz.yaml").write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
         _, report = check(root)
         assert all(p.position.line >= 1 and p.position.column >= 1 for p in report.problems)
+
+
+# --- generated knowledge bases: loader, checks and renderer together -----------------------------
+#
+# `HYPOTHESIS_PROFILE=long python -m pytest tests/test_fuzz.py` runs a much longer pass.
+
+settings.register_profile(
+    "long",
+    max_examples=2000,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+LONG = settings.default.max_examples > 500
+
+
+def examples(default: int) -> int:
+    """A test's own number of examples: modest by default, twenty times more in the long pass."""
+    return default * 20 if LONG else default
+
+
+PAYLOADS = [
+    "<script>alert(1)</script>",
+    '"><img src=x onerror=alert(1)>',
+    "[x](javascript:alert(1))",
+    "![x](data:text/html,<script>alert(1)</script>)",
+    "{: onclick=alert(1) }",
+    "expression(alert(1))",
+    "{{ 7*7 }}",
+    "{% raw %}",
+    "\\'{e}",
+    "$x^2$",
+    "\\foo{",
+    "{",
+    "}",
+    "@",
+    "%",
+    "#",
+    ",",
+    " and ",
+    "others",
+    "\u202e",
+    "\u2028",
+    "\x00",
+    "\x85",
+    "\ufeff",
+    "../",
+    "..",
+    "/",
+    "\\",
+    "con",
+    "index",
+    ": ",
+    "- ",
+    "&amp;",
+    "]]>",
+    "<!--",
+    "é",
+    "ß",
+    "İ",
+    "𝔘",
+    "日本",
+    "",
+]
+pieces = st.one_of(st.sampled_from(PAYLOADS), st.text(max_size=12))
+texts = st.lists(pieces, max_size=6).map("".join)
+words = st.text(st.characters(min_codepoint=0x41, max_codepoint=0x7A, categories=["Lu", "Ll"]), min_size=1, max_size=9)
+plain_titles = st.lists(words, min_size=1, max_size=6).map(" ".join)
+titles = st.one_of(plain_titles, texts, st.tuples(plain_titles, texts).map(" ".join))
+names = st.one_of(st.tuples(words, words).map(" ".join), texts)
+TAGS = ["inference", "inference/quantization", "inference/kv-cache", "architecture/efficient-attention"]
+urls = st.one_of(
+    st.sampled_from(["https://example.org/x", "http://a.b", "https://x.org/?q=<script>", "javascript:alert(1)"]),
+    texts.map(lambda t: "https://example.org/" + t),
+)
+
+
+def maybe(strategy):
+    return st.one_of(st.none(), strategy)
+
+
+@st.composite
+def valid_ish_records(draw) -> dict:
+    """Records that are mostly right, with random text in them and now and then one thing wrong."""
+    data = {
+        "id": draw(st.from_regex(r"\A[a-z][a-z0-9]{0,12}(?:[-_][a-z0-9]{1,6})?\Z")),
+        "title": draw(titles),
+        "authors": draw(st.lists(names, max_size=4)),
+        "year": draw(st.integers(1900, 2150) | st.sampled_from([2020, 2023, 2024])),
+        "venue": draw(maybe(texts | st.sampled_from(["arXiv", "NeurIPS"]))),
+        "arxiv": draw(maybe(st.sampled_from(["2301.10010", "2401.00001", "hep-th/9901001", "2313.0001", "x"]))),
+        "doi": draw(maybe(st.sampled_from(["10.1234/x", "10.5555/<script>", "10.1/x"]) | texts)),
+        "url": draw(maybe(urls)),
+        "pdf": draw(maybe(urls)),
+        "code": draw(maybe(urls)),
+        "tags": draw(st.lists(st.sampled_from(TAGS) | texts, min_size=1, max_size=3)),
+        "summary": draw(maybe(st.lists(texts | st.sampled_from(PAYLOADS), max_size=8).map("\n".join))),
+        "bibkey": draw(maybe(st.from_regex(r"\A[A-Za-z0-9:<>/`_-]{1,20}\Z"))),
+        "source": draw(
+            st.lists(
+                st.one_of(
+                    st.fixed_dictionaries({"person": names}),
+                    st.fixed_dictionaries({"list": texts, "section": texts}),
+                    st.fixed_dictionaries({"file": texts}),
+                    st.just({"api": "arXiv"}),
+                    st.dictionaries(st.sampled_from(["list", "section", "file", "api", "person", "x"]), texts),
+                ),
+                min_size=1,
+                max_size=3,
+            )
+        ),
+        "added": draw(st.dates()),
+    }
+    data = {k: v for k, v in data.items() if v is not None}
+    if draw(st.integers(0, 3)) == 0:  # one thing wrong
+        field = draw(st.sampled_from(sorted(data)))
+        if draw(st.booleans()):
+            del data[field]
+        else:
+            data[field] = draw(values)
+    return data
+
+
+records_in_kb = st.one_of(valid_ish_records(), records)
+
+
+@st.composite
+def bib_entries(draw, record: dict) -> str:
+    """The record's BibTeX entry: agreeing with it, or not, or broken."""
+    key = record.get("bibkey") or record.get("id") or "x"
+    if not isinstance(key, str) or draw(st.integers(0, 9)) == 0:
+        key = draw(texts)
+    title = record.get("title") if isinstance(record.get("title"), str) else draw(texts)
+    authors = [a for a in record.get("authors", []) if isinstance(a, str)] if isinstance(record.get("authors"), list) else []
+    fields = {
+        "title": "{" + (title if draw(st.integers(0, 4)) else draw(texts)) + "}",
+        "author": "{" + " and ".join(authors) + "}",
+        "year": str(record.get("year")) if draw(st.integers(0, 4)) else draw(texts),
+    }
+    if draw(st.booleans()):
+        fields[draw(st.sampled_from(["journal", "booktitle", "note", "title", "eprint"]))] = "{" + draw(texts) + "}"
+    kind = draw(st.sampled_from(["article", "inproceedings", "misc", "book", ""]))
+    body = ",\n".join(f"  {name} = {value}" for name, value in fields.items())
+    return f"@{kind}{{{key},\n{body},\n}}\n" + draw(st.sampled_from(["", "", "@comment{x}\n", "%junk\n", "@string{a = {b}}\n", "}"]))
+
+
+@st.composite
+def taxonomy_nodes(draw, depth: int = 0) -> dict:
+    node = {
+        "slug": draw(st.from_regex(r"\A[a-z0-9]{1,8}(?:-[a-z0-9]{1,4})?\Z") | texts),
+        "name": draw(texts | words),
+        "description": draw(texts | plain_titles),
+    }
+    if draw(st.booleans()):
+        node["section"] = draw(st.sampled_from(["7", "5.1", "x", ""]))
+    else:
+        node["extension"] = draw(st.booleans() | st.just(True))
+    if depth < 2 and draw(st.integers(0, 2)) == 0:
+        node["children"] = draw(st.lists(taxonomy_nodes(depth + 1), max_size=3))
+    return node
+
+
+@st.composite
+def taxonomies(draw) -> dict:
+    """Mostly the tiny taxonomy's tree (so records' tags fit) with random names and descriptions;
+    sometimes a random tree, sometimes random data."""
+    choice = draw(st.integers(0, 5))
+    if choice == 0:
+        return {"nodes": draw(st.lists(taxonomy_nodes(), min_size=1, max_size=3))}
+    if choice == 1:
+        return draw(values)
+    tiny = yaml.safe_load((FIXTURES / "tiny/taxonomy.yaml").read_text())
+
+    def scramble(nodes: list[dict]) -> None:
+        for node in nodes:
+            if draw(st.booleans()):
+                node["name"] = draw(texts | words)
+            if draw(st.booleans()):
+                node["description"] = draw(texts | plain_titles)
+            scramble(node.get("children", []))
+
+    scramble(tiny["nodes"])
+    return tiny
+
+
+def toml_string(text: str) -> str:
+    return '"' + "".join(c if c.isprintable() and c not in '"\\' else f"\\u{ord(c):04x}" for c in text) + '"'
+
+
+@st.composite
+def knowledge_bases(draw) -> dict[str, str | bytes]:
+    """The files of a knowledge base: pyproject.toml, taxonomy.yaml, records and BibTeX."""
+    files: dict[str, str | bytes] = {}
+    if draw(st.booleans()):
+        files["pyproject.toml"] = (
+            "[tool.efflit]\n"
+            f"title = {toml_string(draw(texts | words))}\n"
+            f"description = {toml_string(draw(texts | plain_titles))}\n"
+            + draw(st.sampled_from(["", 'repository = "https://github.com/x/y"\n', 'base_url = "https://e.org/kb/"\n']))
+        )
+    files["taxonomy.yaml"] = yaml.safe_dump(draw(taxonomies()), allow_unicode=True, sort_keys=False)
+    bib = []
+    for record in draw(st.lists(records_in_kb, min_size=1, max_size=4)):
+        name = record.get("id") if isinstance(record.get("id"), str) and record["id"].isascii() else "fuzz"
+        name = "".join(c for c in name if c.isalnum() or c in "-_") or "fuzz"
+        files[f"papers/{name}.yaml"] = yaml.safe_dump(record, allow_unicode=True, sort_keys=False)
+        bib.append(draw(bib_entries(record)))
+    files["papers/references.bib"] = "\n".join(bib)
+    return files
+
+
+def write_kb(root: Path, files: dict[str, str | bytes]) -> None:
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(text, bytes):
+            path.write_bytes(text)
+        else:
+            path.write_text(text, encoding="utf-8")
+
+
+def tree(folder: Path) -> dict[str, bytes | None]:
+    """Every entry under ``folder``: files with their bytes, folders as None."""
+    return {
+        p.relative_to(folder).as_posix(): (p.read_bytes() if p.is_file() else None) for p in sorted(folder.rglob("*"))
+    }
+
+
+def assert_positions(report: Report) -> None:
+    assert all(p.position.line >= 1 and p.position.column >= 1 for p in report.problems)
+    for problem in report.problems:
+        str(problem)  # every problem can be shown
+
+
+@settings(max_examples=examples(60), deadline=None)
+@given(st.text(max_size=300) | st.lists(st.sampled_from(PAYLOADS) | st.text(max_size=20), max_size=20).map("".join))
+def test_arbitrary_bibtex_gives_entries_or_problems(text):
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "x.bib"
+        path.write_text(text, encoding="utf-8", errors="surrogatepass")
+        report = Report()
+        for entry in load_bib(path, "x.bib", report):
+            assert isinstance(entry.key, str)
+            for value in entry.fields.values():
+                normalize(value)  # the comparisons the link stage makes must not raise either
+                split_names(value)
+        assert_positions(report)
+
+
+@settings(max_examples=examples(40), deadline=None)
+@given(knowledge_bases())
+def test_generated_knowledge_bases_check_and_render_without_exceptions(files):
+    """The invariant: records or problems, never an exception, and nothing written by a check."""
+    with tempfile.TemporaryDirectory() as folder:
+        root = Path(folder) / "kb"
+        write_kb(root, files)
+        before = tree(Path(folder))
+        kb, report = check(root)
+        assert tree(Path(folder)) == before
+        assert_positions(report)
+        assert kb is not None or report.errors
+        if kb is not None and not report.errors:
+            catalog = build_catalog(kb)
+            writer = SiteWriter(Path(folder) / "never-written")
+            for path, data in render(catalog, Options()):
+                writer.path(path)  # raises UnsafePath for a path that would leave the site
+                assert isinstance(data, bytes)
+            assert tree(Path(folder)) == before
+
+
+@settings(max_examples=examples(8), deadline=None)
+@given(knowledge_bases())
+def test_generated_knowledge_bases_build_only_into_the_output_folder(files):
+    """The whole build, search index included: the site or problems, and no file outside --out."""
+    with tempfile.TemporaryDirectory() as folder:
+        base = Path(folder)
+        root, scratch, out = base / "kb", base / "cwd", base / "public" / "site"
+        write_kb(root, files)
+        scratch.mkdir()
+        before = tree(base)
+        cwd = os.getcwd()
+        os.chdir(scratch)  # a stray relative write would land here
+        try:
+            kb, report = build(root, out)
+        finally:
+            os.chdir(cwd)
+        assert_positions(report)
+        after = tree(base)
+        outside = {name: data for name, data in after.items() if not name.startswith("public")}
+        assert outside == before
+        if report.errors:
+            assert not (base / "public").exists() or sorted(os.listdir(base / "public")) in ([], ["site"])
+        else:
+            assert kb is not None and (out / "index.html").is_file()
+            assert sorted(os.listdir(base / "public")) == ["site"]
