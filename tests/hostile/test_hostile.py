@@ -8,8 +8,8 @@ A case is an overlay on a copy of ``tests/fixtures/tiny``:
   or too repetitive to keep in git (the 10 MB record, the 5,000-entry .bib, ...);
 - ``expected.txt`` holds the exact problems of ``efflit check``, one per line as
   ``path:line:col: severity: message`` (no hints) in efflit's order, or the single line
-  ``renders safely``: check reports no error, the build succeeds, and no page of the
-  site can run a script;
+  ``renders safely``: check reports no error (warnings are fine: the fixture has one), the
+  build succeeds, and no page of the site can run a script;
 - ``XFAIL`` (optional) holds the reason the case fails today: ``expected.txt`` is then
   what *should* happen, and the test is a strict xfail that tells when the bug is fixed.
 

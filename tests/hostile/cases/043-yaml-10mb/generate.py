@@ -1,5 +1,7 @@
 """A 10 MB record: refused by size before any parsing."""
+
 from pathlib import Path
+
 
 def generate(root: Path) -> None:
     record = root / "papers/example2023quantizing.yaml"

@@ -1,5 +1,7 @@
 """A record one byte over the 64 KiB cap."""
+
 from pathlib import Path
+
 
 def generate(root: Path) -> None:
     record = root / "papers/example2023quantizing.yaml"

@@ -1,5 +1,6 @@
 """A record that is a symbolic link to a file outside the knowledge base (git can carry one in a
 pull request): efflit must not read it, or its messages echo what the file holds."""
+
 import os
 from pathlib import Path
 

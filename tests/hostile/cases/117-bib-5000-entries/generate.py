@@ -1,5 +1,6 @@
 """A 5,000-entry .bib beside the fixture's: each entry is used by a generated record,
 and the last one disagrees with its record, so the problem's line must be right at the end."""
+
 from pathlib import Path
 
 RECORD = """id: gen{n:04d}
