@@ -10,7 +10,8 @@ import re
 import unicodedata
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
 
 from efflit.models import Record, tag_paths
 
@@ -19,6 +20,7 @@ if TYPE_CHECKING:  # the build module imports this one
     from efflit.validate import Node
 
 
+@lru_cache(maxsize=1 << 16)
 def slugify(text: str) -> str:
     """An ASCII slug for a name: ``Jörg Müller`` is ``jorg-muller``."""
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
@@ -45,6 +47,7 @@ class Catalog:
     by_id: dict[str, Record]
     author_slugs: dict[str, frozenset[str]]  # record id -> the slugs of its authors' pages
     recent: list[Record]  # most recently added first; on the same day, newest papers first
+    cards: dict[str, Any] = field(default_factory=dict, repr=False)  # views.card's memory, per build
 
     @property
     def nodes(self) -> dict[str, Node]:

@@ -15,6 +15,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import jinja2
+from markupsafe import Markup
 
 from efflit import exports, views
 from efflit.catalog import Catalog
@@ -119,6 +120,21 @@ def url_of(path: str) -> str:
     return path.removesuffix("index.html")
 
 
+def _card_renderer(env: jinja2.Environment) -> Callable[[views.Card, str], Markup]:
+    """`card(paper, root)` for templates: a paper's card, rendered once per depth in the site
+    and reused by every listing that shows it (a paper appears in a dozen listings)."""
+    template = env.get_template("_partials/card.html")
+    rendered: dict[tuple[str, str], Markup] = {}
+
+    def card(paper: views.Card, root: str) -> Markup:
+        key = (paper.id, root)
+        if key not in rendered:
+            rendered[key] = Markup(template.render(paper=paper, root=root))
+        return rendered[key]
+
+    return card
+
+
 def site_base_path(catalog: Catalog, options: Options) -> str:
     """The path the site is served under (`/efflit/` for https://example.org/efflit/)."""
     base_url = options.base_url or catalog.kb.project.settings.base_url
@@ -130,6 +146,7 @@ def render(catalog: Catalog, options: Options) -> Iterator[tuple[str, bytes]]:
     settings = catalog.kb.project.settings
     base_url = options.base_url or settings.base_url
     base_path = site_base_path(catalog, options)
+    env.globals["card"] = _card_renderer(env)
     env.globals["site"] = {
         "title": settings.title,
         "description": settings.description,

@@ -101,6 +101,14 @@ def node_bib_href(path: str) -> str:
 
 
 def card(catalog: Catalog, record: Record) -> Card:
+    """The record's card, made once per build: a paper appears in a dozen listings."""
+    cached = catalog.cards.get(record.id)
+    if cached is None:
+        cached = catalog.cards[record.id] = _card(catalog, record)
+    return cached
+
+
+def _card(catalog: Catalog, record: Record) -> Card:
     return Card(
         id=record.id,
         title=record.title,
