@@ -15,6 +15,7 @@ from pathlib import Path
 
 import bibtexparser
 from bibtexparser import model
+from bibtexparser.middlewares import ResolveStringReferencesMiddleware
 from pylatexenc.latex2text import LatexNodes2Text
 
 from efflit.load import read_text
@@ -42,12 +43,17 @@ class BibEntry:
         return Position(self.position.path, line) if line else self.position
 
 
+MONTHS = {"jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"}
+
+
 def load_bib(path: Path, display: str, report: Report) -> list[BibEntry]:
-    """Entries of one .bib file; unparsable blocks and duplicate keys become problems."""
+    """Entries of one .bib file; unparsable blocks, repeated keys and fields and undefined macros
+    become problems.  Enclosing braces and quotes are removed here rather than by bibtexparser,
+    which would also turn an undefined macro into plain text without a word."""
     text = read_text(path, display, report, MAX_BIB_BYTES)
     if text is None:
         return []
-    library = bibtexparser.parse_string(text)
+    library = bibtexparser.parse_string(text, parse_stack=[ResolveStringReferencesMiddleware(True)])
     for block in library.failed_blocks:
         where = Position(display, block.start_line + 1)
         if isinstance(block, model.DuplicateBlockKeyBlock):
@@ -56,30 +62,75 @@ def load_bib(path: Path, display: str, report: Report) -> list[BibEntry]:
                 where, f"duplicate BibTeX key '{block.key}' (first on line {first})", "remove or rename one entry"
             )
         elif isinstance(block, model.DuplicateFieldKeyBlock):
-            report.error(where, f"entry repeats a field: {block.error}", "keep one of each field")
+            for name in sorted(block.duplicate_keys):
+                line = _second_field_line(block.raw, name, block.start_line + 1)
+                report.error(
+                    Position(display, line),
+                    f"entry '{block.ignore_error_block.key}' repeats the field '{name}'",
+                    "keep one of each field",
+                )
         else:
             report.error(
                 where,
                 "BibTeX block could not be parsed",
                 "check for unbalanced braces or quotes, and a comma after each field",
             )
-    return [
-        BibEntry(
-            key=entry.key,
-            entry_type=entry.entry_type.lower(),
-            fields={f.key.lower(): str(f.value) for f in entry.fields},
-            position=Position(display, entry.start_line + 1),
-            field_lines={f.key.lower(): f.start_line + 1 for f in entry.fields},
+    entries = []
+    for entry in library.entries:
+        fields = {}
+        for f in entry.fields:
+            value, macro = _unenclosed(str(f.value))
+            if macro:
+                report.warning(
+                    Position(display, f.start_line + 1),
+                    f"BibTeX macro '{macro}' is not defined",
+                    "put the value in braces, or define it with @string",
+                )
+            fields[f.key.lower()] = value
+        entries.append(
+            BibEntry(
+                key=entry.key,
+                entry_type=entry.entry_type.lower(),
+                fields=fields,
+                position=Position(display, entry.start_line + 1),
+                field_lines={f.key.lower(): f.start_line + 1 for f in entry.fields},
+            )
         )
-        for entry in library.entries
-    ]
+    return entries
+
+
+def _unenclosed(raw: str) -> tuple[str, str | None]:
+    """A field's value without its braces or quotes, and the macro it names if that is undefined."""
+    raw = raw.strip()
+    if raw.startswith("{") and raw.endswith("}"):
+        return raw[1:-1], None
+    if "#" in raw:
+        return raw, None  # a concatenation stays as written
+    if raw.startswith('"') and raw.endswith('"'):
+        return raw[1:-1], None
+    if raw.isdigit() or raw.lower() in MONTHS:
+        return raw, None
+    return raw, raw
+
+
+def _second_field_line(raw: str, name: str, first_line: int) -> int:
+    places = [m.start() for m in re.finditer(rf"(?im)^\s*{re.escape(name)}\s*=", raw)]
+    offset = places[1] if len(places) > 1 else 0
+    return first_line + raw.count("\n", 0, offset)
+
+
+class LatexTooDeep(ValueError):
+    """A value nested too deeply for the LaTeX decoder."""
 
 
 @lru_cache(maxsize=65536)
 def decode_latex(text: str) -> str:
     """LaTeX to Unicode text: ``M{\\"u}ller`` is ``Müller``; protective braces go."""
     if "\\" in text or "$" in text:
-        text = _latex.latex_to_text(text)
+        try:
+            text = _latex.latex_to_text(text)
+        except RecursionError:
+            raise LatexTooDeep(text[:40]) from None
     return " ".join(text.replace("{", "").replace("}", "").split())
 
 

@@ -44,8 +44,18 @@ def check(root: Path) -> tuple[KnowledgeBase | None, Report]:
         return None, report
 
     taxonomy_document = load_yaml(project.taxonomy, project.display(project.taxonomy), report, MAX_TAXONOMY_BYTES)
-    documents = [load_yaml(path, project.display(path), report) for path in project.record_files()]
-    entries = [entry for path in project.bib_files() for entry in load_bib(path, project.display(path), report)]
+    documents = [
+        load_yaml(path, project.display(path), report) for path in _inside(project, project.record_files(), report)
+    ]
+    entries = [
+        entry
+        for path in _inside(project, project.bib_files(), report)
+        for entry in load_bib(path, project.display(path), report)
+    ]
+    for path in project.stray_records():
+        report.warning(
+            Position(project.display(path)), "file is not read: a record is papers/<id>.yaml", "rename or move it"
+        )
 
     taxonomy = validate_taxonomy(taxonomy_document, report) if taxonomy_document else None
     papers = [paper for document in documents if document and (paper := validate_record(document, report))]
@@ -54,6 +64,17 @@ def check(root: Path) -> tuple[KnowledgeBase | None, Report]:
         return None, report
     bibtex = link(taxonomy, papers, entries, report)
     return KnowledgeBase(project, taxonomy, papers, bibtex), report
+
+
+def _inside(project: Project, paths: list[Path], report: Report) -> list[Path]:
+    for path in paths:
+        if project.outside(path):
+            report.error(
+                Position(project.display(path)),
+                "file is a symbolic link to outside the knowledge base",
+                "copy the file in instead",
+            )
+    return [path for path in paths if not project.outside(path)]
 
 
 class SiteAbandoned(Exception):

@@ -9,7 +9,7 @@ from itertools import combinations
 
 from rapidfuzz import fuzz
 
-from efflit.bibtex import BibEntry, last_name, normalize, split_names
+from efflit.bibtex import BibEntry, LatexTooDeep, last_name, normalize, split_names
 from efflit.models import tag_paths
 from efflit.problems import Report
 from efflit.validate import Paper, Taxonomy
@@ -73,6 +73,14 @@ def link_bibtex(papers: list[Paper], entries: list[BibEntry], report: Report) ->
         by_folded.setdefault(entry.key.casefold(), entry)
         by_key.setdefault(entry.key, entry)
 
+    for entry in entries:
+        if (target := entry.fields.get("crossref")) and target.casefold() not in by_folded:
+            report.error(
+                entry.field_position("crossref"),
+                f"crossref '{target}' names no BibTeX entry",
+                "add it, or remove the crossref",
+            )
+
     linked: dict[str, BibEntry] = {}
     for paper in papers:
         record, document = paper.record, paper.document
@@ -109,8 +117,19 @@ def _compare(paper: Paper, entry: BibEntry, report: Report) -> None:
             "make the record and the BibTeX entry agree",
         )
 
+    def decoded(bib_field: str, value: str) -> str | None:
+        try:
+            return normalize(value)
+        except LatexTooDeep:
+            report.error(
+                entry.field_position(bib_field),
+                f"field '{bib_field}' of BibTeX entry '{entry.key}' is nested too deeply to decode",
+                "remove the extra braces",
+            )
+            return None
+
     title = entry.fields.get("title", "")
-    if normalize(title) != normalize(record.title):
+    if (theirs_title := decoded("title", title)) is not None and theirs_title != normalize(record.title):
         disagree("title", record.title, title, "title")
     year = entry.fields.get("year", "").strip()
     if year != str(record.year):
@@ -120,8 +139,7 @@ def _compare(paper: Paper, entry: BibEntry, report: Report) -> None:
         disagree("authors", record.authors[0], "no author", "author")
     elif names and not record.authors:
         disagree("authors", "no authors", names[0], "author")
-    elif names:
-        theirs = normalize(last_name(names[0]))
+    elif names and (theirs := decoded("author", last_name(names[0]))) is not None:
         if not theirs or not normalize(record.authors[0]).endswith(theirs):
             disagree("authors", record.authors[0], names[0], "author")
 

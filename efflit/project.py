@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,8 +37,26 @@ class Project:
     def record_files(self) -> list[Path]:
         return sorted(self.papers.glob("*.yaml"))
 
+    def stray_records(self) -> list[Path]:
+        """YAML files under papers/ that are not read as records (wrong suffix, case or folder)."""
+        records = set(self.record_files())
+        return sorted(p for p in self.papers.rglob("*") if p.suffix.lower() in (".yaml", ".yml") and p not in records)
+
+    def outside(self, path: Path) -> bool:
+        """Whether a file is a link to somewhere outside the knowledge base (a pull request could add one)."""
+        return not path.resolve().is_relative_to(self.root)
+
     def bib_files(self) -> list[Path]:
         return sorted(self.papers.rglob("*.bib"))
+
+
+def _setting_line(text: str, loc: tuple) -> int:
+    """The line of a setting's key below `[tool.efflit]` (or of the table itself)."""
+    lines = text.splitlines()
+    table = next((n for n, row in enumerate(lines) if row.strip() == "[tool.efflit]"), 0)
+    key = re.compile(rf"^\s*{re.escape(str(loc[-1]))}\s*=") if loc else None
+    found = next((n for n in range(table, len(lines)) if key and key.match(lines[n])), table)
+    return found + 1
 
 
 def open_project(root: Path, report: Report) -> Project:
@@ -51,12 +70,16 @@ def open_project(root: Path, report: Report) -> Project:
             table = tomllib.loads(text).get("tool", {}).get("efflit", {})
             settings = Settings.model_validate(table)
         except tomllib.TOMLDecodeError as error:
-            report.error(Position(PYPROJECT), f"cannot parse pyproject.toml: {error}")
+            where = re.search(r"at line (\d+), column (\d+)", str(error))
+            position = Position(PYPROJECT, int(where[1]), int(where[2])) if where else Position(PYPROJECT)
+            report.error(position, f"cannot parse pyproject.toml: {error}", "fix the TOML syntax")
         except ValidationError as error:
-            line = next((n for n, row in enumerate(text.splitlines(), 1) if row.strip() == "[tool.efflit]"), 1)
             for detail in error.errors(include_url=False):
                 field = ".".join(map(str, detail["loc"]))
-                report.error(Position(PYPROJECT, line), f"[tool.efflit] {field}: {detail['msg']}")
+                message = detail["msg"].removeprefix("Value error, ")
+                report.error(
+                    Position(PYPROJECT, _setting_line(text, detail["loc"])), f"[tool.efflit] {field}: {message}"
+                )
     for required, what in ((root / TAXONOMY, "file"), (root / PAPERS, "folder")):
         if not required.exists():
             report.error(

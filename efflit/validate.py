@@ -127,6 +127,9 @@ def _report_detail(model: type[BaseModel], document: Document, detail: dict, rep
         report.error(document.position(loc, key=True), f"unknown field '{field}'", hint)
         return
     place = document.located(loc)
+    if place.read_as == "empty (null)":
+        report.error(place.value, f"'{field}' is empty", "give it a value, or remove the line")
+        return
     if place.read_as and kind.endswith("_type") and kind.startswith("string"):
         value = _value_at(document.data, loc)
         shown = f" ({value})" if str(value) != place.written else ""
