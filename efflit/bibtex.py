@@ -56,8 +56,8 @@ def load_bib(path: Path, display: str, report: Report) -> list[BibEntry]:
     library = bibtexparser.parse_string(text, parse_stack=[ResolveStringReferencesMiddleware(True)])
     for block in library.failed_blocks:
         where = Position(display, block.start_line + 1)
-        if isinstance(block, model.DuplicateBlockKeyBlock):
-            first = library.entries_dict[block.key].start_line + 1
+        if isinstance(block, model.DuplicateBlockKeyBlock):  # an entry's or an @string's key
+            first = next(b.start_line + 1 for b in library.blocks if getattr(b, "key", None) == block.key)
             report.error(
                 where, f"duplicate BibTeX key '{block.key}' (first on line {first})", "remove or rename one entry"
             )

@@ -86,7 +86,7 @@ def test_duplicate_bibtex_keys_within_and_across_files(kb):
 def test_unparsable_block_and_repeated_field(kb):
     append_bib(kb, "@misc{twice, title={A}, title={B}}\n\n@misc{open, title={never closed}\n")
     found = errors(kb)
-    assert any(e.startswith("papers/references.bib:22:1: error: entry repeats a field") for e in found)
+    assert "papers/references.bib:22:1: error: entry 'twice' repeats the field 'title'" in found
     assert "papers/references.bib:24:1: error: BibTeX block could not be parsed" in found
 
 
@@ -127,3 +127,8 @@ def test_node_without_papers_is_a_warning(kb):
 
 def test_incomplete_records_are_counted_in_one_warning(kb):
     assert "papers/caching2024.yaml:3:10: warning: 1 record lists no authors and is marked incomplete" in problems(kb)
+
+
+def test_a_repeated_string_macro_is_reported_not_a_crash(kb):
+    append_bib(kb, "@string{ne = {NeurIPS}}\n@string{ne = {ICML}}\n")
+    assert "papers/references.bib:23:1: error: duplicate BibTeX key 'ne' (first on line 22)" in errors(kb)
