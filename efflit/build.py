@@ -6,10 +6,9 @@ same problems.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
-
-import jinja2
 
 from efflit.bibtex import BibEntry, load_bib
 from efflit.catalog import build_catalog
@@ -17,8 +16,8 @@ from efflit.link import link
 from efflit.load import load_yaml
 from efflit.problems import Position, Report
 from efflit.project import Project, open_project
-from efflit.render import Options, origins, render, site_base_path, template_position
-from efflit.search import SearchIndexError, write_search_index
+from efflit.render import Options, TemplateFailure, origins, render, site_base_path
+from efflit.search import ENTRY_POINTS, SearchIndexError, search_index
 from efflit.sitecheck import check_site
 from efflit.validate import Paper, Taxonomy, validate_record, validate_taxonomy
 from efflit.write import SiteWriter
@@ -77,6 +76,13 @@ def _inside(project: Project, paths: list[Path], report: Report) -> list[Path]:
     return [path for path in paths if not project.outside(path)]
 
 
+PAPERS_PER_WORKER = 2000  # below this, forking costs more than it saves
+
+
+def _workers(papers: int) -> int:
+    return max(1, min(os.cpu_count() or 1, papers // PAPERS_PER_WORKER))
+
+
 class SiteAbandoned(Exception):
     """The new site failed its own checks and is not swapped in."""
 
@@ -108,20 +114,18 @@ def build(root: Path, out: Path | None = None, options: Options | None = None) -
     options = options or Options()
     try:
         with SiteWriter(out) as site:
-            for path, data in render(catalog, options):
-                site.write(path, data)
-            write_search_index(site.staging)
-            links = check_site(site.staging, site_base_path(catalog, options), _label(kb, out), origins(catalog))
+            render(catalog, options, site.write, workers=_workers(len(catalog.papers)))
+            with search_index(site.staging):
+                base_path, label = site_base_path(catalog, options), _label(kb, out)
+                links = check_site(site.staging, base_path, label, origins(catalog), coming=ENTRY_POINTS)
             if links.problems:
                 report.problems += links.problems
                 raise SiteAbandoned
     except SiteAbandoned:
         pass  # its links are broken: the staging site is dropped, the previous one stays
-    except jinja2.TemplateError as error:
+    except TemplateFailure as failure:
         report.error(
-            template_position(error, kb.project.root),
-            f"template error: {error.message}",
-            "fix the template; the previous site is unchanged",
+            failure.position, f"template error: {failure.message}", "fix the template; the previous site is unchanged"
         )
     except SearchIndexError as error:
         report.error(Position(str(out)), str(error), "the previous site is unchanged")

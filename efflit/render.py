@@ -7,6 +7,7 @@ file, static assets included.
 
 from __future__ import annotations
 
+import multiprocessing
 import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -137,41 +138,82 @@ def _card_renderer(env: jinja2.Environment) -> Callable[[views.Card, str], Marku
 
 def site_base_path(catalog: Catalog, options: Options) -> str:
     """The path the site is served under (`/efflit/` for https://example.org/efflit/)."""
-    base_url = options.base_url or catalog.kb.project.settings.base_url
+    base_url = _base_url(catalog, options)
     return urlsplit(base_url).path if base_url else "/"
 
 
-def render(catalog: Catalog, options: Options) -> Iterator[tuple[str, bytes]]:
+class TemplateFailure(Exception):
+    """A template failed while rendering; carries where, so it survives a worker process."""
+
+    def __init__(self, position: Position, message: str) -> None:
+        super().__init__(message)
+        self.position, self.message = position, message
+
+
+Write = Callable[[str, bytes], None]
+_job: tuple = ()  # what forked workers render: set just before the fork, read by _render_share
+
+
+def render(catalog: Catalog, options: Options, write: Write, workers: int = 1) -> None:
+    """Render every file of the site and hand each to ``write``.  The pages are shared out between
+    ``workers`` forked processes, which inherit the catalog instead of receiving a copy."""
+    global _job
+    site_pages = list(pages(catalog))
+    if workers > 1:
+        _job = (catalog, options, site_pages, write, workers)
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            pool.map(_render_share, range(workers))
+        _job = ()
+    else:
+        _render_pages(catalog, options, site_pages, write)
+    env = _environment(catalog, options)
+    absolute = _base_url(catalog, options) or "/"
+    urls = [url_of(page.path) for page in site_pages if page.path != "404.html"]
+    write("sitemap.xml", env.get_template("sitemap.xml").render(base=absolute, urls=urls).encode())
+    entries = [_feed_entry(catalog, r) for r in catalog.recent[:FEED_SIZE]]
+    write("feed.xml", env.get_template("feed.xml").render(base=absolute, entries=entries).encode())
+    write("robots.txt", f"User-agent: *\nAllow: /\nSitemap: {absolute}sitemap.xml\n".encode())
+    for path, data in [*downloads(catalog, absolute), *static_files(catalog.kb.project.root)]:
+        write(path, data)
+
+
+def _render_share(index: int) -> None:
+    catalog, options, site_pages, write, workers = _job
+    _render_pages(catalog, options, site_pages[index::workers], write)
+
+
+def _base_url(catalog: Catalog, options: Options) -> str | None:
+    return options.base_url or catalog.kb.project.settings.base_url
+
+
+def _environment(catalog: Catalog, options: Options) -> jinja2.Environment:
     env = environment(catalog.kb.project.root)
     settings = catalog.kb.project.settings
-    base_url = options.base_url or settings.base_url
-    base_path = site_base_path(catalog, options)
     env.globals["card"] = _card_renderer(env)
     env.globals["site"] = {
         "title": settings.title,
         "description": settings.description,
-        "base_url": base_url,
+        "base_url": _base_url(catalog, options),
         "live_reload": options.live_reload,
     }
-    urls = []
-    for page in pages(catalog):
+    return env
+
+
+def _render_pages(catalog: Catalog, options: Options, site_pages: list[Page], write: Write) -> None:
+    env = _environment(catalog, options)
+    base_url, base_path = _base_url(catalog, options), site_base_path(catalog, options)
+    for page in site_pages:
         # The 404 page is served at any depth, so only site-absolute links work there.
         root = base_path if page.path == "404.html" else "../" * page.path.count("/")
         url = url_of(page.path)
         about = {"url": url, "canonical": f"{base_url}{url}" if base_url else None}
-        html = env.get_template(page.template).render(page.context(), page=about, root=root)
-        yield page.path, html.encode("utf-8")
-        if page.path != "404.html":
-            urls.append(url)
-
-    absolute = base_url or "/"
-    yield "sitemap.xml", env.get_template("sitemap.xml").render(base=absolute, urls=urls).encode()
-    entries = [_feed_entry(catalog, r) for r in catalog.recent[:FEED_SIZE]]
-    feed = env.get_template("feed.xml").render(base=absolute, entries=entries)
-    yield "feed.xml", feed.encode()
-    yield "robots.txt", f"User-agent: *\nAllow: /\nSitemap: {absolute}sitemap.xml\n".encode()
-    yield from downloads(catalog, absolute)
-    yield from static_files(catalog.kb.project.root)
+        try:
+            html = env.get_template(page.template).render(page.context(), page=about, root=root)
+        except jinja2.TemplateError as error:
+            raise TemplateFailure(
+                template_position(error, catalog.kb.project.root), error.message or str(error)
+            ) from None
+        write(page.path, html.encode("utf-8"))
 
 
 def _feed_entry(catalog: Catalog, record: Record) -> dict:

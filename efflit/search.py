@@ -10,11 +10,15 @@ binary from the `pagefind_bin` package directly: its Python wrapper waits
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from pagefind.service import get_executable
 
 BUNDLE = "pagefind"  # the bundle's folder in the site
+# What the site's pages link to in the bundle; checked once the indexer is done.
+ENTRY_POINTS = frozenset(f"{BUNDLE}/{name}" for name in ("pagefind-ui.js", "pagefind-ui.css"))
 PAGES = "papers/*/index.html"
 
 
@@ -22,12 +26,24 @@ class SearchIndexError(RuntimeError):
     """The indexer failed; its output says why."""
 
 
-def write_search_index(site: Path) -> None:
-    """Index the paper pages under ``site`` and write the bundle into ``site/pagefind``."""
+@contextmanager
+def search_index(site: Path) -> Iterator[None]:
+    """Index the paper pages under ``site`` into ``site/pagefind`` in a separate process, while the
+    caller goes on (the build checks its links meanwhile); leaving the block waits for it."""
     executable = get_executable()
     if executable is None:
         raise SearchIndexError("the Pagefind indexer is missing: pip install 'pagefind[bin]'")
     command = [str(executable), "--site", str(site), "--output-subdir", BUNDLE, "--glob", PAGES]
-    result = subprocess.run([*command, "--force-language", "en", "--silent"], capture_output=True, text=True)
-    if result.returncode != 0:
-        raise SearchIndexError(f"Pagefind failed: {(result.stdout + result.stderr).strip()}")
+    process = subprocess.Popen(
+        [*command, "--force-language", "en", "--silent"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    try:
+        yield
+    except BaseException:
+        process.kill()
+        process.wait()
+        raise
+    output, _ = process.communicate()
+    missing = [name for name in sorted(ENTRY_POINTS) if not (site / name).is_file()]
+    if process.returncode != 0 or missing:
+        raise SearchIndexError(f"Pagefind failed: {output.strip() or 'it wrote no ' + ', '.join(missing)}")

@@ -56,18 +56,25 @@ def _resolve(directory: str, link: str, base_path: str) -> tuple[str, str] | Non
     return target, fragment
 
 
-def check_site(folder: Path, base_path: str = "/", label: str = "", origins: dict[str, str] | None = None) -> Report:
+def check_site(
+    folder: Path,
+    base_path: str = "/",
+    label: str = "",
+    origins: dict[str, str] | None = None,
+    coming: frozenset[str] = frozenset(),
+) -> Report:
     """Every internal link of the site at ``folder``: broken files, missing fragments, unreachable pages.
-    Problems are placed at ``label``/page:line:column and name what made the page (``origins``).
-    One pass over the pages, keeping only their ids and the pages they link to, so memory stays
-    small however large the site."""
+    Problems are placed at ``label``/page:line:column and name what made the page (``origins``);
+    files in ``coming`` count as present (the search bundle, still being written).  One pass over
+    the pages, keeping only their ids and the pages they link to, so memory stays small however
+    large the site."""
     report = Report()
     origins = origins or {}
     files = {
         posixpath.join(os.path.relpath(directory, folder), name).removeprefix("./")
         for directory, _, names in os.walk(folder)
         for name in names
-    }
+    } | coming
     pages = sorted(name for name in files if name.endswith(".html"))
     ids: dict[str, set[str]] = {}
     edges: dict[str, set[str]] = {}
