@@ -22,6 +22,7 @@ from efflit.problems import Position, Report
 
 MAX_RECORD_BYTES = 64 * 1024
 MAX_DEPTH = 12
+MAX_VALUES = 5000  # scalars and collections in one document: a record has a few dozen
 
 _Parser = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _resolver = yaml.resolver.Resolver()
@@ -82,14 +83,15 @@ def read_text(path: Path, display: str, report: Report, max_bytes: int) -> str |
     """The file's text as UTF-8, or None after reporting why it cannot be read."""
     here = Position(display)
     try:
-        raw = path.read_bytes()
+        size = path.stat().st_size  # before reading: a huge file is refused without loading it
+        raw = path.read_bytes() if size <= max_bytes else b""
     except OSError as error:
         report.error(here, f"cannot read the file: {error.strerror}")
         return None
-    if len(raw) > max_bytes:
+    if size > max_bytes:
         report.error(
             here,
-            f"file is {len(raw):,} bytes, more than the {max_bytes:,} a file of this kind may hold",
+            f"file is {size:,} bytes, more than the {max_bytes:,} a file of this kind may hold",
             "split it up, or check that the right file is here",
         )
         return None
@@ -175,7 +177,11 @@ def compose(text: str, display: str, report: Report) -> Document | None:
             places[item_loc] = Located(key_position, start, written, read_as)
         return item_loc
 
-    for event in yaml.parse(text, Loader=_Parser):
+    for count, event in enumerate(yaml.parse(text, Loader=_Parser)):
+        if count > 2 * MAX_VALUES:
+            raise _Abort(
+                _mark(display, event.start_mark), f"more than {MAX_VALUES:,} values", "a record is much smaller"
+            )
         kind = type(event)  # most events are scalars and ends: test those first
         if kind is yaml.ScalarEvent:
             start = _mark(display, event.start_mark)
