@@ -22,11 +22,13 @@ import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import make_corpus
 
 REPO = Path(__file__).resolve().parent.parent
+THEME = REPO / "templates"
 # The efflit installed next to this interpreter, so that no shim (pyenv, ...) is timed with it.
 EFFLIT = shutil.which("efflit", path=str(Path(sys.executable).parent)) or "efflit"
 RSS_BYTES = 1 if sys.platform == "darwin" else 1024  # ru_maxrss is in bytes on macOS, KiB on Linux
@@ -40,12 +42,54 @@ print(json.dumps({"seconds": seconds, "returncode": code,
 """
 
 
-def steps(root: Path) -> list[tuple[str, list[str]]]:
-    """The measured steps, in order: (name, command).  The first check finds no warm caches
-    of efflit's own (the OS file cache is warm from generating the corpus); the second may."""
+Edit = Callable[[Path], None]
+
+
+def _edit_record(root: Path) -> None:
+    """Change one record's summary, as a curator fixing a typo would."""
+    record = sorted((root / "papers").glob("*.yaml"))[len(list((root / "papers").glob("*.yaml"))) // 2]
+    record.write_text(record.read_text(encoding="utf-8").replace("added:", "summary: Edited.\nadded:", 1))
+
+
+def _edit_taxonomy(root: Path) -> None:
+    path = root / "taxonomy.yaml"
+    path.write_text(path.read_text(encoding="utf-8").replace("description: >-", "description: >-\n      Edited.", 1))
+
+
+def _edit_template(root: Path) -> None:
+    template = root / "templates" / "404.html"
+    template.parent.mkdir(exist_ok=True)
+    template.write_text((THEME / "404.html").read_text(encoding="utf-8") + "{# edited #}\n")
+
+
+def steps(root: Path) -> list[tuple[str, list[str], Edit | None]]:
+    """The measured steps, in order: (name, command, edit made just before).  The first check finds
+    no warm caches of efflit's own (the OS file cache is warm from generating the corpus)."""
     check = [EFFLIT, "check", "--root", str(root)]
     build = [EFFLIT, "build", "--root", str(root), "--out", str(root.parent / f"{root.name}-site")]
-    return [("check (cold)", check), ("check (warm)", check), ("build (cold)", build)]
+    return [
+        ("check (cold)", check, None),
+        ("check (warm)", check, None),
+        ("build (cold)", build, None),
+        ("rebuild, no change", build, None),
+        ("rebuild, 1 record", build, _edit_record),
+        ("rebuild, taxonomy", build, _edit_taxonomy),
+        ("rebuild, template", build, _edit_template),
+    ]
+
+
+def _snapshot(root: Path) -> dict[Path, bytes | None]:
+    """The files the edits touch, to put them back afterwards so the corpus stays reusable."""
+    files = [*sorted((root / "papers").glob("*.yaml")), root / "taxonomy.yaml", root / "templates" / "404.html"]
+    return {path: path.read_bytes() if path.exists() else None for path in files}
+
+
+def _restore(snapshot: dict[Path, bytes | None]) -> None:
+    for path, data in snapshot.items():
+        if data is None:
+            path.unlink(missing_ok=True)
+        elif path.read_bytes() != data:
+            path.write_bytes(data)
 
 
 def measure(command: list[str], log: Path) -> dict:
@@ -82,6 +126,16 @@ def git_commit() -> str | None:
     return done.stdout.strip() if done.returncode == 0 else None
 
 
+def _run_step(name: str, command: list[str], args: argparse.Namespace) -> dict:
+    log = args.out / f"{re.sub(r'[^a-z0-9]+', '-', name).strip('-')}-{args.records}.log"
+    result = {"step": name, "command": command, **measure(command, log)}
+    result["last_line"] = (log.read_text(encoding="utf-8").strip().splitlines() or [""])[-1]
+    print(f"{name:<20} {result['seconds']:>9.2f} {result['peak_rss_mb']:>12.1f}  {result['last_line']}")
+    if result["returncode"]:
+        print(f"  exit code {result['returncode']}: see {log}")
+    return result
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--records", type=int, default=10_000, help="corpus size (default 10000)")
@@ -92,21 +146,21 @@ def main() -> None:
     corpus = prepare_corpus(args.out, args.records, args.seed)
 
     results = []
-    print(f"\n{'step':<16} {'seconds':>9} {'peak RSS MB':>12}")
-    for name, command in steps(corpus):
-        log = args.out / f"{re.sub(r'[^a-z0-9]+', '-', name).strip('-')}-{args.records}.log"
-        result = {"step": name, "command": command, **measure(command, log)}
-        result["last_line"] = (log.read_text(encoding="utf-8").strip().splitlines() or [""])[-1]
-        results.append(result)
-        print(f"{name:<16} {result['seconds']:>9.2f} {result['peak_rss_mb']:>12.1f}  {result['last_line']}")
-        if result["returncode"]:
-            print(f"  exit code {result['returncode']}: see {log}")
+    print(f"\n{'step':<20} {'seconds':>9} {'peak RSS MB':>12}")
+    original = _snapshot(corpus)
+    try:
+        for name, command, edit in steps(corpus):
+            if edit:
+                edit(corpus)
+            results.append(_run_step(name, command, args))
+    finally:
+        _restore(original)
 
     report = {
         "records": args.records,
         "seed": args.seed,
         "commit": git_commit(),
-        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "python": platform.python_version(),
         "platform": platform.platform(),
         "steps": results,
