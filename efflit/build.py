@@ -11,10 +11,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from efflit.bibtex import BibEntry, load_bib
+from efflit.cache import fingerprint, recall, remember, site_stamp
 from efflit.catalog import build_catalog
 from efflit.link import link
 from efflit.load import load_yaml
-from efflit.problems import Position, Report
+from efflit.problems import Position, Problem, Report
 from efflit.project import Project, open_project
 from efflit.render import Options, TemplateFailure, origins, render, site_base_path
 from efflit.search import ENTRY_POINTS, SearchIndexError, search_index
@@ -104,14 +105,39 @@ def check_built_site(root: Path, site: Path, base_url: str | None = None) -> tup
     return kb, report
 
 
+def counts(kb: KnowledgeBase | None) -> str:
+    return f"{len(kb.papers)} records, {len(kb.bibtex)} linked BibTeX entries: " if kb else ""
+
+
+def check_reusing(root: Path) -> tuple[str, Report]:
+    """`efflit check`: the report (and a count line), reused when no input changed since last time."""
+    report = Report()
+    project = open_project(root, report)
+    if report.errors:
+        return "", report
+    key = fingerprint(project)
+    if (stored := recall(project, "check", key)) is not None:
+        return stored["counts"], Report([Problem.from_dict(p) for p in stored["problems"]])
+    kb, report = check(root)
+    remember(project, "check", key, {"counts": counts(kb), "problems": [p.to_dict() for p in report.problems]})
+    return counts(kb), report
+
+
 def build(root: Path, out: Path | None = None, options: Options | None = None) -> tuple[KnowledgeBase | None, Report]:
-    """Check, then render and write the site; with any error, the previous site stays as it was."""
+    """Check, then render and write the site; with any error, the previous site stays as it was.
+    When no input changed since the last build into the same folder, and that site is as it was
+    left, nothing is done again."""
+    options = options or Options()
+    project = open_project(root, Report())
+    out = (out or project.root / "site").resolve()
+    key = fingerprint(project, str(out), str(options))
+    stored = recall(project, "build", key)
+    if stored is not None and stored["site"] == site_stamp(out):
+        return None, Report([Problem.from_dict(p) for p in stored["problems"]])
     kb, report = check(root)
     if kb is None or report.failed():
         return kb, report
     catalog = build_catalog(kb)
-    out = out or kb.project.root / "site"
-    options = options or Options()
     try:
         with SiteWriter(out) as site:
             render(catalog, options, site.write, workers=_workers(len(catalog.papers)))
@@ -135,4 +161,6 @@ def build(root: Path, out: Path | None = None, options: Options | None = None) -
             f"cannot write the site: {error.strerror or error}",
             "free disk space or make the folder writable; the previous site is unchanged",
         )
+    if not report.failed():
+        remember(project, "build", key, {"site": site_stamp(out), "problems": [p.to_dict() for p in report.problems]})
     return kb, report

@@ -59,26 +59,19 @@ def main() -> None:
 def check(root: Path, strict: bool, output_format: str, site: Path | None, base_url: str | None) -> None:
     """Check records, taxonomy and BibTeX (and with --site, a built site's internal links)."""
     if site is None:
-        kb, report = pipeline.check(root)
+        counted, report = pipeline.check_reusing(root)
     else:
         kb, report = pipeline.check_built_site(root, site, _with_slash(base_url))
-    _finish("efflit check", kb, report, strict=strict, output_format=output_format)
+        counted = pipeline.counts(kb)
+    _finish("efflit check", counted, report, strict=strict, output_format=output_format)
 
 
-def _finish(
-    command: str,
-    kb: pipeline.KnowledgeBase | None,
-    report: Report,
-    *,
-    strict: bool = False,
-    output_format: str = "text",
-) -> None:
+def _finish(command: str, counted: str, report: Report, *, strict: bool = False, output_format: str = "text") -> None:
     """Print the problems and a summary line, and exit 1 if the run failed."""
     problems = report.sorted()
     if problems or output_format == "json":
         click.echo(FORMATTERS[output_format](problems))
     if output_format != "json":
-        counted = f"{len(kb.papers)} records, {len(kb.bibtex)} linked BibTeX entries: " if kb else ""
         click.echo(f"{command}: {counted}{summary(report)}", err=True)
     raise SystemExit(1 if report.failed(strict) else 0)
 
@@ -108,7 +101,7 @@ def schema(output_format: str) -> None:
 def build(root: Path, out: Path | None, base_url: str | None) -> None:
     """Check the knowledge base, then render the static site into site/."""
     kb, report = pipeline.build(root, out, Options(base_url=_with_slash(base_url)))
-    _finish("efflit build", kb, report)
+    _finish("efflit build", pipeline.counts(kb) if kb else "site is up to date: ", report)
 
 
 def _with_slash(url: str | None) -> str | None:
@@ -307,7 +300,7 @@ def links(root: Path, output_format: str, allow_private: bool, no_cache: bool) -
     """Check the external links of every record (exit 2 when one is broken)."""
     kb, report = pipeline.check(root)
     if kb is None or report.errors:
-        _finish("efflit links", kb, report, output_format=output_format)
+        _finish("efflit links", pipeline.counts(kb), report, output_format=output_format)
     settings = kb.project.settings.links
     cache = None if no_cache else kb.project.root / link_check.CACHE
     show_progress = output_format == "text" and sys.stderr.isatty()

@@ -36,6 +36,14 @@ class Problem:
     message: str
     hint: str = ""
 
+    def to_dict(self) -> dict:
+        return {**asdict(self.position), "severity": self.severity.value, "message": self.message, "hint": self.hint}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Problem:
+        position = Position(data["path"], data["line"], data["column"])
+        return cls(position, Severity(data["severity"]), data["message"], data["hint"])
+
     @property
     def sort_key(self) -> tuple:
         return (self.position, self.severity != Severity.ERROR, self.message)
@@ -102,11 +110,7 @@ def format_github(problems: list[Problem]) -> str:
 
 
 def format_json(problems: list[Problem]) -> str:
-    return json.dumps(
-        [{**asdict(p.position), "severity": p.severity.value, "message": p.message, "hint": p.hint} for p in problems],
-        indent=2,
-        ensure_ascii=False,
-    )
+    return json.dumps([p.to_dict() for p in problems], indent=2, ensure_ascii=False)
 
 
 FORMATTERS = {"text": format_text, "github": format_github, "json": format_json}

@@ -62,3 +62,32 @@ def test_template_error_is_reported_with_its_file_and_line(kb):
     result = build(kb)
     assert result.exit_code == 1
     assert "templates/404.html:2:1: error: template error: 'missing' is undefined" in result.output
+
+
+def test_an_unchanged_knowledge_base_is_not_built_again_but_any_edit_is_seen(kb):
+    assert build(kb).exit_code == 0
+    again = build(kb)
+    assert again.exit_code == 0 and "site is up to date" in again.output
+    record = kb / "papers/caching2024.yaml"
+    record.write_text(record.read_text().replace("Caching Keys Without Authors", "Caching Keys Anew"))
+    bib = kb / "papers/references.bib"
+    bib.write_text(bib.read_text().replace("Caching Keys Without Authors", "Caching Keys Anew"))
+    assert "site is up to date" not in build(kb).output
+    assert "Caching Keys Anew" in (kb / "site/papers/caching2024/index.html").read_text()
+
+
+def test_a_touched_site_is_built_again(kb):
+    assert build(kb).exit_code == 0
+    (kb / "site/papers/caching2024/index.html").unlink()
+    assert "site is up to date" not in build(kb).output
+    assert (kb / "site/papers/caching2024/index.html").exists()
+
+
+def test_check_reuses_its_last_report_only_while_nothing_changed(kb):
+    from efflit.cli import main
+
+    first = CliRunner().invoke(main, ["check", "--root", str(kb)])
+    assert CliRunner().invoke(main, ["check", "--root", str(kb)]).output == first.output
+    record = kb / "papers/caching2024.yaml"
+    record.write_text(record.read_text().replace("year: 2024", "year: 2O24"))
+    assert "papers/caching2024.yaml:4:7: error" in CliRunner().invoke(main, ["check", "--root", str(kb)]).output

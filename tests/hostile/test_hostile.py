@@ -87,11 +87,12 @@ def deadline(what: str):
 
 
 def snapshot(folder: Path, skip: Path) -> dict[str, tuple[int, int]]:
-    """Every file under ``folder`` but ``skip``, with its size and modification time."""
+    """Every file under ``folder`` but ``skip`` and efflit's cache beside it, with its size and time."""
+    cache = skip.parent / ".efflit-cache"
     return {
         str(p.relative_to(folder)): (p.stat().st_size, p.stat().st_mtime_ns)
         for p in folder.rglob("*")
-        if p.is_file() and not p.is_relative_to(skip)
+        if p.is_file() and not p.is_relative_to(skip) and not p.is_relative_to(cache)
     }
 
 
