@@ -2,8 +2,7 @@
 reuse its previous result instead of doing the work again.
 
 The fingerprint hashes the contents (not the times) of the taxonomy, the settings, every file
-under papers/ and the templates in use, and efflit's own version: any edit, however small,
-changes it.  Results live in `.efflit-cache/` (git-ignored) and are written atomically.
+under papers/, the templates in use and efflit's own code: any edit, however small, changes it.  Results live in `.efflit-cache/` (git-ignored) and are written atomically.
 """
 
 from __future__ import annotations
@@ -11,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from importlib.metadata import version
 from pathlib import Path
 
 from efflit.canonical import write_atomic
@@ -19,14 +17,14 @@ from efflit.project import PYPROJECT, Project
 from efflit.render import template_dirs
 
 CACHE = Path(".efflit-cache")
-__version__ = version("efflit")
 
 
 def fingerprint(project: Project, *extra: str) -> str:
     """A hash of every input of a check or build (and of ``extra`` options)."""
-    digest = hashlib.sha256("\0".join([__version__, *extra]).encode())
+    digest = hashlib.sha256("\0".join(extra).encode())
     files = [project.taxonomy, project.root / PYPROJECT, *sorted(p for p in project.papers.rglob("*") if p.is_file())]
     files += sorted(p for folder in template_dirs(project.root) for p in folder.rglob("*") if p.is_file())
+    files += sorted(Path(__file__).parent.glob("*.py"))  # efflit's own code: an upgrade rebuilds
     for path in files:
         if path.is_file():
             digest.update(f"\0{path.as_posix()}\0".encode())
