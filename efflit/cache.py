@@ -2,7 +2,8 @@
 reuse its previous result instead of doing the work again.
 
 The fingerprint hashes the contents (not the times) of the taxonomy, the settings, every file
-under papers/, the templates in use and efflit's own code: any edit, however small, changes it.  Results live in `.efflit-cache/` (git-ignored) and are written atomically.
+under papers/, the templates in use and efflit's own code: any edit, however small, changes it.
+Results live in `.efflit-cache/` (git-ignored) and are written atomically.
 """
 
 from __future__ import annotations

@@ -8,7 +8,9 @@ benchmarks/make_corpus.py, large enough that a build takes a second or two.
 from __future__ import annotations
 
 import ctypes
+import json
 import os
+import re
 import resource
 import shutil
 import signal
@@ -19,19 +21,18 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+import yaml
 
 from kbtools import FIXTURES, REPOSITORY
 
 RECORDS = 300
 KILLS_SPREAD = 16  # kill points spread evenly over a build
-KILLS_AT_THE_END = 8  # and more around the swap, where a mix would come from
+KILLS_AFTER_INDEXING = [0.0, 0.01, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8]  # seconds: up to and around the swap
 FMT_KILLS = 12
 
 
 def efflit(*args: object, **kwargs) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "efflit", *map(str, args)], capture_output=True, text=True, **kwargs
-    )
+    return subprocess.run([sys.executable, "-m", "efflit", *map(str, args)], capture_output=True, text=True, **kwargs)
 
 
 def start(*args: object, **kwargs) -> subprocess.Popen:
@@ -55,6 +56,15 @@ def kill_at(process: subprocess.Popen, started: float, moment: float) -> bool:
     return finished
 
 
+def kill_after_indexing(process: subprocess.Popen, staging: Path, delay: float) -> bool:
+    """SIGKILL ``delay`` seconds after Pagefind has written its index into the staging folder: the
+    build then only checks its links and swaps, the moment a mix of sites would come from."""
+    entry = staging / "pagefind/pagefind-entry.json"
+    while not entry.exists() and process.poll() is None:
+        time.sleep(0.001)
+    return kill_at(process, time.monotonic(), delay)
+
+
 def snapshot(folder: Path) -> dict[str, bytes]:
     return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
@@ -74,8 +84,6 @@ def without_search_index(files: dict[str, bytes]) -> dict[str, bytes]:
 
 
 def search_index_shape(files: dict[str, bytes]) -> list[str]:
-    import json
-
     bundle = {name for name in files if name.startswith("pagefind/")}
     entry = json.loads(files["pagefind/pagefind-entry.json"])
     for language in entry["languages"].values():  # the entry names a metadata file that is there
@@ -147,35 +155,41 @@ def test_a_killed_build_leaves_the_previous_site_or_the_new_one(corpus, tmp_path
     )
     assert f"papers/{changed}/index.html" in edited and "papers/index.html" in edited, edited
 
-    moments = [duration * (0.02 + 1.1 * i / (KILLS_SPREAD - 1)) for i in range(KILLS_SPREAD)]
-    moments += [duration * (0.8 + 0.3 * i / (KILLS_AT_THE_END - 1)) for i in range(KILLS_AT_THE_END)]
+    moments = [(duration * (0.02 + 1.1 * i / (KILLS_SPREAD - 1)), "after start") for i in range(KILLS_SPREAD)]
+    moments += [(delay, "after indexing") for delay in KILLS_AFTER_INDEXING]
+    moments += [(float("inf"), "never")]  # one build runs to its end: the new site must come
     outcomes = []
-    for moment in sorted(moments):
+    for moment, since in moments:
         process = start("build", "--root", kb)
-        finished = kill_at(process, time.monotonic(), moment)
+        if since == "after indexing":
+            finished = kill_after_indexing(process, kb / ".site.staging", moment)
+        elif since == "never":
+            finished = process.wait() == 0
+        else:
+            finished = kill_at(process, time.monotonic(), moment)
         after = snapshot(site)
         if after == previous:
             outcome = "previous"
         else:
             assert set(without_search_index(after)) == set(without_search_index(new)), (
-                f"killed at {moment:.2f}s: a mix of sites"
+                f"killed {moment:.3f}s {since}: a mix of sites"
             )
             # Every file the edit changed is the new one: none of them is left from the previous site.
             # (Compared with the previous site rather than byte for byte with the reference: others
             # edit efflit's code while the tests run, and its pages may change between two builds.)
             stale = [name for name in edited if after[name] == previous[name]]
-            assert stale == [], f"killed at {moment:.2f}s: a mix of sites, stale: {stale}"
+            assert stale == [], f"killed {moment:.3f}s {since}: a mix of sites, stale: {stale}"
             assert search_index_shape(after) == search_index_shape(new)
             assert parses(after["index.html"]) and parses(after[f"papers/{changed}/index.html"])
             outcome = "new" if without_search_index(after) == without_search_index(new) else "new (code changed)"
             restore(site, previous)  # so that the next kill again has "previous" to keep
         strays = sorted(p.name for p in kb.iterdir() if p.name.startswith(".site."))
-        outcomes.append((round(moment, 2), "finished" if finished else "killed", outcome, strays))
+        outcomes.append((f"{moment:.3f}s {since}", "finished" if finished else "killed", outcome, strays))
 
-    print(f"\nbuild takes {duration:.2f}s; kill points (seconds, process, site, stray folders):")
+    print(f"\nbuild takes {duration:.2f}s; kill points (when, process, site, stray folders):")
     for row in outcomes:
         print("   ", *row)
-    assert len(outcomes) >= 20
+    assert sum(o[1] == "killed" for o in outcomes) >= 20, outcomes
     assert {o[2].split()[0] for o in outcomes} == {"previous", "new"}, outcomes  # both ends were reached
 
     # Whatever the kills left beside the site does not break the next build, which cleans up.
@@ -184,7 +198,7 @@ def test_a_killed_build_leaves_the_previous_site_or_the_new_one(corpus, tmp_path
     final = snapshot(site)
     assert set(final) - {n for n in final if n.startswith("pagefind/")} == set(without_search_index(new))
     assert all(final[name] != previous[name] for name in edited)
-    assert sorted(p.name for p in kb.iterdir() if p.name.startswith(".")) == []
+    assert sorted(p.name for p in kb.iterdir() if p.name.startswith(".site.")) == []
 
 
 # --- full disk and read-only output -----------------------------------------------------------
@@ -223,16 +237,17 @@ def limit_file_size(limit: int):
     [
         0,
         3_000,
+        60_000,
         pytest.param(
-            60_000,
+            100_000,
             marks=pytest.mark.xfail(
-                strict=True,
-                reason="BUG: when the indexer cannot write, the error is 'Pagefind failed: ' with no reason "
-                "(the process died of SIGXFSZ, with no output, and efflit does not say so)",
+                strict=False,  # it depends on how far Pagefind got before it died
+                reason="BUG: when Pagefind dies (here of SIGXFSZ, without output) after writing the files "
+                "efflit looks for, the error reads 'Pagefind failed: it wrote no ' and names nothing",
             ),
         ),
     ],
-    ids=["nothing-fits", "pages-do-not-fit", "search-index-does-not-fit"],
+    ids=["nothing-fits", "pages-do-not-fit", "search-ui-does-not-fit", "search-index-half-fits"],
 )
 def test_a_full_disk_is_a_clean_error_and_keeps_the_previous_site(tmp_path, limit):
     """A full disk, simulated by RLIMIT_FSIZE: every write past `limit` bytes of a file fails."""
@@ -241,18 +256,39 @@ def test_a_full_disk_is_a_clean_error_and_keeps_the_previous_site(tmp_path, limi
     assert_clean_failure(result, "cannot write the site", "Pagefind failed")
     assert snapshot(out / "site") == previous
     assert [p.name for p in out.iterdir()] == ["site"]
-    assert "Pagefind failed: \n" not in result.stdout and "Pagefind failed:  " not in result.stdout, result.stdout
+    for line in result.stdout.splitlines():  # the error says what went wrong, not just that it did
+        assert not re.search(r"(:| no)\s*$", line), line
 
 
-def test_a_full_tmpfs_is_a_clean_error_and_keeps_the_previous_site(tmp_path):
-    """A real full disk: the output folder on a tmpfs with room for the previous site and a little more."""
+def blocks(files: dict[str, bytes]) -> int:
+    """Bytes the files take on a tmpfs: whole 4 kB pages."""
+    return sum(-(-len(data) // 4096) * 4096 for data in files.values())
+
+
+@pytest.mark.parametrize(
+    "room",
+    [
+        "pages",
+        pytest.param(
+            "search-index",
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason="BUG: when the disk fills while Pagefind writes its bundle, Pagefind leaves empty files "
+                "(pagefind-entry.json, pagefind-ui.js, ... 0 bytes) and still exits 0; efflit swaps that site in, "
+                "exit 0, search broken, previous site gone",
+            ),
+        ),
+    ],
+)
+def test_a_full_tmpfs_is_a_clean_error_and_keeps_the_previous_site(tmp_path, room):
+    """A real full disk: the output folder on a small tmpfs, with room for the previous site and
+    either a few pages more, or the new pages but not the search index."""
     kb, out, previous = tiny_site(tmp_path)
-    size = sum(len(data) for data in previous.values())
+    extra = 20_000 if room == "pages" else blocks(without_search_index(previous)) + 100_000
     mount = tmp_path / "disk"
     mount.mkdir()
-    mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", f"size={size + 200_000}", "tmpfs", mount], capture_output=True
-    )
+    size = blocks(previous) + extra
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", mount], capture_output=True)
     if mounted.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
     try:
@@ -341,7 +377,7 @@ def test_add_changes_no_other_record(kb):
 
 def test_add_merging_into_a_record_changes_only_that_record(kb):
     before = records(kb)
-    entry = "@article{dup, title={Attention at a Discount}, author={M{\\\"u}ller, J{\\\"o}rg}, year={2022}, doi={10.1234/discount}}"
+    entry = '@article{dup, title={Attention at a Discount}, author={M{\\"u}ller, J{\\"o}rg}, year={2022}, doi={10.1234/discount}}'
     result = efflit("add", "--root", kb, "--tag", "architecture/efficient-attention", input=entry)
     assert result.returncode == 0, result.stdout + result.stderr
     after = records(kb)
@@ -358,7 +394,7 @@ def test_add_merging_into_a_record_changes_only_that_record(kb):
 )
 def test_a_merge_that_needs_no_bibtex_change_leaves_references_bib_alone(kb):
     before = records(kb)
-    entry = "@misc{dup, title={Attention at a Discount}, author={M{\\\"u}ller, J{\\\"o}rg}, year={2022}, doi={10.1234/discount}}"
+    entry = '@misc{dup, title={Attention at a Discount}, author={M{\\"u}ller, J{\\"o}rg}, year={2022}, doi={10.1234/discount}}'
     assert efflit("add", "--root", kb, "--tag", "inference/kv-cache", input=entry).returncode == 0
     assert records(kb)["references.bib"] == before["references.bib"]
 
@@ -395,8 +431,6 @@ def test_fmt_rewrites_only_records_not_in_canonical_form(kb):
 
 
 def test_a_killed_fmt_leaves_every_record_old_or_new(corpus, tmp_path):
-    import yaml
-
     kb = tmp_path / "kb"
     shutil.copytree(corpus, kb)
     for record in (kb / "papers").glob("*.yaml"):  # out of canonical order: the id last
