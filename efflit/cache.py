@@ -51,9 +51,10 @@ def remember(project: Project, name: str, key: str, result: dict) -> None:
 
 
 def site_stamp(folder: Path) -> list[int]:
-    """How many files the built site holds and their total size: enough to notice it was touched."""
-    sizes = [entry.stat().st_size for entry in _files(folder)] if folder.is_dir() else []
-    return [len(sizes), sum(sizes)]
+    """How many files the built site holds, their total size and modification times: a site
+    touched by hand since the build no longer matches."""
+    stats = [entry.stat() for entry in _files(folder)] if folder.is_dir() else []
+    return [len(stats), sum(s.st_size for s in stats), sum(s.st_mtime_ns for s in stats)]
 
 
 def _files(folder: Path) -> list:

@@ -263,8 +263,9 @@ class Importer:
             for i in sorted(self.new)
             if (self.records[i].get("bibkey") or i) not in present
         ]
-        if additions or self.changed:
+        if additions:
             text = text.rstrip("\n") + ("\n\n" if text.strip() else "") + "\n\n".join(additions) + "\n"
+        if not path.exists() or text != path.read_text(encoding="utf-8"):
             write_atomic(path, text)
 
     def summary(self) -> str:

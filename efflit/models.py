@@ -151,6 +151,13 @@ class Source(Strict):
     api: Literal["arXiv"] | None = Field(None, description="The API the facts were fetched from: `arXiv`.")
     person: Text | None = Field(None, description="The person who supplied the facts.")
 
+    @property
+    def origin(self) -> str:
+        """The source in words: the list, the file, the API or the person."""
+        if self.file:
+            return f"BibTeX file {self.file}"
+        return f"{self.api} API" if self.api else (self.list or self.person or "")
+
     @model_validator(mode="after")
     def _one_origin(self) -> Source:
         origins = [name for name in ("list", "file", "api", "person") if getattr(self, name) is not None]

@@ -19,6 +19,8 @@ from pagefind.service import get_executable
 BUNDLE = "pagefind"  # the bundle's folder in the site
 # What the site's pages link to in the bundle; checked once the indexer is done.
 ENTRY_POINTS = frozenset(f"{BUNDLE}/{name}" for name in ("pagefind-ui.js", "pagefind-ui.css"))
+# Pagefind exits 0 even when a full disk left its files empty: these must hold something.
+MUST_HOLD = (*sorted(ENTRY_POINTS), f"{BUNDLE}/pagefind-entry.json")
 PAGES = "papers/*/index.html"
 
 
@@ -44,6 +46,8 @@ def search_index(site: Path) -> Iterator[None]:
         process.wait()
         raise
     output, _ = process.communicate()
-    missing = [name for name in sorted(ENTRY_POINTS) if not (site / name).is_file()]
-    if process.returncode != 0 or missing:
-        raise SearchIndexError(f"Pagefind failed: {output.strip() or 'it wrote no ' + ', '.join(missing)}")
+    if process.returncode != 0:
+        raise SearchIndexError(f"Pagefind failed (exit {process.returncode}): {output.strip() or 'no message'}")
+    empty = [name for name in MUST_HOLD if not (site / name).is_file() or (site / name).stat().st_size == 0]
+    if empty:
+        raise SearchIndexError(f"Pagefind left {', '.join(empty)} missing or empty (is the disk full?)")

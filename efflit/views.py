@@ -255,7 +255,7 @@ def paper_page(catalog: Catalog, record: Record, settings: Settings) -> dict:
         "bibtex": bibtex_entry(entry),
         "sources": [
             {
-                "text": s.list or s.person,
+                "text": s.origin,
                 "href": f"https://github.com/{s.list}" if s.list else None,
                 "section": s.section,
             }

@@ -12,6 +12,7 @@ import ctypes
 import ctypes.util
 import os
 import shutil
+import tempfile
 from pathlib import Path, PurePosixPath
 from types import TracebackType
 
@@ -29,18 +30,20 @@ class SiteWriter:
 
     def __init__(self, out: Path) -> None:
         self.out = out.resolve()
-        self.staging = self.out.parent / f".{self.out.name}.staging"
+        self.staging = self.out  # set on entering
 
     def __enter__(self) -> SiteWriter:
         self.out.parent.mkdir(parents=True, exist_ok=True)
-        shutil.rmtree(self.staging, ignore_errors=True)  # left by a killed build
-        self.staging.mkdir()
+        for left in self.out.parent.glob(f".{self.out.name}.staging-*"):  # left by a killed build
+            _remove(left)
+        # A fresh name each time: a leftover that cannot be removed must not block the build.
+        self.staging = Path(tempfile.mkdtemp(prefix=f".{self.out.name}.staging-", dir=self.out.parent))
         return self
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None) -> None:
         if kind is None:
             self._swap()
-        shutil.rmtree(self.staging, ignore_errors=True)
+        _remove(self.staging)
 
     def path(self, relative: str) -> Path:
         """The staging path for a site path, refusing anything that would leave the site."""
@@ -64,10 +67,23 @@ class SiteWriter:
         if _exchange(self.staging, self.out):
             return  # the previous site is now in staging, which __exit__ removes
         previous = self.out.with_name(f".{self.out.name}.previous")
-        shutil.rmtree(previous, ignore_errors=True)
+        _remove(previous)
         os.rename(self.out, previous)
         os.rename(self.staging, self.out)
-        shutil.rmtree(previous, ignore_errors=True)
+        _remove(previous)
+
+
+def _remove(folder: Path) -> None:
+    """Delete a folder we made or replaced, even one a user made read-only; never fail the build."""
+
+    def writable_then_retry(function, path, _) -> None:  # noqa: ANN001 -- shutil's callback
+        os.chmod(os.path.dirname(path), 0o700)
+        function(path)
+
+    try:
+        shutil.rmtree(folder, onerror=writable_then_retry)
+    except OSError:
+        pass
 
 
 def _exchange(a: Path, b: Path) -> bool:
