@@ -17,7 +17,7 @@ from efflit.link import link
 from efflit.load import load_yaml
 from efflit.problems import Position, Problem, Report
 from efflit.project import Project, open_project
-from efflit.render import Options, TemplateFailure, origins, render, site_base_path
+from efflit.render import Options, TemplateFailure, origins, pages, render_files, render_pages, site_base_path
 from efflit.search import ENTRY_POINTS, SearchIndexError, search_index
 from efflit.sitecheck import check_site
 from efflit.validate import Paper, Taxonomy, validate_record, validate_taxonomy
@@ -140,8 +140,15 @@ def build(root: Path, out: Path | None = None, options: Options | None = None) -
     catalog = build_catalog(kb)
     try:
         with SiteWriter(out) as site:
-            render(catalog, options, site.write, workers=_workers(len(catalog.papers)))
+            site_pages = list(pages(catalog))
+            papers = [page for page in site_pages if page.template == "paper.html"]
+            others = [page for page in site_pages if page.template != "paper.html"]
+            workers = _workers(len(catalog.papers))
+            render_pages(catalog, options, papers, site.write, workers)
+            # Pagefind indexes the paper pages in its own process while the rest is made and checked.
             with search_index(site.staging):
+                render_pages(catalog, options, others, site.write, workers)
+                render_files(catalog, options, site_pages, site.write)
                 base_path, label = site_base_path(catalog, options), _label(kb, out)
                 links = check_site(site.staging, base_path, label, origins(catalog), coming=ENTRY_POINTS)
             if links.problems:

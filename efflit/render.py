@@ -154,18 +154,21 @@ Write = Callable[[str, bytes], None]
 _job: tuple = ()  # what forked workers render: set just before the fork, read by _render_share
 
 
-def render(catalog: Catalog, options: Options, write: Write, workers: int = 1) -> None:
-    """Render every file of the site and hand each to ``write``.  The pages are shared out between
-    ``workers`` forked processes, which inherit the catalog instead of receiving a copy."""
+def render_pages(catalog: Catalog, options: Options, site_pages: list[Page], write: Write, workers: int = 1) -> None:
+    """Render pages and hand each to ``write``, shared out between ``workers`` forked processes,
+    which inherit the catalog instead of receiving a copy."""
     global _job
-    site_pages = list(pages(catalog))
-    if workers > 1:
+    if workers > 1 and len(site_pages) > workers:
         _job = (catalog, options, site_pages, write, workers)
         with multiprocessing.get_context("fork").Pool(workers) as pool:
             pool.map(_render_share, range(workers))
         _job = ()
     else:
         _render_pages(catalog, options, site_pages, write)
+
+
+def render_files(catalog: Catalog, options: Options, site_pages: list[Page], write: Write) -> None:
+    """Everything beside the pages: sitemap, feed, robots.txt, downloads and static assets."""
     env = _environment(catalog, options)
     absolute = _base_url(catalog, options) or "/"
     urls = [url_of(page.path) for page in site_pages if page.path != "404.html"]
