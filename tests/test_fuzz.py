@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 import os
 import shutil
 import tempfile
@@ -17,7 +16,7 @@ from efflit.build import build, check
 from efflit.catalog import build_catalog
 from efflit.load import load_yaml
 from efflit.problems import Report
-from efflit.render import Options, render
+from efflit.render import Options, pages, render_files, render_pages
 from efflit.validate import validate_record
 from efflit.write import SiteWriter
 from kbtools import FIXTURES
@@ -377,11 +376,9 @@ def test_generated_knowledge_bases_check_and_render_without_exceptions(files):
                 assert isinstance(data, bytes)
 
             catalog = build_catalog(kb)
-            if "write" in inspect.signature(render).parameters:  # render's interface is being reworked
-                render(catalog, Options(), write)
-            else:
-                for path, data in render(catalog, Options()):
-                    write(path, data)
+            site_pages = list(pages(catalog))
+            render_pages(catalog, Options(), site_pages, write)
+            render_files(catalog, Options(), site_pages, write)
             assert tree(Path(folder)) == before
 
 
