@@ -26,7 +26,7 @@ import yaml
 from kbtools import FIXTURES, REPOSITORY
 
 RECORDS = 300
-KILLS_SPREAD = 16  # kill points spread evenly over a build
+KILLS_SPREAD = 24  # kill points spread evenly over most of a build (a build's time varies between runs)
 KILLS_AFTER_INDEXING = [0.0, 0.01, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8]  # seconds: up to and around the swap
 FMT_KILLS = 12
 
@@ -154,7 +154,8 @@ def test_a_killed_build_leaves_the_previous_site_or_the_new_one(corpus, tmp_path
     )
     assert f"papers/{changed}/index.html" in edited and "papers/index.html" in edited, edited
 
-    moments = [(duration * (0.02 + 1.1 * i / (KILLS_SPREAD - 1)), "after start") for i in range(KILLS_SPREAD)]
+    moments = [(duration * (0.02 + 0.9 * i / (KILLS_SPREAD - 1)), "after start") for i in range(KILLS_SPREAD)]
+    moments += [(duration * late, "after start") for late in (1.0, 1.1)]  # around the end
     moments += [(delay, "after indexing") for delay in KILLS_AFTER_INDEXING]
     moments += [(float("inf"), "never")]  # one build runs to its end: the new site must come
     outcomes = []
