@@ -12,12 +12,12 @@ import re
 import time
 import xml.etree.ElementTree as ET
 from dataclasses import asdict, dataclass
-from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 import httpx
 
 from efflit.canonical import write_atomic
+from efflit.links import retry_after
 
 ENDPOINT = "https://export.arxiv.org/api/query"
 INTERVAL = 3.0
@@ -80,7 +80,7 @@ class Client:
                 if response.status_code not in (408, 429, 500, 502, 503, 504):
                     raise ArxivError(f"arXiv answered {response.status_code} {response.reason_phrase}")
                 problem = f"{response.status_code} {response.reason_phrase}"
-                delay = _retry_after(response) or self.interval * 2**attempt
+                delay = retry_after(response.headers.get("Retry-After")) or self.interval * 2**attempt
             if attempt == RETRIES:
                 break
             self._wait(delay)
@@ -91,18 +91,6 @@ class Client:
         if pause > 0:
             time.sleep(pause)
         self.last_request = time.monotonic()
-
-
-def _retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("Retry-After")
-    if not value:
-        return None
-    if value.strip().isdigit():
-        return float(value)
-    try:
-        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
-    except (TypeError, ValueError):
-        return None
 
 
 def parse_feed(text: str) -> list[Paper]:

@@ -26,6 +26,14 @@ from efflit.readme import update as update_readme
 from efflit.render import Options
 from efflit.serve import DevServer
 
+format_option = click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(sorted(FORMATTERS)),
+    default="text",
+    show_default=True,
+    help="text for people, github for Actions annotations, json for tools.",
+)
 root_option = click.option(
     "--root",
     type=click.Path(file_okay=False, path_type=Path),
@@ -44,14 +52,7 @@ def main() -> None:
 @main.command()
 @root_option
 @click.option("--strict", is_flag=True, help="Fail on warnings too.")
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(sorted(FORMATTERS)),
-    default="text",
-    show_default=True,
-    help="text for people, github for Actions annotations, json for tools.",
-)
+@format_option
 @click.option(
     "--site", type=click.Path(file_okay=False, exists=True, path_type=Path), help="Also check this built site's links."
 )
@@ -286,14 +287,7 @@ def readme(root: Path, target: Path | None, check_only: bool) -> None:
 
 @main.command()
 @root_option
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(sorted(FORMATTERS)),
-    default="text",
-    show_default=True,
-    help="text for people, github for Actions annotations, json for tools.",
-)
+@format_option
 @click.option("--allow-private", is_flag=True, help="Also fetch URLs on loopback, private or link-local addresses.")
 @click.option("--no-cache", is_flag=True, help="Check every link again, ignoring cached good results.")
 def links(root: Path, output_format: str, allow_private: bool, no_cache: bool) -> None:

@@ -204,7 +204,7 @@ class Checker:
                         response.status_code,
                         httpx.codes.get_reason_phrase(response.status_code),  # servers spell them variously
                         response.headers.get("Location"),
-                        _retry_after(response.headers.get("Retry-After")),
+                        retry_after(response.headers.get("Retry-After")),
                     )
         raise AssertionError("unreachable")
 
@@ -231,7 +231,8 @@ def _first_line(error: Exception) -> str:
     return str(error).splitlines()[0] if str(error) else ""
 
 
-def _retry_after(value: str | None) -> float | None:
+def retry_after(value: str | None) -> float | None:
+    """Seconds a `Retry-After` header asks to wait (a number of seconds or an HTTP date)."""
     if not value:
         return None
     if value.strip().isdigit():
