@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import difflib
 from collections import defaultdict
-from itertools import combinations
 
 from rapidfuzz import fuzz
 
@@ -15,6 +14,7 @@ from efflit.problems import Report
 from efflit.validate import Paper, Taxonomy
 
 NEAR_DUPLICATE_SCORE = 90
+NEIGHBOURS = 4  # titles compared on each side of a title, in each ordering
 
 
 def link(taxonomy: Taxonomy, papers: list[Paper], entries: list[BibEntry], report: Report) -> dict[str, BibEntry]:
@@ -161,16 +161,17 @@ def check_unique(papers: list[Paper], report: Report) -> None:
 
 
 def check_near_duplicates(papers: list[Paper], report: Report) -> None:
-    """Warn about titles that are nearly the same.  Comparing all pairs would be quadratic, so
-    only titles that share their first or their last three words are compared: a near-duplicate
-    differs in a word or two, which leaves at least one end alike."""
+    """Warn about titles that are nearly the same.  Comparing all pairs would be quadratic, so a
+    title is compared only with its neighbours in two orderings, by its words from the start and
+    from the end: a near-duplicate differs in a word or two, which leaves one end alike and puts
+    the two titles side by side in one of the orders."""
     titles = [normalize(p.record.title) for p in papers]
-    buckets: dict[tuple[str, ...], list[int]] = defaultdict(list)
-    for index, title in enumerate(titles):
-        words = tuple(title.split())
-        buckets["^", *words[:3]].append(index)
-        buckets["$", *words[-3:]].append(index)
-    pairs = {(a, b) for members in buckets.values() for a, b in combinations(members, 2)}
+    pairs = set()
+    for key in (lambda i: titles[i], lambda i: titles[i][::-1]):
+        order = sorted(range(len(titles)), key=key)
+        for position, a in enumerate(order):
+            for b in order[position + 1 : position + 1 + NEIGHBOURS]:
+                pairs.add((min(a, b), max(a, b)))
     for a, b in sorted(pairs):
         first, second = papers[a], papers[b]
         if first.record.arxiv and first.record.arxiv == second.record.arxiv:

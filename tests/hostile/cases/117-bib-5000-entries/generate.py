@@ -4,7 +4,7 @@ and the last one disagrees with its record, so the problem's line must be right 
 from pathlib import Path
 
 RECORD = """id: gen{n:04d}
-title: {word} Studies of Quantization {word}
+title: {word} Studies of Quantization
 authors:
   - Ada Gen{n}
 year: 2020
@@ -14,11 +14,15 @@ source:
   - person: efflit test suite
 added: 2026-01-01
 """
-ENTRY = "@article{{gen{n:04d},\n  title = {{{word} Studies of Quantization {word}}},\n  author = {{Gen{n}, Ada}},\n  year = {{{year}}},\n}}\n\n"
+ENTRY = "@article{{gen{n:04d},\n  title = {{{word} Studies of Quantization}},\n  author = {{Gen{n}, Ada}},\n  year = {{{year}}},\n}}\n\n"
 
 
 def word(n: int) -> str:
-    """A made-up word per number, so that no two titles are near-duplicates."""
+    """Made-up words per number, scattered so that no two titles are near-duplicates."""
+    return " ".join(_syllables(n * k % 38413) for k in (7919, 104729, 1299709))
+
+
+def _syllables(n: int) -> str:
     return "".join("bdfgklmnprstvz"[n // 14**i % 14] + "aeiou"[n // 14**i % 5] for i in range(4)).capitalize()
 
 
