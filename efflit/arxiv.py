@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 
 from efflit.canonical import write_atomic
-from efflit.links import retry_after
+from efflit.retries import retry_after
 
 ENDPOINT = "https://export.arxiv.org/api/query"
 INTERVAL = 3.0

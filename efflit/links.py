@@ -20,7 +20,6 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
-from email.utils import parsedate_to_datetime
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
@@ -29,6 +28,7 @@ import httpx
 from efflit.canonical import write_atomic
 from efflit.models import LinkSettings
 from efflit.problems import Position, Report
+from efflit.retries import retry_after
 from efflit.validate import Paper
 
 CACHE = Path(".efflit-cache/links.json")
@@ -229,18 +229,6 @@ def _parse(url: str) -> httpx.URL:
 
 def _first_line(error: Exception) -> str:
     return str(error).splitlines()[0] if str(error) else ""
-
-
-def retry_after(value: str | None) -> float | None:
-    """Seconds a `Retry-After` header asks to wait (a number of seconds or an HTTP date)."""
-    if not value:
-        return None
-    if value.strip().isdigit():
-        return float(value)
-    try:
-        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
-    except (TypeError, ValueError):
-        return None
 
 
 async def _private(host: str) -> bool:
