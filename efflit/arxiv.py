@@ -36,7 +36,6 @@ class Paper:
     title: str
     authors: list[str]
     year: int  # of the first version
-    journal_ref: str | None
     doi: str | None
 
 
@@ -107,7 +106,6 @@ def parse_feed(text: str) -> list[Paper]:
                 title=" ".join(title.split()),
                 authors=[" ".join(a.findtext(f"{ATOM}name", "").split()) for a in entry.iter(f"{ATOM}author")],
                 year=int(entry.findtext(f"{ATOM}published", "0")[:4]),
-                journal_ref=entry.findtext(f"{ARXIV}journal_ref"),
                 doi=entry.findtext(f"{ARXIV}doi"),
             )
         )

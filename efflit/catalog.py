@@ -44,7 +44,6 @@ class Catalog:
     authors: dict[str, Group]
     years: dict[int, Group]
     venues: dict[str, Group]
-    by_id: dict[str, Record]
     author_slugs: dict[str, frozenset[str]]  # record id -> the slugs of its authors' pages
     recent: list[Record]  # most recently added first; on the same day, newest papers first
     cards: dict[str, Any] = field(default_factory=dict, repr=False)  # views.card's memory, per build
@@ -85,7 +84,6 @@ def build_catalog(kb: KnowledgeBase) -> Catalog:
         authors=dict(sorted(authors.items())),
         years=dict(sorted(years.items(), reverse=True)),
         venues=dict(sorted(venues.items())),
-        by_id={record.id: record for record in papers},
         author_slugs={r.id: frozenset(slugify(name) for name in r.authors) for r in papers},
         recent=sorted(papers, key=lambda r: (r.added, r.year), reverse=True),
     )

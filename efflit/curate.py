@@ -16,12 +16,13 @@ from pydantic import Field, ValidationError
 from efflit import arxiv
 from efflit.bibtex import decode_latex, split_names
 from efflit.build import KnowledgeBase, check
+from efflit.cache import CACHE
 from efflit.importer import Candidate, Importer, Outcome
 from efflit.lists import FORMATS
 from efflit.models import Strict, TagPath, Text
 from efflit.problems import Position, Problem, Report
 
-ARXIV_CACHE = Path(".efflit-cache/arxiv.json")
+ARXIV_CACHE = CACHE / "arxiv.json"
 _ARXIV_IN_TEXT = re.compile(
     r"(?:arxiv[:/ ]\s*|arxiv\.org/(?:abs|pdf)/)(?P<id>\d{4}\.\d{4,5}|[a-z-]+(?:\.[A-Z]{2})?/\d{7})", re.I
 )

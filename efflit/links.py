@@ -25,13 +25,14 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
+from efflit.cache import CACHE as CACHE_FOLDER
 from efflit.canonical import write_atomic
 from efflit.models import LinkSettings
 from efflit.problems import Position, Report
 from efflit.retries import retry_after
 from efflit.validate import Paper
 
-CACHE = Path(".efflit-cache/links.json")
+CACHE = CACHE_FOLDER / "links.json"
 MAX_REDIRECTS = 10
 RETRY_STATUSES = {408, 429, 500, 502, 503, 504}
 HEALING_ERRORS = (httpx.TimeoutException, httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError)
@@ -103,7 +104,6 @@ class Checker:
         self.settings, self.cache_path, self.allow_private = settings, cache, allow_private
         self.cache: dict[str, dict] = json.loads(cache.read_text()) if cache and cache.is_file() else {}
         self.hosts: dict[str, Host] = {}
-        self.requests = 0
 
     def _host(self, host: str) -> Host:
         if host not in self.hosts:
@@ -197,7 +197,6 @@ class Checker:
     async def _head_or_get(self, client: httpx.AsyncClient, url: httpx.URL, host: Host) -> tuple:
         for method in ("HEAD", "GET"):
             await host.wait_turn()
-            self.requests += 1
             async with client.stream(method, url) as response:  # a GET's body is never read
                 if method == "GET" or response.status_code < 400 or response.status_code in RETRY_STATUSES:
                     return (

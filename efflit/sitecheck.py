@@ -89,10 +89,7 @@ def check_site(
 
     for page in pages:
         text = (folder / page).read_text(encoding="utf-8")
-        # each distinct link once per page (listings repeat the same year and topic links)
-        attributes = list(
-            {(kind, value): (kind, html.unescape(value), at_) for kind, value, at_ in _scan(text)}.values()
-        )
+        attributes = _distinct(_scan(text))
         ids[page] = {value for kind, value, _ in attributes if kind == "id"}
         edges[page] = set()
         directory = posixpath.dirname(page)

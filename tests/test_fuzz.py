@@ -19,7 +19,7 @@ from efflit.problems import Report
 from efflit.render import Options, pages, render_files, render_pages
 from efflit.validate import validate_record
 from efflit.write import SiteWriter
-from kbtools import FIXTURES
+from kbtools import FIXTURES, write
 
 FIELDS = [
     "id",
@@ -319,12 +319,7 @@ def knowledge_bases(draw, sound: bool = False) -> dict[str, str | bytes]:
 
 def write_kb(root: Path, files: dict[str, str | bytes]) -> None:
     for name, text in files.items():
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(text, bytes):
-            path.write_bytes(text)
-        else:
-            path.write_text(text, encoding="utf-8")
+        write(root, name, text)
 
 
 def tree(folder: Path) -> dict[str, bytes | None]:
