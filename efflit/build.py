@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 from efflit.bibtex import BibEntry, load_bib
-from efflit.cache import fingerprint, recall, remember, site_stamp
+from efflit.cache import ParseCache, fingerprint, input_hashes, recall, remember, site_stamp
 from efflit.catalog import build_catalog
 from efflit.link import link
-from efflit.load import load_yaml
+from efflit.load import Document, load_yaml
 from efflit.problems import Position, Problem, Report
 from efflit.project import Project, open_project
 from efflit.render import Options, TemplateFailure, origins, pages, render_files, render_pages, site_base_path
@@ -36,34 +38,49 @@ class KnowledgeBase:
     bibtex: dict[str, BibEntry]
 
 
-def check(root: Path) -> tuple[KnowledgeBase | None, Report]:
-    """Load, validate and link the knowledge base at ``root``; every problem lands in the report."""
+def check(root: Path, hashes: dict[Path, str] | None = None) -> tuple[KnowledgeBase | None, Report]:
+    """Load, validate and link the knowledge base at ``root``; every problem lands in the report.
+    ``hashes`` are the inputs' content hashes when the caller has them already."""
     report = Report()
     project = open_project(root, report)
     if report.errors:
         return None, report
 
+    parsed = ParseCache(project, input_hashes(project) if hashes is None else hashes)
     taxonomy_document = load_yaml(project.taxonomy, project.display(project.taxonomy), report, MAX_TAXONOMY_BYTES)
-    documents = [
-        load_yaml(path, project.display(path), report) for path in _inside(project, project.record_files(), report)
+    records = [
+        (path, display, parsed.parse(path, display, report, partial(_record_data, path, display)))
+        for path in _inside(project, project.record_files(), report)
+        for display in [project.display(path)]
     ]
     entries = [
         entry
         for path in _inside(project, project.bib_files(), report)
-        for entry in load_bib(path, project.display(path), report)
+        for entry in parsed.parse(path, project.display(path), report, partial(load_bib, path, project.display(path)))
     ]
+    parsed.save()
     for path in project.stray_records():
         report.warning(
             Position(project.display(path)), "file is not read: a record is papers/<id>.yaml", "rename or move it"
         )
 
     taxonomy = validate_taxonomy(taxonomy_document, report) if taxonomy_document else None
-    papers = [paper for document in documents if document and (paper := validate_record(document, report))]
+    papers = [
+        paper
+        for path, display, data in records
+        if data is not None and (paper := validate_record(Document(display, data, None, path), report))
+    ]
 
     if taxonomy is None:
         return None, report
     bibtex = link(taxonomy, papers, entries, report)
     return KnowledgeBase(project, taxonomy, papers, bibtex), report
+
+
+def _record_data(path: Path, display: str, report: Report) -> Any:
+    """A record file's plain data (None when unusable): what the parse cache keeps of it."""
+    document = load_yaml(path, display, report)
+    return document.data if document else None
 
 
 def _inside(project: Project, paths: list[Path], report: Report) -> list[Path]:
@@ -115,10 +132,11 @@ def check_reusing(root: Path) -> tuple[str, Report]:
     project = open_project(root, report)
     if report.errors:
         return "", report
-    key = fingerprint(project)
+    hashes = input_hashes(project)
+    key = fingerprint(hashes)
     if (stored := recall(project, "check", key)) is not None:
         return stored["counts"], Report([Problem.from_dict(p) for p in stored["problems"]])
-    kb, report = check(root)
+    kb, report = check(root, hashes)
     remember(project, "check", key, {"counts": counts(kb), "problems": [p.to_dict() for p in report.problems]})
     return counts(kb), report
 
@@ -130,11 +148,12 @@ def build(root: Path, out: Path | None = None, options: Options | None = None) -
     options = options or Options()
     project = open_project(root, Report())
     out = (out or project.root / "site").resolve()
-    key = fingerprint(project, str(out), str(options))
+    hashes = input_hashes(project)
+    key = fingerprint(hashes, str(out), str(options))
     stored = recall(project, "build", key)
     if stored is not None and stored["site"] == site_stamp(out):
         return None, Report([Problem.from_dict(p) for p in stored["problems"]])
-    kb, report = check(root)
+    kb, report = check(root, hashes)
     if kb is None or report.failed():
         return kb, report
     catalog = build_catalog(kb)

@@ -1,9 +1,10 @@
-"""What the last run saw: a fingerprint of every input, so a run whose inputs did not change can
-reuse its previous result instead of doing the work again.
+"""What the last run saw, so a run does again only what its inputs' changes call for.
 
-The fingerprint hashes the contents (not the times) of the taxonomy, the settings, every file
-under papers/, the templates in use and efflit's own code: any edit, however small, changes it.
-Results live in `.efflit-cache/` (git-ignored) and are written atomically.
+Everything is keyed by content hashes (not times) of the taxonomy, the settings, every file
+under papers/, the templates in use and efflit's own code: a run whose inputs did not change
+reuses its whole result; otherwise unchanged files are not parsed again (the render stage keeps
+its own record of pages, see `render.PageKeys`).  Results live in `.efflit-cache/` (git-ignored)
+and are written atomically.
 """
 
 from __future__ import annotations
@@ -11,26 +12,106 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import pickle
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 from efflit.canonical import write_atomic
+from efflit.problems import Report
 from efflit.project import PYPROJECT, Project
 from efflit.render import template_dirs
 
 CACHE = Path(".efflit-cache")
+T = TypeVar("T")
 
 
-def fingerprint(project: Project, *extra: str) -> str:
-    """A hash of every input of a check or build (and of ``extra`` options)."""
-    digest = hashlib.sha256("\0".join(extra).encode())
+def input_hashes(project: Project) -> dict[Path, str]:
+    """The content hash of every input of a check or build: the taxonomy, the settings, every
+    file under papers/, the templates in use and efflit's own code (an upgrade rebuilds)."""
     files = [project.taxonomy, project.root / PYPROJECT, *sorted(p for p in project.papers.rglob("*") if p.is_file())]
     files += sorted(p for folder in template_dirs(project.root) for p in folder.rglob("*") if p.is_file())
-    files += sorted(Path(__file__).parent.glob("*.py"))  # efflit's own code: an upgrade rebuilds
+    files += _code_files()
+    hashes = {}
     for path in files:
-        if path.is_file():
-            digest.update(f"\0{path.as_posix()}\0".encode())
-            digest.update(hashlib.sha256(path.read_bytes()).digest())
+        try:
+            hashes[path] = hashlib.sha256(path.read_bytes()).hexdigest()
+        except OSError:
+            pass  # unreadable: the stage that reads it reports why
+    return hashes
+
+
+def fingerprint(hashes: dict[Path, str], *extra: str) -> str:
+    """One hash of all inputs (and of ``extra`` options): any edit, however small, changes it."""
+    digest = hashlib.sha256("\0".join(extra).encode())
+    for path, content in hashes.items():
+        digest.update(f"\0{path.as_posix()}\0{content}".encode())
     return digest.hexdigest()
+
+
+def _code_files() -> list[Path]:
+    return sorted(Path(__file__).parent.glob("*.py"))
+
+
+class ParseCache:
+    """What each record and .bib file parsed to last time, keyed by the hash of its bytes, so an
+    unchanged file is not parsed again; the problems it had are reported again as they were.
+
+    Stored with pickle restricted to plain data, dates and efflit's own value classes: a cache
+    file planted in a checkout cannot run code (see SECURITY.md)."""
+
+    def __init__(self, project: Project, hashes: dict[Path, str]) -> None:
+        self.file = project.root / CACHE / "parsed.pickle"
+        self.hashes = hashes
+        self.version = fingerprint({path: hashes.get(path, "") for path in _code_files()})  # efflit's code
+        self.previous: dict[str, tuple] = {}
+        try:
+            with self.file.open("rb") as stream:
+                stored = _PlainUnpickler(stream).load()
+            if stored["version"] == self.version:
+                self.previous = stored["files"]
+        except (OSError, pickle.UnpicklingError, EOFError, KeyError, TypeError, AttributeError, ValueError):
+            pass  # no cache, or one from another version: parse everything
+        self.current: dict[str, tuple] = {}
+
+    def parse(self, path: Path, display: str, report: Report, parse: Callable[[Report], T]) -> T:
+        """``parse(report)``'s result for the file, from the cache when its bytes are unchanged."""
+        content = self.hashes.get(path)
+        stored = self.previous.get(display)
+        if content and stored and stored[0] == content:
+            result, problems = stored[1], stored[2]
+        else:
+            own = Report()
+            result, problems = parse(own), own.problems
+        self.current[display] = (content, result, problems)
+        report.problems += problems
+        return result
+
+    def save(self) -> None:
+        if self.current != self.previous:
+            try:
+                data = pickle.dumps({"version": self.version, "files": self.current}, pickle.HIGHEST_PROTOCOL)
+                write_atomic(self.file, data)
+            except (OSError, pickle.PicklingError):
+                pass  # a cache that cannot be written only costs time
+
+
+class _PlainUnpickler(pickle.Unpickler):
+    ALLOWED = {
+        ("datetime", "date"),
+        ("datetime", "datetime"),
+        ("datetime", "timezone"),
+        ("datetime", "timedelta"),
+        ("efflit.problems", "Position"),
+        ("efflit.problems", "Problem"),
+        ("efflit.problems", "Severity"),
+        ("efflit.bibtex", "BibEntry"),
+    }
+
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) not in self.ALLOWED:
+            raise pickle.UnpicklingError(f"{module}.{name} is not allowed in the parse cache")
+        return super().find_class(module, name)
 
 
 def recall(project: Project, name: str, key: str) -> dict | None:

@@ -83,10 +83,10 @@ def link_bibtex(papers: list[Paper], entries: list[BibEntry], report: Report) ->
 
     linked: dict[str, BibEntry] = {}
     for paper in papers:
-        record, document = paper.record, paper.document
-        key_place = document.position(("bibkey",) if record.bibkey else ("id",))
+        record = paper.record
         entry = by_key.get(record.key)
         if entry is None:
+            key_place = paper.document.position(("bibkey",) if record.bibkey else ("id",))
             close = difflib.get_close_matches(record.key, list(by_key), n=1)
             hint = (
                 f"did you mean '{close[0]}'?"

@@ -54,17 +54,25 @@ class Located:
 
 @dataclass
 class Document:
-    """A parsed YAML file: its data and the position of each value in it."""
+    """A parsed YAML file: its data and the position of each value in it.
+
+    A document restored from the parse cache has no places until a problem asks for one: the
+    file is then composed again (positions cost half the parse, and most records have no problem).
+    """
 
     path: str
     data: Any
-    places: dict[Loc, Located]
+    places: dict[Loc, Located] | None
+    file: Path | None = None  # where to read it again for its places
 
     def located(self, loc: Loc) -> Located:
         """The place of ``loc``, or of its nearest enclosing value."""
-        while loc not in self.places:
+        if self.places is None:
+            again = load_yaml(self.file, self.path, Report()) if self.file else None
+            self.places = again.places if again else {}
+        while loc and loc not in self.places:
             loc = loc[:-1]
-        return self.places[loc]
+        return self.places.get(loc) or Located(Position(self.path), Position(self.path))
 
     def position(self, loc: Loc, *, key: bool = False) -> Position:
         place = self.located(tuple(loc))

@@ -147,6 +147,8 @@ def test_case(name: str, tmp_path: Path, request: pytest.FixtureRequest) -> None
         expected_file.write_text("".join(f"{line}\n" for line in actual), encoding="utf-8")
         expected = actual
     assert actual == expected
+    again = check(root)[1]  # the files now come from the parse cache: the same report
+    assert again.sorted() == report.sorted()
 
     if expected == [SAFE]:
         with deadline("build"):
