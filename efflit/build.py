@@ -7,20 +7,22 @@ same problems.
 from __future__ import annotations
 
 import os
+from contextlib import nullcontext
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 from efflit.bibtex import BibEntry, load_bib
-from efflit.cache import ParseCache, fingerprint, input_hashes, recall, remember, site_stamp
-from efflit.catalog import build_catalog
+from efflit.cache import ParseCache, code_version, fingerprint, input_hashes, recall, remember, site_stamp
+from efflit.catalog import Catalog, build_catalog
+from efflit.keys import Keys, digest
 from efflit.link import link
 from efflit.load import Document, load_yaml
 from efflit.problems import Position, Problem, Report
 from efflit.project import Project, open_project
 from efflit.render import Options, TemplateFailure, origins, pages, render_files, render_pages, site_base_path
-from efflit.search import ENTRY_POINTS, SearchIndexError, search_index
+from efflit.search import BUNDLE, ENTRY_POINTS, SearchIndexError, indexer_version, search_index
 from efflit.sitecheck import check_site
 from efflit.validate import Paper, Taxonomy, validate_record, validate_taxonomy
 from efflit.write import SiteWriter
@@ -144,32 +146,29 @@ def check_reusing(root: Path) -> tuple[str, Report]:
 def build(root: Path, out: Path | None = None, options: Options | None = None) -> tuple[KnowledgeBase | None, Report]:
     """Check, then render and write the site; with any error, the previous site stays as it was.
     When no input changed since the last build into the same folder, and that site is as it was
-    left, nothing is done again."""
+    left, nothing is done again; otherwise only the outputs whose key changed are made again."""
     options = options or Options()
     project = open_project(root, Report())
     out = (out or project.root / "site").resolve()
     hashes = input_hashes(project)
     key = fingerprint(hashes, str(out), str(options))
-    stored = recall(project, "build", key)
-    if stored is not None and stored["site"] == site_stamp(out):
+    records = digest(str(out))  # what was built into each output folder is kept apart
+    stored = recall(project, f"build-{records}", key)
+    stamp = site_stamp(out)
+    if stored is not None and stored["site"] == stamp:
         return None, Report([Problem.from_dict(p) for p in stored["problems"]])
     kb, report = check(root, hashes)
     if kb is None or report.failed():
         return kb, report
     catalog = build_catalog(kb)
+    previous = recall(project, f"site-{records}", str(out))
+    if previous is None or previous["stamp"] != stamp:
+        previous = {"pages": {}, "files": None, "search": None}  # a site touched since: made anew
     try:
         with SiteWriter(out) as site:
-            site_pages = list(pages(catalog))
-            papers = [page for page in site_pages if page.template == "paper.html"]
-            others = [page for page in site_pages if page.template != "paper.html"]
-            workers = _workers(len(catalog.papers))
-            render_pages(catalog, options, papers, site.write, workers)
-            # Pagefind indexes the paper pages in its own process while the rest is made and checked.
-            with search_index(site.staging):
-                render_pages(catalog, options, others, site.write, workers)
-                render_files(catalog, options, site_pages, site.write)
-                base_path, label = site_base_path(catalog, options), _label(kb, out)
-                links = check_site(site.staging, base_path, label, origins(catalog), coming=ENTRY_POINTS)
+            made, links = _write_site(
+                kb, catalog, options, Keys(catalog, options, code_version(hashes)), previous, site
+            )
             if links.problems:
                 report.problems += links.problems
                 raise SiteAbandoned
@@ -188,5 +187,42 @@ def build(root: Path, out: Path | None = None, options: Options | None = None) -
             "free disk space or make the folder writable; the previous site is unchanged",
         )
     if not report.failed():
-        remember(project, "build", key, {"site": site_stamp(out), "problems": [p.to_dict() for p in report.problems]})
+        stamp = site_stamp(out)
+        remember(project, f"site-{records}", str(out), {"stamp": stamp, **made})
+        remember(project, f"build-{records}", key, {"site": stamp, "problems": [p.to_dict() for p in report.problems]})
     return kb, report
+
+
+def _write_site(
+    kb: KnowledgeBase, catalog: Catalog, options: Options, keys: Keys, previous: dict, site: SiteWriter
+) -> tuple[dict, Report]:
+    """Write the site into staging: outputs whose key is the one ``previous`` recorded are taken over
+    from the previous site, the others are made.  Returns the new record of keys, and the report
+    of the new site's links."""
+    site_pages = list(pages(catalog))
+    page_keys = {page.path: keys.page(page.template, page.shows(keys)) for page in site_pages}
+    fresh = [page for page in site_pages if previous["pages"].get(page.path) != page_keys[page.path]]
+    for path in page_keys.keys() - {page.path for page in fresh}:
+        site.take(path)
+    papers = [page for page in fresh if page.template == "paper.html"]
+    others = [page for page in fresh if page.template != "paper.html"]
+    workers = _workers(len(papers))
+    render_pages(catalog, options, papers, site.write, workers)
+    search = digest(indexer_version(), *(page_keys[page.path] for page in site_pages if page.template == "paper.html"))
+    if previous["search"] == search:
+        site.take_folder(BUNDLE)
+        indexing = nullcontext()
+    else:  # Pagefind indexes the paper pages in its own process while the rest is made and checked.
+        indexing = search_index(site.staging)
+    with indexing:
+        render_pages(catalog, options, others, site.write, workers)
+        files = keys.files(kb.project.root)
+        if previous["files"] == files:
+            for path in previous["file_paths"]:
+                site.take(path)
+            file_paths = previous["file_paths"]
+        else:
+            file_paths = render_files(catalog, options, site_pages, site.write)
+        base_path, label = site_base_path(catalog, options), _label(kb, site.out)
+        links = check_site(site.staging, base_path, label, origins(catalog), coming=ENTRY_POINTS)
+    return {"pages": page_keys, "search": search, "files": files, "file_paths": file_paths}, links

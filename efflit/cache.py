@@ -53,6 +53,11 @@ def _code_files() -> list[Path]:
     return sorted(Path(__file__).parent.glob("*.py"))
 
 
+def code_version(hashes: dict[Path, str]) -> str:
+    """A hash of efflit's own code: what another version made is not reused."""
+    return fingerprint({path: hashes.get(path, "") for path in _code_files()})
+
+
 class ParseCache:
     """What each record and .bib file parsed to last time, keyed by the hash of its bytes, so an
     unchanged file is not parsed again; the problems it had are reported again as they were.
@@ -63,7 +68,7 @@ class ParseCache:
     def __init__(self, project: Project, hashes: dict[Path, str]) -> None:
         self.file = project.root / CACHE / "parsed.pickle"
         self.hashes = hashes
-        self.version = fingerprint({path: hashes.get(path, "") for path in _code_files()})  # efflit's code
+        self.version = code_version(hashes)
         self.previous: dict[str, tuple] = {}
         try:
             with self.file.open("rb") as stream:

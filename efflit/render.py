@@ -12,7 +12,9 @@ import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import partial
+from operator import methodcaller
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import jinja2
@@ -23,6 +25,9 @@ from efflit.catalog import Catalog
 from efflit.models import Record
 from efflit.problems import Position
 from efflit.project import TAXONOMY
+
+if TYPE_CHECKING:  # the keys module imports this one
+    from efflit.keys import Keys
 
 FEED_SIZE = 50
 
@@ -78,34 +83,47 @@ class Page:
     template: str
     source: str | None  # the file whose data the page shows, for reports about its links
     context: Callable[[], dict]
+    shows: Callable[[Keys], str]  # the key of the data the page shows (see efflit.keys)
+
+
+SITE, NOTHING = methodcaller("site"), methodcaller("nothing")
 
 
 def pages(catalog: Catalog) -> Iterator[Page]:
     """Every page of the site."""
     settings = catalog.kb.project.settings
-    yield Page("index.html", "home.html", None, lambda: views.home(catalog))
-    yield Page("papers/index.html", "table.html", None, lambda: views.table_page(catalog))
+    yield Page("index.html", "home.html", None, lambda: views.home(catalog), SITE)
+    yield Page("papers/index.html", "table.html", None, lambda: views.table_page(catalog), SITE)
     yield Page(
-        "search/index.html", "search.html", None, lambda: {"title": "Search", "description": "Search all papers."}
+        "search/index.html",
+        "search.html",
+        None,
+        lambda: {"title": "Search", "description": "Search all papers."},
+        NOTHING,
     )
-    yield Page("downloads/index.html", "downloads.html", None, lambda: views.downloads_page(catalog))
-    yield Page("404.html", "404.html", None, lambda: {"title": "Page not found", "description": "No such page."})
+    yield Page("downloads/index.html", "downloads.html", None, lambda: views.downloads_page(catalog), SITE)
+    yield Page(
+        "404.html", "404.html", None, lambda: {"title": "Page not found", "description": "No such page."}, NOTHING
+    )
     for node in catalog.nodes.values():
-        yield Page(f"topics/{node.path}/index.html", "node.html", TAXONOMY, partial(views.node_page, catalog, node))
+        context = partial(views.node_page, catalog, node)
+        yield Page(f"topics/{node.path}/index.html", "node.html", TAXONOMY, context, methodcaller("node", node))
     for record in catalog.papers:
         context = partial(views.paper_page, catalog, record, settings)
-        yield Page(f"papers/{record.id}/index.html", "paper.html", f"papers/{record.id}.yaml", context)
+        path, source = f"papers/{record.id}/index.html", f"papers/{record.id}.yaml"
+        yield Page(path, "paper.html", source, context, methodcaller("paper", record))
     for kind, plural, groups in (
         ("author", "authors", catalog.authors),
         ("year", "years", catalog.years),
         ("venue", "venues", catalog.venues),
     ):
-        yield Page(
-            f"{plural}/index.html", "groups.html", None, partial(views.group_index, kind, plural, groups, plural)
-        )
+        context = partial(views.group_index, kind, plural, groups, plural)
+        yield Page(f"{plural}/index.html", "groups.html", None, context, SITE)
         for group in groups.values():
             context = partial(views.group_page, kind, group, catalog)
-            yield Page(f"{plural}/{group.slug}/index.html", "listing.html", None, context)
+            yield Page(
+                f"{plural}/{group.slug}/index.html", "listing.html", None, context, methodcaller("group", kind, group)
+            )
 
 
 def origins(catalog: Catalog) -> dict[str, str]:
@@ -167,17 +185,23 @@ def render_pages(catalog: Catalog, options: Options, site_pages: list[Page], wri
         _render_pages(catalog, options, site_pages, write)
 
 
-def render_files(catalog: Catalog, options: Options, site_pages: list[Page], write: Write) -> None:
-    """Everything beside the pages: sitemap, feed, robots.txt, downloads and static assets."""
+def render_files(catalog: Catalog, options: Options, site_pages: list[Page], write: Write) -> list[str]:
+    """Everything beside the pages: sitemap, feed, robots.txt, downloads and static assets.
+    Returns their paths."""
     env = _environment(catalog, options)
     absolute = _base_url(catalog, options) or "/"
     urls = [url_of(page.path) for page in site_pages if page.path != "404.html"]
-    write("sitemap.xml", env.get_template("sitemap.xml").render(base=absolute, urls=urls).encode())
     entries = [_feed_entry(catalog, r) for r in catalog.recent[:FEED_SIZE]]
-    write("feed.xml", env.get_template("feed.xml").render(base=absolute, entries=entries).encode())
-    write("robots.txt", f"User-agent: *\nAllow: /\nSitemap: {absolute}sitemap.xml\n".encode())
-    for path, data in [*downloads(catalog, absolute), *static_files(catalog.kb.project.root)]:
+    files = [
+        ("sitemap.xml", env.get_template("sitemap.xml").render(base=absolute, urls=urls).encode()),
+        ("feed.xml", env.get_template("feed.xml").render(base=absolute, entries=entries).encode()),
+        ("robots.txt", f"User-agent: *\nAllow: /\nSitemap: {absolute}sitemap.xml\n".encode()),
+        *downloads(catalog, absolute),
+        *static_files(catalog.kb.project.root),
+    ]
+    for path, data in files:
         write(path, data)
+    return [path for path, _ in files]
 
 
 def _render_share(index: int) -> None:

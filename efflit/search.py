@@ -12,6 +12,7 @@ from __future__ import annotations
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
+from importlib import metadata
 from pathlib import Path
 
 from pagefind.service import get_executable
@@ -22,6 +23,14 @@ ENTRY_POINTS = frozenset(f"{BUNDLE}/{name}" for name in ("pagefind-ui.js", "page
 # Pagefind exits 0 even when a full disk left its files empty: these must hold something.
 MUST_HOLD = (*sorted(ENTRY_POINTS), f"{BUNDLE}/pagefind-entry.json")
 PAGES = "papers/*/index.html"
+
+
+def indexer_version() -> str:
+    """Which Pagefind makes the bundle: another one makes it anew."""
+    try:
+        return metadata.version("pagefind_bin")
+    except metadata.PackageNotFoundError:
+        return "unknown"
 
 
 class SearchIndexError(RuntimeError):

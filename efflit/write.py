@@ -3,7 +3,8 @@
 A build writes a complete new site into a staging folder beside the output and
 then swaps the two in one atomic step (Linux ``renameat2(RENAME_EXCHANGE)``),
 so a reader, a server or a killed build only ever sees the previous complete
-site or the new one, and nothing of a removed record survives.
+site or the new one, and nothing of a removed record survives.  Files the new
+site shares with the previous one are hard links to them, not new writes.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import os
 import shutil
 import tempfile
 from pathlib import Path, PurePosixPath
+from stat import S_ISREG
 from types import TracebackType
 
 _RENAME_EXCHANGE = 2
@@ -31,6 +33,7 @@ class SiteWriter:
     def __init__(self, out: Path) -> None:
         self.out = out.resolve()
         self.staging = self.out  # set on entering
+        self._folders: set[Path] = set()  # made in staging already
 
     def __enter__(self) -> SiteWriter:
         self.out.parent.mkdir(parents=True, exist_ok=True)
@@ -46,19 +49,55 @@ class SiteWriter:
         _remove(self.staging)
 
     def path(self, relative: str) -> Path:
-        """The staging path for a site path, refusing anything that would leave the site."""
+        """The staging path for a site path, refusing anything that would leave the site (the staging
+        folder is our own, fresh and without symbolic links, so the path's text decides)."""
         pure = PurePosixPath(relative)
         if pure.is_absolute() or ".." in pure.parts or "\\" in relative or not pure.parts:
             raise UnsafePath(f"refusing to write outside the site: {relative!r}")
-        target = self.staging.joinpath(*pure.parts)
-        if not target.resolve().is_relative_to(self.staging):
-            raise UnsafePath(f"refusing to write outside the site: {relative!r}")
+        return self.staging.joinpath(*pure.parts)
+
+    def _made(self, relative: str) -> Path:
+        """The staging path for a site path, with its folder made."""
+        target = self.path(relative)
+        if target.parent not in self._folders:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            self._folders.add(target.parent)
         return target
 
     def write(self, relative: str, data: bytes) -> None:
-        target = self.path(relative)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(data)
+        """Write a file of the new site; one whose bytes the previous site holds already is taken over."""
+        target = self._made(relative)
+        previous = self.out / relative
+        try:
+            found = previous.lstat()
+            same = S_ISREG(found.st_mode) and found.st_size == len(data) and previous.read_bytes() == data
+        except OSError:
+            same = False
+        if not (same and self._link(previous, target)):
+            target.write_bytes(data)
+
+    def take(self, relative: str) -> None:
+        """Take a file over from the previous site unchanged: a hard link, not a copy (or a copy
+        where the file system has no hard links)."""
+        previous, target = self.out / relative, self._made(relative)
+        if not self._link(previous, target):
+            shutil.copyfile(previous, target)
+
+    def take_folder(self, relative: str) -> None:
+        """Take a whole folder of the previous site over."""
+        start = self.out / relative
+        for folder, _, names in os.walk(start):
+            inside = Path(folder).relative_to(self.out).as_posix()
+            for name in names:
+                self.take(f"{inside}/{name}")
+
+    @staticmethod
+    def _link(previous: Path, target: Path) -> bool:
+        try:
+            os.link(previous, target, follow_symlinks=False)
+        except OSError:
+            return False
+        return True
 
     def _swap(self) -> None:
         if not self.out.exists():

@@ -1,0 +1,113 @@
+"""What each output of the site is made from, as one hash: its key.
+
+A build stores the keys of what it wrote (see `cache.SiteRecord`); the next build renders again
+only the outputs whose key changed and takes the others over from the previous site.  So a key
+must cover everything its output shows: the templates it is rendered with (with the templates
+they include or extend, and the card partial every listing uses), efflit's code, the settings and
+build options, the records it shows (their data and BibTeX entries) and the part of the taxonomy
+it names.  `tests/test_incremental.py` holds incremental builds to clean ones, byte for byte.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from pathlib import Path
+
+import jinja2
+from jinja2 import meta
+
+from efflit.catalog import Catalog, Group
+from efflit.models import Record
+from efflit.render import Options, TemplateFailure, environment, static_files, template_position
+from efflit.validate import Node
+from efflit.views import CANDIDATES
+
+ALWAYS = ("_partials/card.html",)  # rendered through the `card` global, which Jinja cannot see
+
+
+def digest(*parts: str) -> str:
+    return hashlib.blake2b("\0".join(parts).encode(), digest_size=16).hexdigest()
+
+
+class Keys:
+    """The keys of one build's outputs, from its catalog, options and input hashes."""
+
+    def __init__(self, catalog: Catalog, options: Options, code: str) -> None:
+        kb = catalog.kb
+        self.catalog = catalog
+        self.root = kb.project.root
+        self.env = environment(self.root)
+        self.common = digest(code, kb.project.settings.model_dump_json(), repr(options))
+        self.record = {
+            r.id: digest(r.model_dump_json(), repr((e.entry_type, e.key, e.fields)))
+            for r in catalog.papers
+            for e in [kb.bibtex[r.id]]
+        }
+        nodes = catalog.nodes.values()
+        # Cards and charts name the nodes; only node pages and the home map show the rest.
+        self.shape = digest(*(f"{n.path}\0{n.node.name}\0{n.node.extension}" for n in nodes))
+        self.taxonomy = digest(self.shape, *(n.node.model_dump_json(exclude={"children"}) for n in nodes))
+        self.everything = digest(self.taxonomy, self.records(catalog.papers))
+        self._templates: dict[str, str] = {}
+        self._windows: dict[tuple[str, str], str] = {}
+
+    def records(self, records: Iterable[Record]) -> str:
+        return digest(*(self.record[r.id] for r in records))
+
+    def template(self, name: str) -> str:
+        """The template with every template it pulls in, and efflit's code and settings."""
+        if name not in self._templates:
+            seen, todo, sources = set(), [name, *ALWAYS], {}
+            try:
+                while todo:
+                    current = todo.pop()
+                    if current in seen:
+                        continue
+                    seen.add(current)
+                    sources[current] = self.env.loader.get_source(self.env, current)[0]
+                    referenced = list(meta.find_referenced_templates(self.env.parse(sources[current])))
+                    if None in referenced:  # a name computed at render time: it could be any template
+                        referenced = self.env.list_templates()
+                    todo += referenced
+            except jinja2.TemplateError as error:
+                raise TemplateFailure(template_position(error, self.root), error.message or str(error)) from None
+            self._templates[name] = digest(self.common, *(f"{n}\0{sources[n]}" for n in sorted(sources)))
+        return self._templates[name]
+
+    def page(self, template: str, shows: str) -> str:
+        return digest(self.template(template), shows)
+
+    # What each kind of page shows, as `render.pages` declares it.
+
+    def paper(self, record: Record) -> str:
+        """The record, and for its related papers the newest papers of each of its authors and tags."""
+        groups = [("author", slug) for slug in sorted(self.catalog.author_slugs[record.id])]
+        groups += [("tag", tag) for tag in sorted(set(record.tags))]
+        return digest(self.shape, self.record[record.id], *(self._window(group) for group in groups))
+
+    def _window(self, group: tuple[str, str]) -> str:
+        if group not in self._windows:
+            kind, name = group
+            members = self.catalog.authors[name].papers if kind == "author" else self.catalog.in_node[name]
+            self._windows[group] = self.records(members[:CANDIDATES])
+        return self._windows[group]
+
+    def node(self, node: Node) -> str:
+        return digest(self.taxonomy, node.path, self.records(self.catalog.in_node[node.path]))
+
+    def group(self, kind: str, group: Group) -> str:
+        return digest(self.shape, kind, group.slug, self.records(group.papers))
+
+    def site(self) -> str:
+        """Pages that show counts or lists of the whole knowledge base."""
+        return self.everything
+
+    def nothing(self) -> str:
+        """Pages that show no data: only their template."""
+        return ""
+
+    def files(self, root: Path) -> str:
+        """Sitemap, feed, robots.txt, downloads and static assets."""
+        static = [digest(path, hashlib.blake2b(data).hexdigest()) for path, data in static_files(root)]
+        return digest(self.everything, self.template("sitemap.xml"), self.template("feed.xml"), *static)

@@ -1,0 +1,205 @@
+"""Incremental builds: after any series of edits, the site is byte for byte the one a clean build
+makes, and a rebuild makes again only the files whose bytes change."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import sys
+from collections import Counter
+from pathlib import Path
+
+import pytest
+import yaml
+
+from efflit.build import build
+from kbtools import REPOSITORY
+
+sys.path.insert(0, str(REPOSITORY / "benchmarks"))
+import make_corpus  # noqa: E402 -- the benchmark's generator makes a corpus whose listings overflow
+
+RECORDS = 150  # enough for authors and topics with more papers than "related papers" considers
+
+
+def site_files(folder: Path) -> dict[str, bytes]:
+    """The site's files, except those Pagefind names after its (unordered) filter index."""
+    unordered = re.compile(r"pagefind/(filter/|pagefind-entry\.json|pagefind\..*\.pf_meta)")
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and not unordered.match(p.relative_to(folder).as_posix())
+    }
+
+
+def inodes(folder: Path) -> dict[str, int]:
+    return {p.relative_to(folder).as_posix(): p.stat().st_ino for p in folder.rglob("*") if p.is_file()}
+
+
+def assert_built(root: Path, out: Path) -> None:
+    _, report = build(root, out)
+    assert not report.errors, [str(p) for p in report.errors]
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("corpus") / "kb"
+    make_corpus.write_corpus(root, RECORDS, seed=7)
+    return root
+
+
+def records(root: Path) -> list[Path]:
+    return sorted((root / "papers").glob("*.yaml"))
+
+
+def bib_block(root: Path, key: str) -> str:
+    text = (root / "papers/references.bib").read_text(encoding="utf-8")
+    return re.search(rf"@\w+\{{{re.escape(key)},.*?\n\}}\n", text, re.S)[0]
+
+
+def edit_record(root: Path) -> None:
+    """Give a record a new summary, as a curator would."""
+    record = records(root)[len(records(root)) // 2]
+    text = re.sub(r"(?m)^summary: .*\n", "", record.read_text(encoding="utf-8"))
+    record.write_text(text.replace("added:", "summary: An *edited* summary.\nadded:"), encoding="utf-8")
+
+
+def prolific(root: Path) -> Path:
+    """A record of the author with the most papers: its card is among many papers' related ones."""
+    authors = {path: yaml.safe_load(path.read_text(encoding="utf-8"))["authors"] for path in records(root)}
+    counts = Counter(name for names in authors.values() for name in names)
+    top = counts.most_common(1)[0][0]
+    return next(path for path, names in authors.items() if top in names)
+
+
+def retag_and_retitle(root: Path) -> None:
+    record = prolific(root)
+    text = record.read_text(encoding="utf-8")
+    text = re.sub(r"(?m)^tags:\n(  - .*\n)+", "tags:\n  - inference/quantization\n  - data/data-filtering\n", text)
+    record.write_text(re.sub(r"(?m)^title: .*$", "title: A Retitled Paper", text), encoding="utf-8")
+    bib = root / "papers/references.bib"
+    block = bib_block(root, record.stem)
+    retitled = re.sub(r"(?m)^  title = .*$", "  title = {A Retitled Paper},", block)
+    bib.write_text(bib.read_text(encoding="utf-8").replace(block, retitled), encoding="utf-8")
+
+
+def add_record(root: Path) -> None:
+    source = records(root)[0]
+    stem = source.stem
+    new = "zzadded2026fresh"
+    text = re.sub(r"(?m)^(arxiv|doi): .*\n", "", source.read_text(encoding="utf-8").replace(stem, new))
+    text = re.sub(r"(?m)^title: .*$", "title: A Freshly Added Paper About Nothing Else", text)
+    (root / "papers" / f"{new}.yaml").write_text(re.sub(r"(?m)^year: .*$", "year: 2026", text), encoding="utf-8")
+    block = re.sub(r"(?m)^  (doi|eprint|archiveprefix) = .*\n", "", bib_block(root, stem).replace(stem, new))
+    block = re.sub(r"(?m)^  title = .*$", "  title = {A Freshly Added Paper About Nothing Else},", block)
+    block = re.sub(r"year = \{\d+\}", "year = {2026}", block)
+    with (root / "papers/references.bib").open("a", encoding="utf-8") as bib:
+        bib.write("\n" + block)
+
+
+def rename_record(root: Path) -> None:
+    source = records(root)[5]
+    old, new = source.stem, "renamed" + source.stem
+    source.with_name(f"{new}.yaml").write_text(source.read_text(encoding="utf-8").replace(old, new), encoding="utf-8")
+    source.unlink()
+    bib = root / "papers/references.bib"
+    bib.write_text(bib.read_text(encoding="utf-8").replace(f"{{{old},", f"{{{new},"), encoding="utf-8")
+
+
+def delete_record(root: Path) -> None:
+    source = records(root)[-1]
+    bib = root / "papers/references.bib"
+    bib.write_text(bib.read_text(encoding="utf-8").replace(bib_block(root, source.stem), ""), encoding="utf-8")
+    source.unlink()
+
+
+def edit_card_template(root: Path) -> None:
+    own = root / "templates/_partials/card.html"
+    own.parent.mkdir(parents=True, exist_ok=True)
+    theme = REPOSITORY / "templates/_partials/card.html"
+    own.write_text(theme.read_text(encoding="utf-8").replace("</a>", " (edited)</a>", 1), encoding="utf-8")
+
+
+def edit_404_template(root: Path) -> None:
+    theme = (REPOSITORY / "templates/404.html").read_text(encoding="utf-8")
+    (root / "templates/404.html").write_text(theme.replace("</h1>", " (edited)</h1>"), encoding="utf-8")
+
+
+def edit_taxonomy_description(root: Path) -> None:
+    taxonomy = root / "taxonomy.yaml"
+    text = taxonomy.read_text(encoding="utf-8")
+    taxonomy.write_text(text.replace("description: >-", "description: >-\n      Edited.", 1), encoding="utf-8")
+
+
+def rename_taxonomy_node(root: Path) -> None:
+    taxonomy = root / "taxonomy.yaml"
+    text = taxonomy.read_text(encoding="utf-8")
+    taxonomy.write_text(text.replace("name: Quantization", "name: Quantisation", 1), encoding="utf-8")
+
+
+def edit_settings(root: Path) -> None:
+    (root / "pyproject.toml").write_text('[tool.efflit]\ntitle = "Renamed KB"\n', encoding="utf-8")
+
+
+EDITS = [
+    edit_record,
+    retag_and_retitle,
+    add_record,
+    rename_record,
+    delete_record,
+    edit_card_template,
+    edit_404_template,
+    edit_taxonomy_description,
+    rename_taxonomy_node,
+    edit_settings,
+]
+
+
+def test_incremental_builds_equal_clean_builds_after_every_edit(corpus: Path, tmp_path: Path) -> None:
+    root = tmp_path / "kb"
+    shutil.copytree(corpus, root)
+    out = tmp_path / "site"
+    assert_built(root, out)
+    for number, edit in enumerate(EDITS):
+        before = site_files(out)
+        edit(root)
+        assert_built(root, out)
+        clean = tmp_path / f"clean-{number}"
+        assert_built(root, clean)
+        after = site_files(out)
+        assert after != before, f"{edit.__name__} changed nothing: the test would prove nothing"
+        assert after == site_files(clean), f"after {edit.__name__}"
+        shutil.rmtree(clean)
+
+
+def test_a_rebuild_writes_only_the_files_whose_bytes_change(corpus: Path, tmp_path: Path) -> None:
+    root = tmp_path / "kb"
+    shutil.copytree(corpus, root)
+    out = tmp_path / "site"
+    assert_built(root, out)
+    kept = tmp_path / "kept"  # hard links keep the previous files' inodes from being reused
+    shutil.copytree(out, kept, copy_function=os.link)
+    before, before_files = inodes(out), site_files(out)
+
+    edit_record(root)
+    edited = records(root)[len(records(root)) // 2].stem
+    assert_built(root, out)
+    after, after_files = inodes(out), site_files(out)
+    changed = {path for path in after_files if before_files.get(path) != after_files[path]}
+    rewritten = {path for path in after if before.get(path) != after[path]}
+    pagefind = {path for path in after if path.startswith("pagefind/")}  # Pagefind writes its whole bundle
+    assert rewritten - pagefind == changed - pagefind
+    assert {f"papers/{edited}/index.html", "downloads/papers.json"} <= changed
+    assert len(changed) < len(after) / 10
+
+
+def test_a_hand_edited_site_is_made_anew(corpus: Path, tmp_path: Path) -> None:
+    root = tmp_path / "kb"
+    shutil.copytree(corpus, root)
+    out = tmp_path / "site"
+    assert_built(root, out)
+    page = next(out.glob("papers/*/index.html"))
+    page.write_text("vandalised", encoding="utf-8")
+    edit_record(root)
+    assert_built(root, out)
+    assert page.read_text(encoding="utf-8") != "vandalised"
