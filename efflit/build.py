@@ -23,7 +23,7 @@ from efflit.problems import Position, Problem, Report
 from efflit.project import Project, open_project
 from efflit.render import Options, TemplateFailure, origins, pages, render_files, render_pages, site_base_path
 from efflit.search import BUNDLE, ENTRY_POINTS, SearchIndexError, indexer_version, search_index
-from efflit.sitecheck import check_site
+from efflit.sitecheck import check_site, decode, encode
 from efflit.validate import Paper, Taxonomy, validate_record, validate_taxonomy
 from efflit.write import SiteWriter
 
@@ -119,7 +119,7 @@ def check_built_site(root: Path, site: Path, base_url: str | None = None) -> tup
     if kb is None or report.errors:
         return kb, report
     catalog = build_catalog(kb)
-    links = check_site(site, site_base_path(catalog, Options(base_url=base_url)), _label(kb, site), origins(catalog))
+    links, _ = check_site(site, site_base_path(catalog, Options(base_url=base_url)), _label(kb, site), origins(catalog))
     report.problems += links.problems
     return kb, report
 
@@ -163,7 +163,7 @@ def build(root: Path, out: Path | None = None, options: Options | None = None) -
     catalog = build_catalog(kb)
     previous = recall(project, f"site-{records}", str(out))
     if previous is None or previous["stamp"] != stamp:
-        previous = {"pages": {}, "files": None, "search": None}  # a site touched since: made anew
+        previous = {"pages": {}, "files": None, "search": None, "links": None}  # a site touched since: made anew
     try:
         with SiteWriter(out) as site:
             made, links = _write_site(
@@ -202,12 +202,12 @@ def _write_site(
     site_pages = list(pages(catalog))
     page_keys = {page.path: keys.page(page.template, page.shows(keys)) for page in site_pages}
     fresh = [page for page in site_pages if previous["pages"].get(page.path) != page_keys[page.path]]
-    for path in page_keys.keys() - {page.path for page in fresh}:
+    unchanged = page_keys.keys() - {page.path for page in fresh}
+    for path in unchanged:
         site.take(path)
     papers = [page for page in fresh if page.template == "paper.html"]
     others = [page for page in fresh if page.template != "paper.html"]
-    workers = _workers(len(papers))
-    render_pages(catalog, options, papers, site.write, workers)
+    render_pages(catalog, options, papers, site.write, _workers(len(papers)))
     search = digest(indexer_version(), *(page_keys[page.path] for page in site_pages if page.template == "paper.html"))
     if previous["search"] == search:
         site.take_folder(BUNDLE)
@@ -215,7 +215,7 @@ def _write_site(
     else:  # Pagefind indexes the paper pages in its own process while the rest is made and checked.
         indexing = search_index(site.staging)
     with indexing:
-        render_pages(catalog, options, others, site.write, workers)
+        render_pages(catalog, options, others, site.write, _workers(len(others)))
         files = keys.files(kb.project.root)
         if previous["files"] == files:
             for path in previous["file_paths"]:
@@ -224,5 +224,7 @@ def _write_site(
         else:
             file_paths = render_files(catalog, options, site_pages, site.write)
         base_path, label = site_base_path(catalog, options), _label(kb, site.out)
-        links = check_site(site.staging, base_path, label, origins(catalog), coming=ENTRY_POINTS)
-    return {"pages": page_keys, "search": search, "files": files, "file_paths": file_paths}, links
+        known = {page: held for page, held in decode(previous["links"]).items() if page in unchanged}
+        links, held = check_site(site.staging, base_path, label, origins(catalog), ENTRY_POINTS, known)
+    made = {"pages": page_keys, "search": search, "files": files, "file_paths": file_paths, "links": encode(held)}
+    return made, links

@@ -12,6 +12,7 @@ import os
 import posixpath
 import re
 from collections import deque
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -56,18 +57,29 @@ def _resolve(directory: str, link: str, base_path: str) -> tuple[str, str] | Non
     return target, fragment
 
 
+@dataclass(frozen=True)
+class PageLinks:
+    """What the link check keeps of a page: its ids, and the site files its links point at
+    (`file` or `file#fragment`)."""
+
+    ids: frozenset[str]
+    targets: frozenset[str]
+
+
 def check_site(
     folder: Path,
     base_path: str = "/",
     label: str = "",
     origins: dict[str, str] | None = None,
     coming: frozenset[str] = frozenset(),
-) -> Report:
+    known: dict[str, PageLinks] | None = None,
+) -> tuple[Report, dict[str, PageLinks]]:
     """Every internal link of the site at ``folder``: broken files, missing fragments, unreachable pages.
     Problems are placed at ``label``/page:line:column and name what made the page (``origins``);
-    files in ``coming`` count as present (the search bundle, still being written).  One pass over
-    the pages, keeping only their ids and the pages they link to, so memory stays small however
-    large the site."""
+    files in ``coming`` count as present (the search bundle, still being written).  Pages in
+    ``known`` (unchanged since a check that found them sound) are not read again unless a file or
+    id they link to is gone.  Returns the report and what each page holds, for the next check.
+    One pass over the pages, keeping only their ids and targets, so memory stays small."""
     report = Report()
     origins = origins or {}
     files = {
@@ -76,9 +88,8 @@ def check_site(
         for name in names
     } | coming
     pages = sorted(name for name in files if name.endswith(".html"))
-    ids: dict[str, set[str]] = {}
-    edges: dict[str, set[str]] = {}
-    later: list[tuple[str, str, str, Position]] = []  # fragments of pages not read yet
+    links: dict[str, PageLinks] = {}
+    fragments: dict[str, list[tuple[str, str, Position]]] = {}  # of pages read: (target, id, where)
 
     def at(page: str, text: str = "", offset: int = -1) -> Position:
         line, column = _line_column(text, offset) if offset >= 0 else (1, 1)
@@ -87,11 +98,10 @@ def check_site(
     def made_by(page: str) -> str:
         return f" (made by {origins[page]})" if page in origins else ""
 
-    for page in pages:
+    def read(page: str) -> None:
         text = (folder / page).read_text(encoding="utf-8")
         attributes = _distinct(_scan(text))
-        ids[page] = {value for kind, value, _ in attributes if kind == "id"}
-        edges[page] = set()
+        targets, fragments[page] = set(), []
         directory = posixpath.dirname(page)
         for kind, link, offset in attributes:
             if kind == "id":
@@ -107,30 +117,71 @@ def check_site(
                     at(page, text, offset), f"broken link '{link}': no file {target}{made_by(page)}", "fix the link"
                 )
                 continue
-            if target.endswith(".html"):
-                edges[page].add(target)
-                if fragment:
-                    later.append(
-                        (
-                            target,
-                            fragment,
-                            f"broken link '{link}': {target} has no element with id '{fragment}'{made_by(page)}",
-                            at(page, text, offset),
-                        )
-                    )
-    for target, fragment, message, position in later:
-        if fragment not in ids[target]:
-            report.error(position, message, "link to an id the page has")
+            targets.add(target)
+            if fragment and target.endswith(".html"):
+                targets.add(f"{target}#{fragment}")
+                fragments[page].append((target, fragment, link, at(page, text, offset)))
+        ids = frozenset(value for kind, value, _ in attributes if kind == "id")
+        links[page] = PageLinks(ids, frozenset(targets))
+
+    known = known or {}
+    for page in pages:
+        if page not in known:
+            read(page)
+    for page in pages:  # a known page is read again when a file it links to is gone
+        if page in known and all(target.partition("#")[0] in files for target in known[page].targets):
+            links[page] = known[page]
+        elif page in known:
+            read(page)
+    for page in pages:  # ... or an id it links to: reading it again says where
+        if page not in fragments and any(_gone(target, links) for target in links[page].targets):
+            read(page)
+    for page, wanted in fragments.items():
+        for target, fragment, link, position in wanted:
+            if fragment not in links[target].ids:
+                report.error(
+                    position,
+                    f"broken link '{link}': {target} has no element with id '{fragment}'{made_by(page)}",
+                    "link to an id the page has",
+                )
     reachable, queue = {"index.html"}, deque(["index.html"])
     while queue:
-        for target in edges.get(queue.popleft(), ()):
-            if target not in reachable:
+        held = links.get(queue.popleft())
+        for target in held.targets if held else ():
+            if target.endswith(".html") and target not in reachable:
                 reachable.add(target)
                 queue.append(target)
     for page in pages:
         if page not in reachable and page != "404.html":
             report.error(at(page), f"page is not reachable from the home page{made_by(page)}", "link to it")
-    return report
+    return report, links
+
+
+def _gone(target: str, links: dict[str, PageLinks]) -> bool:
+    page, _, fragment = target.partition("#")
+    return bool(fragment) and page in links and fragment not in links[page].ids
+
+
+def encode(links: dict[str, PageLinks]) -> dict:
+    """``links`` as compact JSON: every page and target named once, then referred to by number."""
+    names = sorted({name for page, held in links.items() for name in (page, *held.targets)})
+    number = {name: index for index, name in enumerate(names)}
+    return {
+        "names": names,
+        "pages": {
+            number[page]: [sorted(held.ids), sorted(number[t] for t in held.targets)] for page, held in links.items()
+        },
+    }
+
+
+def decode(data: dict | None) -> dict[str, PageLinks]:
+    if not data:
+        return {}
+    names = data["names"]
+    return {
+        names[int(page)]: PageLinks(frozenset(ids), frozenset(names[t] for t in targets))
+        for page, (ids, targets) in data["pages"].items()
+    }
 
 
 def _scan(text: str) -> list[tuple[str, str, int]]:

@@ -118,7 +118,7 @@ def test_search_page_loads_pagefind(site):
 
 
 def test_every_internal_link_and_fragment_resolves_and_every_page_is_reachable(site):
-    assert [str(p) for p in check_site(site, base_path="/efflit/").problems] == []
+    assert [str(p) for p in check_site(site, base_path="/efflit/")[0].problems] == []
 
 
 def test_bibtex_downloads_parse_with_the_same_entries(site):

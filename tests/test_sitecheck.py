@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
+
 from click.testing import CliRunner
 
 from efflit.cli import main
+from efflit.sitecheck import check_site, decode, encode
 
 
 def run(*args):
@@ -55,3 +58,37 @@ def test_an_unreachable_page_is_reported(kb):
     (kb / "site/orphan.html").write_text("<!doctype html><title>x</title><p>nobody links here</p>")
     result = run("check", "--root", kb, "--site", kb / "site")
     assert "site/orphan.html:1:1: error: page is not reachable from the home page" in result.output
+
+
+def small_site(folder, pages):
+    for name, html in pages.items():
+        (folder / name).write_text(html, encoding="utf-8")
+    return folder
+
+
+def test_pages_known_from_the_last_check_are_not_read_again(tmp_path):
+    site = small_site(tmp_path, {"index.html": '<a href="a.html">a</a>', "a.html": "<p>a</p>"})
+    report, links = check_site(site)
+    assert report.problems == []
+    (site / "index.html").write_text('<a href="nowhere.html">changed behind its back</a>')
+    assert check_site(site, known=links)[0].problems == []
+
+
+def test_a_known_page_is_read_again_when_a_file_or_id_it_links_to_is_gone(tmp_path):
+    pages = {"index.html": '<a href="a.html">a</a>\n<a href="b.html#x">b</a>', "a.html": "", "b.html": '<p id="x">'}
+    site = small_site(tmp_path, pages)
+    _, links = check_site(site)
+    (site / "a.html").unlink()
+    (site / "b.html").write_text("<p>no id</p>")
+    known = {"index.html": links["index.html"]}
+    problems = [str(p).split("\n")[0] for p in check_site(site, known=known)[0].problems]
+    assert problems == [
+        "index.html:1:4: error: broken link 'a.html': no file a.html",
+        "index.html:2:4: error: broken link 'b.html#x': b.html has no element with id 'x'",
+    ]
+
+
+def test_what_a_check_knows_survives_its_json_form(tmp_path):
+    site = small_site(tmp_path, {"index.html": '<a id="top" href="a.html#y">a</a>', "a.html": '<p id="y">'})
+    _, links = check_site(site)
+    assert decode(json.loads(json.dumps(encode(links)))) == links
