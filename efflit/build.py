@@ -6,16 +6,15 @@ same problems.
 
 from __future__ import annotations
 
-import os
 from contextlib import nullcontext
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 from typing import Any
 
 from efflit.bibtex import BibEntry, load_bib
 from efflit.cache import ParseCache, code_version, fingerprint, input_hashes, recall, remember, site_stamp
 from efflit.catalog import Catalog, build_catalog
+from efflit.forks import cores
 from efflit.keys import Keys, digest
 from efflit.link import link
 from efflit.load import Document, load_yaml
@@ -50,17 +49,13 @@ def check(root: Path, hashes: dict[Path, str] | None = None) -> tuple[KnowledgeB
 
     parsed = ParseCache(project, input_hashes(project) if hashes is None else hashes)
     taxonomy_document = load_yaml(project.taxonomy, project.display(project.taxonomy), report, MAX_TAXONOMY_BYTES)
-    records = [
-        (path, display, parsed.parse(path, display, report, partial(_record_data, path, display)))
-        for path in _inside(project, project.record_files(), report)
-        for display in [project.display(path)]
-    ]
-    entries = [
-        entry
-        for path in _inside(project, project.bib_files(), report)
-        for entry in parsed.parse(path, project.display(path), report, partial(load_bib, path, project.display(path)))
-    ]
+    record_files = _inside(project, project.record_files(), report)
+    bib_files = _inside(project, project.bib_files(), report)
+    jobs = [(path, _record_data) for path in record_files] + [(path, load_bib) for path in bib_files]
+    results = parsed.parse_all([(path, project.display(path), parse) for path, parse in jobs], report)
     parsed.save()
+    record_data = results[: len(record_files)]
+    entries = [entry for found in results[len(record_files) :] for entry in found]
     for path in project.stray_records():
         report.warning(
             Position(project.display(path)), "file is not read: a record is papers/<id>.yaml", "rename or move it"
@@ -69,8 +64,8 @@ def check(root: Path, hashes: dict[Path, str] | None = None) -> tuple[KnowledgeB
     taxonomy = validate_taxonomy(taxonomy_document, report) if taxonomy_document else None
     papers = [
         paper
-        for path, display, data in records
-        if data is not None and (paper := validate_record(Document(display, data, None, path), report))
+        for path, data in zip(record_files, record_data, strict=True)
+        if data is not None and (paper := validate_record(Document(project.display(path), data, None, path), report))
     ]
 
     if taxonomy is None:
@@ -81,26 +76,29 @@ def check(root: Path, hashes: dict[Path, str] | None = None) -> tuple[KnowledgeB
 
 def _record_data(path: Path, display: str, report: Report) -> Any:
     """A record file's plain data (None when unusable): what the parse cache keeps of it."""
-    document = load_yaml(path, display, report)
+    document = load_yaml(path, display, report, positions=False)
     return document.data if document else None
 
 
 def _inside(project: Project, paths: list[Path], report: Report) -> list[Path]:
+    inside = []
     for path in paths:
-        if project.outside(path):
+        if not project.outside(path):
+            inside.append(path)
+        else:
             report.error(
                 Position(project.display(path)),
                 "file is a symbolic link to outside the knowledge base",
                 "copy the file in instead",
             )
-    return [path for path in paths if not project.outside(path)]
+    return inside
 
 
 PAPERS_PER_WORKER = 2000  # below this, forking costs more than it saves
 
 
 def _workers(papers: int) -> int:
-    return max(1, min(os.cpu_count() or 1, papers // PAPERS_PER_WORKER))
+    return max(1, min(cores(), papers // PAPERS_PER_WORKER))
 
 
 class SiteAbandoned(Exception):

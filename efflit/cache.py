@@ -15,15 +15,16 @@ import os
 import pickle
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from efflit.canonical import write_atomic
+from efflit.forks import cores, in_forks
 from efflit.problems import Report
 from efflit.project import PYPROJECT, Project
 from efflit.render import template_dirs
 
 CACHE = Path(".efflit-cache")
-T = TypeVar("T")
+Parse = Callable[[Path, str, Report], Any]  # (file, its display name, report) -> what it holds
 
 
 def input_hashes(project: Project) -> dict[Path, str]:
@@ -79,18 +80,22 @@ class ParseCache:
             pass  # no cache, or one from another version: parse everything
         self.current: dict[str, tuple] = {}
 
-    def parse(self, path: Path, display: str, report: Report, parse: Callable[[Report], T]) -> T:
-        """``parse(report)``'s result for the file, from the cache when its bytes are unchanged."""
-        content = self.hashes.get(path)
+    def parse_all(self, jobs: list[tuple[Path, str, Parse]], report: Report) -> list[Any]:
+        """``parse(file, display name, report)`` for each (file, display name, parse) job, from the
+        cache when the file's bytes are unchanged; files that changed are parsed on every core when many."""
+        fresh = [job for job in jobs if not self._unchanged(job[0], job[1])]
+        parsed = {display: done for share in in_forks(_parse, _shares(fresh)) for display, *done in share}
+        results = []
+        for path, display, _ in jobs:
+            result, problems = parsed[display] if display in parsed else self.previous[display][1:]
+            self.current[display] = (self.hashes.get(path), result, problems)
+            report.problems += problems
+            results.append(result)
+        return results
+
+    def _unchanged(self, path: Path, display: str) -> bool:
         stored = self.previous.get(display)
-        if content and stored and stored[0] == content:
-            result, problems = stored[1], stored[2]
-        else:
-            own = Report()
-            result, problems = parse(own), own.problems
-        self.current[display] = (content, result, problems)
-        report.problems += problems
-        return result
+        return stored is not None and stored[0] is not None and stored[0] == self.hashes.get(path)
 
     def save(self) -> None:
         if self.current != self.previous:
@@ -99,6 +104,38 @@ class ParseCache:
                 write_atomic(self.file, data)
             except (OSError, pickle.PicklingError):
                 pass  # a cache that cannot be written only costs time
+
+
+PARALLEL_FROM = 1000  # files: below this, forking costs more than it saves
+
+
+def _shares(jobs: list[tuple[Path, str, Any]]) -> list[list[tuple[Path, str, Any]]]:
+    """The jobs split between the cores, each share about as many bytes (one .bib file can weigh
+    as much as thousands of records)."""
+    if len(jobs) < PARALLEL_FROM:
+        return [jobs] if jobs else []
+    shares: list[list] = [[] for _ in range(cores())]
+    loads = [0] * len(shares)
+    for job in sorted(jobs, key=lambda job: -_size(job[0])):
+        lightest = loads.index(min(loads))
+        shares[lightest].append(job)
+        loads[lightest] += _size(job[0])
+    return shares
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+def _parse(share: list[tuple[Path, str, Parse]]) -> list[tuple[str, Any, list]]:
+    results = []
+    for path, display, parse in share:
+        own = Report()
+        results.append((display, parse(path, display, own), own.problems))
+    return results
 
 
 class _PlainUnpickler(pickle.Unpickler):

@@ -123,13 +123,16 @@ def read_text(path: Path, display: str, report: Report, max_bytes: int) -> str |
         return None
 
 
-def load_yaml(path: Path, display: str, report: Report, max_bytes: int = MAX_RECORD_BYTES) -> Document | None:
-    """Read one YAML file holding one mapping; report every problem and return None if unusable."""
+def load_yaml(
+    path: Path, display: str, report: Report, max_bytes: int = MAX_RECORD_BYTES, *, positions: bool = True
+) -> Document | None:
+    """Read one YAML file holding one mapping; report every problem and return None if unusable.
+    Without ``positions`` the document's places are left to be composed when first asked for."""
     text = read_text(path, display, report, max_bytes)
     if text is None:
         return None
     try:
-        document = compose(text, display, report)
+        document = compose(text, display, report, positions)
     except _Abort as abort:
         report.error(abort.position, abort.message, abort.hint)
         return None
@@ -149,40 +152,47 @@ def _mark(display: str, mark: Any) -> Position:
     return Position(display, mark.line + 1, mark.column + 1)
 
 
-def compose(text: str, display: str, report: Report) -> Document | None:
-    """Build the document from parser events, iteratively (no recursion, bounded depth)."""
-    places: dict[Loc, Located] = {}
+def compose(text: str, display: str, report: Report, positions: bool = True) -> Document | None:
+    """Build the document from parser events, iteratively (no recursion, bounded depth).  Marks
+    become positions only where they are kept (``positions``) or reported: that is half the work."""
+    places: dict[Loc, Located] | None = {} if positions else None
     root: list[Any] = []
-    # Each frame: [container, its loc, pending key, pending key position, keys seen]
+    # Each frame: [container, its loc, pending key, pending key's mark, marks of the keys seen]
     stack: list[list[Any]] = []
     documents = 0
 
-    def attach(value: Any, start: Position, written: str | None = None, read_as: str | None = None) -> Loc:
+    def at(mark: Any) -> Position:
+        return _mark(display, mark)
+
+    def place(loc: Loc, key: Any, value: Any, written: str | None, read_as: str | None) -> None:
+        if places is not None:
+            places[loc] = Located(at(key), at(value), written, read_as)
+
+    def attach(value: Any, start: Any, written: str | None = None, read_as: str | None = None) -> Loc:
         if not stack:
             root.append(value)
-            places[()] = Located(start, start, written, read_as)
+            place((), start, start, written, read_as)
             return ()
         frame = stack[-1]
         container, loc = frame[0], frame[1]
         if isinstance(container, list):
             item_loc = loc + (len(container),)
             container.append(value)
-            places[item_loc] = Located(start, start, written, read_as)
+            place(item_loc, start, start, written, read_as)
             return item_loc
-        key, key_position = frame[2], frame[3]
+        key, key_mark = frame[2], frame[3]
         frame[2] = frame[3] = None
         item_loc = loc + (key,)
         if key in frame[4]:
-            first = frame[4][key]
             report.error(
-                key_position,
-                f"duplicate key '{key}' (first set on line {first.line})",
+                at(key_mark),
+                f"duplicate key '{key}' (first set on line {frame[4][key].line + 1})",
                 "remove one of them: YAML would silently keep only the last",
             )
         else:
-            frame[4][key] = key_position
+            frame[4][key] = key_mark
             container[key] = value
-            places[item_loc] = Located(key_position, start, written, read_as)
+            place(item_loc, key_mark, start, written, read_as)
         return item_loc
 
     for count, event in enumerate(yaml.parse(text, Loader=_Parser)):
@@ -192,8 +202,8 @@ def compose(text: str, display: str, report: Report) -> Document | None:
             )
         kind = type(event)  # most events are scalars and ends: test those first
         if kind is yaml.ScalarEvent:
-            start = _mark(display, event.start_mark)
-            tag = _scalar_tag(event, start)
+            start = event.start_mark
+            tag = _scalar_tag(event, display)
             try:
                 value = _construct(tag, event.value)
             except ValueError:  # looks like a date but is none (2026-13-01): keep the text
@@ -201,7 +211,7 @@ def compose(text: str, display: str, report: Report) -> Document | None:
             if stack and stack[-1][3] is None and isinstance(stack[-1][0], dict):
                 if not isinstance(value, str):
                     raise _Abort(
-                        start,
+                        at(start),
                         f"key '{event.value}' is read as {_KIND_NAMES.get(tag, 'a non-string')}, not a name",
                         f"quote it: '{event.value}':",
                     )
@@ -213,12 +223,12 @@ def compose(text: str, display: str, report: Report) -> Document | None:
         elif kind is yaml.MappingEndEvent or kind is yaml.SequenceEndEvent:
             stack.pop()
         elif kind is yaml.MappingStartEvent or kind is yaml.SequenceStartEvent:
-            start = _mark(display, event.start_mark)
-            _check_collection_tag(event, start)
+            start = event.start_mark
+            _check_collection_tag(event, display)
             if stack and isinstance(stack[-1][0], dict) and stack[-1][3] is None:
-                raise _Abort(start, "a key must be a plain name, not a list or mapping", "write `name: value`")
+                raise _Abort(at(start), "a key must be a plain name, not a list or mapping", "write `name: value`")
             if len(stack) >= MAX_DEPTH:
-                raise _Abort(start, f"values are nested more than {MAX_DEPTH} levels deep", "flatten the structure")
+                raise _Abort(at(start), f"values are nested more than {MAX_DEPTH} levels deep", "flatten the structure")
             container: Any = {} if kind is yaml.MappingStartEvent else []
             loc = attach(container, start)
             stack.append([container, loc, None, None, {}])
@@ -241,19 +251,23 @@ def compose(text: str, display: str, report: Report) -> Document | None:
     return Document(display, root[0], places)
 
 
-def _scalar_tag(event: yaml.ScalarEvent, start: Position) -> str:
+def _scalar_tag(event: yaml.ScalarEvent, display: str) -> str:
     if event.tag in (None, "!"):
         tag = _resolver.resolve(yaml.ScalarNode, event.value, event.implicit)
         # YAML 1.1's `=` (value) and `<<` (merge) resolve to tags with no plain-data meaning: text
         return tag if tag in _SCALAR_TAGS else _STR
     if event.tag not in _SCALAR_TAGS:
-        raise _Abort(start, f"YAML tag '{event.tag}' is not allowed", "remove the tag; quote the value if it is text")
+        raise _Abort(
+            _mark(display, event.start_mark),
+            f"YAML tag '{event.tag}' is not allowed",
+            "remove the tag; quote the value if it is text",
+        )
     return event.tag
 
 
-def _check_collection_tag(event: Any, start: Position) -> None:
+def _check_collection_tag(event: Any, display: str) -> None:
     if event.tag not in (None, _CORE + "map", _CORE + "seq"):
-        raise _Abort(start, f"YAML tag '{event.tag}' is not allowed", "remove the tag")
+        raise _Abort(_mark(display, event.start_mark), f"YAML tag '{event.tag}' is not allowed", "remove the tag")
 
 
 def _construct(tag: str, text: str) -> Any:

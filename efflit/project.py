@@ -49,17 +49,17 @@ class Project:
 
     def outside(self, path: Path) -> bool:
         """Whether a file is a link to somewhere outside the knowledge base (a pull request could add one)."""
-        if path.is_symlink():
+        if os.path.islink(path):
             return not path.resolve().is_relative_to(self.root)
-        return not _resolved(path.parent).is_relative_to(self.root)  # one resolve per folder, not per file
+        return _outside_folder(os.path.dirname(path), self.root)  # one resolve per folder, not per file
 
     def bib_files(self) -> list[Path]:
         return sorted(self.papers.rglob("*.bib"))
 
 
 @lru_cache(maxsize=256)
-def _resolved(folder: Path) -> Path:
-    return folder.resolve()
+def _outside_folder(folder: str, root: Path) -> bool:
+    return not Path(folder).resolve().is_relative_to(root)
 
 
 def _setting_line(text: str, loc: tuple) -> int:

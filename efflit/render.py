@@ -7,7 +7,6 @@ file, static assets included.
 
 from __future__ import annotations
 
-import multiprocessing
 import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from markupsafe import Markup
 
 from efflit import exports, views
 from efflit.catalog import Catalog
+from efflit.forks import in_forks
 from efflit.models import Record
 from efflit.problems import Position
 from efflit.project import TAXONOMY
@@ -169,20 +169,13 @@ class TemplateFailure(Exception):
 
 
 Write = Callable[[str, bytes], None]
-_job: tuple = ()  # what forked workers render: set just before the fork, read by _render_share
 
 
 def render_pages(catalog: Catalog, options: Options, site_pages: list[Page], write: Write, workers: int = 1) -> None:
-    """Render pages and hand each to ``write``, shared out between ``workers`` forked processes,
-    which inherit the catalog instead of receiving a copy."""
-    global _job
-    if workers > 1 and len(site_pages) > workers:
-        _job = (catalog, options, site_pages, write, workers)
-        with multiprocessing.get_context("fork").Pool(workers) as pool:
-            pool.map(_render_share, range(workers))
-        _job = ()
-    else:
-        _render_pages(catalog, options, site_pages, write)
+    """Render pages and hand each to ``write``, shared out between ``workers`` forked processes."""
+    if len(site_pages) <= workers:
+        workers = 1
+    in_forks(partial(_render_pages, catalog, options, write=write), [site_pages[i::workers] for i in range(workers)])
 
 
 def render_files(catalog: Catalog, options: Options, site_pages: list[Page], write: Write) -> list[str]:
@@ -204,11 +197,6 @@ def render_files(catalog: Catalog, options: Options, site_pages: list[Page], wri
     return [path for path, _ in files]
 
 
-def _render_share(index: int) -> None:
-    catalog, options, site_pages, write, workers = _job
-    _render_pages(catalog, options, site_pages[index::workers], write)
-
-
 def _base_url(catalog: Catalog, options: Options) -> str | None:
     return options.base_url or catalog.kb.project.settings.base_url
 
@@ -226,7 +214,7 @@ def _environment(catalog: Catalog, options: Options) -> jinja2.Environment:
     return env
 
 
-def _render_pages(catalog: Catalog, options: Options, site_pages: list[Page], write: Write) -> None:
+def _render_pages(catalog: Catalog, options: Options, site_pages: list[Page], *, write: Write) -> None:
     env = _environment(catalog, options)
     base_url, base_path = _base_url(catalog, options), site_base_path(catalog, options)
     for page in site_pages:

@@ -1,0 +1,36 @@
+"""Work shared out between forked processes, which inherit everything the parent holds (the
+catalog, the parsed records) instead of receiving a pickled copy; only results travel back."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+_work: tuple[Callable[[Any], Any], list[Any]] | None = None  # set just before the fork, read by _run
+
+
+def cores() -> int:
+    return os.cpu_count() or 1
+
+
+def in_forks(function: Callable[[list[T]], R], shares: list[list[T]]) -> list[R]:
+    """``function`` of each share, each in its own forked process (in this one for a single share)."""
+    global _work
+    if len(shares) < 2:
+        return [function(share) for share in shares]
+    _work = (function, shares)
+    try:
+        with multiprocessing.get_context("fork").Pool(len(shares)) as pool:
+            return pool.map(_run, range(len(shares)))
+    finally:
+        _work = None
+
+
+def _run(index: int) -> Any:
+    function, shares = _work
+    return function(shares[index])
