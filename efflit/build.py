@@ -141,6 +141,9 @@ def check_reusing(root: Path) -> tuple[str, Report]:
     return counts(kb), report
 
 
+NOTHING_BUILT = {"pages": {}, "files": None, "search": None, "links": None}  # the record of keys when none is usable
+
+
 def build(root: Path, out: Path | None = None, options: Options | None = None) -> tuple[KnowledgeBase | None, Report]:
     """Check, then render and write the site; with any error, the previous site stays as it was.
     When no input changed since the last build into the same folder, and that site is as it was
@@ -159,14 +162,13 @@ def build(root: Path, out: Path | None = None, options: Options | None = None) -
     if kb is None or report.failed():
         return kb, report
     catalog = build_catalog(kb)
-    previous = recall(project, f"site-{records}", str(out))
+    code = code_version(hashes)
+    previous = recall(project, f"site-{records}", f"{code} {out}")  # another efflit's record may differ in form
     if previous is None or previous["stamp"] != stamp:
-        previous = {"pages": {}, "files": None, "search": None, "links": None}  # a site touched since: made anew
+        previous = NOTHING_BUILT  # or a site touched since: it is made anew
     try:
         with SiteWriter(out) as site:
-            made, links = _write_site(
-                kb, catalog, options, Keys(catalog, options, code_version(hashes)), previous, site
-            )
+            made, links = _write_site(kb, catalog, options, Keys(catalog, options, code), previous, site)
             if links.problems:
                 report.problems += links.problems
                 raise SiteAbandoned
@@ -186,7 +188,7 @@ def build(root: Path, out: Path | None = None, options: Options | None = None) -
         )
     if not report.failed():
         stamp = site_stamp(out)
-        remember(project, f"site-{records}", str(out), {"stamp": stamp, **made})
+        remember(project, f"site-{records}", f"{code} {out}", {"stamp": stamp, **made})
         remember(project, f"build-{records}", key, {"site": stamp, "problems": [p.to_dict() for p in report.problems]})
     return kb, report
 
