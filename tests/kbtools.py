@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 from efflit.build import check
@@ -42,3 +44,13 @@ source:
   - person: efflit test suite
 added: 2026-11-25
 """
+
+
+def eventually(condition: Callable[[], bool], seconds: float = 10) -> bool:
+    """Whether ``condition`` holds within ``seconds`` (for work efflit leaves to a background process)."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
