@@ -25,6 +25,7 @@ import shutil
 import sys
 import textwrap
 import unicodedata
+from collections.abc import Iterator
 from pathlib import Path
 
 import yaml
@@ -366,6 +367,245 @@ POOLS = {
     "property": PROPERTIES,
     "qualifier": QUALIFIERS,
 }
+# The vocabulary above runs short near 40,000 titles: each needs ever more tries to find room.  Titles after
+# the first STAGE_ONE draw from it widened by these patterns and words, while earlier ones draw exactly as before,
+# so a corpus of up to STAGE_ONE records is the same as it was before they were added.
+STAGE_ONE = 40_000
+MORE_TITLES = {
+    "{name}: Combining {adj} {method} and {technique} for {target}": 3,
+    "{adj} {method} and {technique} for {target} {qualifier}": 3,
+    "{name}: {gerund} {target} with {adj} {method} {qualifier}": 2,
+    "Beyond {method}: {adj} {technique} for {target} {qualifier}": 2,
+    "{adj} {technique} for {method} in {target}": 2,
+    "An Empirical Study of {adj} {method} for {target} with {technique}": 1,
+    "Revisiting {technique} for {adj} {method}: Evidence from {target}": 1,
+    "On the {property} of {method} for {target} with {technique}": 1,
+}
+MORE_WORDS = {
+    "adj": [
+        "Post-Training",
+        "Precision-Aware",
+        "Latency-Aware",
+        "Bandwidth-Aware",
+        "Context-Aware",
+        "Query-Aware",
+        "Length-Adaptive",
+        "Semi-Structured",
+        "Fine-Grained",
+        "Coarse-to-Fine",
+        "Cross-Layer",
+        "Head-Wise",
+        "Channel-Wise",
+        "Group-Wise",
+        "Vector-Quantized",
+        "Nested",
+        "Multi-Granular",
+        "Task-Agnostic",
+        "Instance-Adaptive",
+        "Online",
+        "Iterative",
+        "Stochastic",
+        "Bayesian",
+        "Attention-Free",
+        "Load-Balanced",
+        "Fault-Tolerant",
+        "Privacy-Preserving",
+        "Communication-Efficient",
+        "Parameter-Efficient",
+        "Sample-Efficient",
+        "Token-Efficient",
+        "Saliency-Aware",
+        "Locality-Aware",
+        "Approximate",
+        "Randomized",
+        "Hybrid",
+        "Modular",
+        "Composable",
+        "Interpretable",
+        "Certified",
+        "Decentralized",
+        "Multi-Stage",
+        "Amortized",
+        "Incremental",
+        "Predictive",
+        "Error-Bounded",
+    ],
+    "method": [
+        "Weight Quantization",
+        "Activation Quantization",
+        "Cache Eviction",
+        "Head Pruning",
+        "Depth Pruning",
+        "Token Pruning",
+        "Vocabulary Trimming",
+        "Operator Fusion",
+        "Memory Planning",
+        "Graph Compilation",
+        "Kernel Autotuning",
+        "Beam Search",
+        "Lookahead Decoding",
+        "Parallel Decoding",
+        "Sliding-Window Attention",
+        "Grouped-Query Attention",
+        "Linear Attention",
+        "Low-Rank Adaptation",
+        "Pipeline Parallelism",
+        "Sequence Parallelism",
+        "Expert Parallelism",
+        "Parameter Sharding",
+        "Prompt Caching",
+        "Prefix Caching",
+        "Model Cascades",
+        "Model Routing",
+        "Knowledge Editing",
+        "Vocabulary Expansion",
+        "Data Mixing",
+        "Curriculum Learning",
+        "Checkpoint Averaging",
+        "Sparse Upcycling",
+        "Activation Sparsity",
+        "Outlier Suppression",
+        "Rotary Embeddings",
+        "Normalization Layers",
+        "Memory Tokens",
+        "Soft Prompts",
+        "Hypernetworks",
+        "Reward Modeling",
+    ],
+    "target": [
+        "Code Completion",
+        "Chat Assistants",
+        "Search Engines",
+        "Recommendation Systems",
+        "Machine Translation",
+        "Abstractive Summarization",
+        "Open-Domain Question Answering",
+        "Time-Series Forecasting",
+        "Genomic Sequences",
+        "Clinical Notes",
+        "Financial Reports",
+        "Embedded Systems",
+        "Microcontrollers",
+        "Smartphones",
+        "Serverless Platforms",
+        "Spot Instances",
+        "TPU Pods",
+        "FPGA Accelerators",
+        "CPU-Only Servers",
+        "Shared GPU Clusters",
+        "Tool-Using Agents",
+        "Multimodal Assistants",
+        "Audio Language Models",
+        "Video Understanding",
+        "Document Understanding",
+        "Long-Form Generation",
+        "Agentic Workflows",
+        "Chain-of-Thought Reasoning",
+        "Open-Weight Models",
+        "Diffusion Language Models",
+        "Low-Latency Serving",
+        "Continual Pre-Training",
+        "Domain Adaptation",
+        "Sparse Transformers",
+    ],
+    "technique": [
+        "Sinkhorn Iterations",
+        "Gumbel-Softmax Relaxation",
+        "Straight-Through Estimators",
+        "Fisher Information",
+        "Taylor Expansions",
+        "Kronecker Factors",
+        "Tensor Decompositions",
+        "Hadamard Transforms",
+        "Fourier Features",
+        "Product Quantization",
+        "Bloom Filters",
+        "Integer Programming",
+        "Submodular Selection",
+        "Bayesian Optimization",
+        "Architecture Search",
+        "Genetic Algorithms",
+        "Simulated Annealing",
+        "Monte Carlo Sampling",
+        "Variational Inference",
+        "Attention Entropy",
+        "Mutual Information",
+        "Lottery Tickets",
+        "Weight Magnitudes",
+        "Activation Statistics",
+        "Learned Masks",
+        "Block Scaling",
+        "Microscaling Formats",
+        "Stochastic Rounding",
+        "Error Feedback",
+        "Asynchronous Prefetching",
+        "Cost Models",
+        "Roofline Analysis",
+        "Queueing Theory",
+        "Control Theory",
+        "Low-Precision Accumulators",
+        "Sparse Tensor Cores",
+    ],
+    "gerund": [
+        "Adapting",
+        "Deploying",
+        "Specializing",
+        "Calibrating",
+        "Shrinking",
+        "Speeding Up",
+        "Fine-Tuning",
+        "Parallelizing",
+        "Benchmarking",
+        "Compiling",
+    ],
+    "property": [
+        "Scaling Behavior",
+        "Generalization",
+        "Optimization Landscape",
+        "Sensitivity",
+        "Interpretability",
+        "Memory Footprint",
+        "Numerical Precision",
+        "Brittleness",
+        "Transferability",
+        "Sample Efficiency",
+        "Inductive Bias",
+        "Effective Rank",
+        "Redundancy",
+        "Fairness",
+        "Carbon Cost",
+    ],
+    "qualifier": [
+        "at Trillion-Token Scale",
+        "with a Single Line of Code",
+        "in Two Stages",
+        "without Calibration Data",
+        "under Memory Pressure",
+        "at Scale",
+        "in the Wild",
+        "on Commodity Hardware",
+        "across Modalities",
+        "across Languages",
+        "in Real Time",
+        "at Sub-Second Latency",
+        "with Negligible Overhead",
+        "under Adversarial Inputs",
+        "in Low-Data Regimes",
+        "at Extreme Compression Rates",
+        "at 2-Bit Precision",
+        "without Backpropagation",
+        "with Frozen Weights",
+        "by Design",
+        "at a Fraction of the Cost",
+        "on a Budget",
+        "on Long Sequences",
+        "with Certified Accuracy",
+        "under Privacy Constraints",
+        "in Hours Instead of Days",
+    ],
+}
+WIDE_TITLES = TITLES | MORE_TITLES
+WIDE_POOLS = {key: words + MORE_WORDS[key] for key, words in POOLS.items()}
 
 VENUES = {
     "arXiv": 30,
@@ -465,21 +705,14 @@ class Generator:
     def _title(self) -> tuple[str, dict[str, str]]:
         """A title that shares with no earlier title of its pattern (a coined name aside) slot values
         which, with the pattern's own text, make up SHARED_LIMIT of its length: no near duplicates."""
+        titles, pools = (TITLES, POOLS) if len(self.ids) < STAGE_ONE else (WIDE_TITLES, WIDE_POOLS)
         for _ in range(MAX_TRIES):
-            pattern = self.rng.choices(list(TITLES), list(TITLES.values()))[0]
-            slots = {key: self.rng.choice(POOLS[key]) for key in re.findall(r"{(\w+)}", pattern) if key != "name"}
+            pattern = self.rng.choices(list(titles), list(titles.values()))[0]
+            slots = {key: self.rng.choice(pools[key]) for key in re.findall(r"{(\w+)}", pattern) if key != "name"}
             family = pattern.removeprefix("{name}: ")
-            size = len(family.format(**slots))
-            fixed = size - sum(map(len, slots.values()))
-            items = sorted(slots.items())
-            keys = [
-                (family, *subset)
-                for r in range(len(items) + 1)
-                for subset in itertools.combinations(items, r)
-                if fixed + sum(len(v) for _, v in subset) >= SHARED_LIMIT * size
-            ]
-            if not any(key in self.title_keys for key in keys):
-                self.title_keys.update(keys)
+            # keys made lazily, as most tries are turned down at one of the first; a kept title's are made again
+            if not any(key in self.title_keys for key in title_keys(family, slots)):
+                self.title_keys.update(title_keys(family, slots))
                 if family != pattern:
                     slots["name"] = self._coined_name()
                 return pattern.format(**slots), slots
@@ -552,6 +785,20 @@ class Generator:
         while len(drawn) < count:
             drawn[self.rng.choices(pool, cum_weights=cum_weights)[0]] = None
         return list(drawn)
+
+
+def title_keys(family: str, slots: dict[str, str]) -> Iterator[tuple]:
+    """The pattern family with each set of slot values that, with the family's own text, make up SHARED_LIMIT of
+    the title: smallest sets first."""
+    size = len(family.format(**slots))
+    fixed = size - sum(map(len, slots.values()))
+    items = sorted(slots.items())
+    return (
+        (family, *subset)
+        for r in range(len(items) + 1)
+        for subset in itertools.combinations(items, r)
+        if fixed + sum(len(v) for _, v in subset) >= SHARED_LIMIT * size
+    )
 
 
 def split_name(name: str) -> tuple[str, str]:
