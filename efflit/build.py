@@ -6,7 +6,9 @@ same problems.
 
 from __future__ import annotations
 
-from contextlib import nullcontext
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,9 +41,27 @@ class KnowledgeBase:
     bibtex: dict[str, BibEntry]
 
 
+@contextmanager
+def _no_cycle_collection() -> Iterator[None]:
+    """Pause Python's cycle collector: a build makes millions of long-lived objects and next to no
+    cyclic garbage, and collections that scan them all took half the time at 100,000 records."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def check(root: Path, hashes: dict[Path, str] | None = None) -> tuple[KnowledgeBase | None, Report]:
     """Load, validate and link the knowledge base at ``root``; every problem lands in the report.
     ``hashes`` are the inputs' content hashes when the caller has them already."""
+    with _no_cycle_collection():
+        return _check(root, hashes)
+
+
+def _check(root: Path, hashes: dict[Path, str] | None) -> tuple[KnowledgeBase | None, Report]:
     report = Report()
     project = open_project(root, report)
     if report.errors:
@@ -148,7 +168,11 @@ def build(root: Path, out: Path | None = None, options: Options | None = None) -
     """Check, then render and write the site; with any error, the previous site stays as it was.
     When no input changed since the last build into the same folder, and that site is as it was
     left, nothing is done again; otherwise only the outputs whose key changed are made again."""
-    options = options or Options()
+    with _no_cycle_collection():
+        return _build(root, out, options or Options())
+
+
+def _build(root: Path, out: Path | None, options: Options) -> tuple[KnowledgeBase | None, Report]:
     project = open_project(root, Report())
     out = (out or project.root / "site").resolve()
     hashes = input_hashes(project)

@@ -20,7 +20,7 @@ if TYPE_CHECKING:  # the build module imports this one
     from efflit.validate import Node
 
 
-@lru_cache(maxsize=1 << 16)
+@lru_cache(maxsize=1 << 20)  # every author name of a large knowledge base
 def slugify(text: str) -> str:
     """An ASCII slug for a name: ``Jörg Müller`` is ``jorg-muller``."""
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()

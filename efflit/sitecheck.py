@@ -126,15 +126,16 @@ def check_site(
 
     known = known or {}
     for page in pages:
-        if page not in known:
-            read(page)
-    for page in pages:  # a known page is read again when a file it links to is gone
-        if page in known and all(target.partition("#")[0] in files for target in known[page].targets):
+        if page in known:
             links[page] = known[page]
-        elif page in known:
+        else:
             read(page)
-    for page in pages:  # ... or an id it links to: reading it again says where
-        if page not in fragments and any(_gone(target, links) for target in links[page].targets):
+    # A known page is read again when a file or an id it links to is gone: reading it says where.
+    kept = [page for page in pages if page in known]
+    targets = set().union(*(links[page].targets for page in kept))
+    gone = {target for target in targets if target.partition("#")[0] not in files or _gone(target, links)}
+    for page in kept:
+        if not links[page].targets.isdisjoint(gone):
             read(page)
     for page, wanted in fragments.items():
         for target, fragment, link, position in wanted:
@@ -179,7 +180,7 @@ def decode(data: dict | None) -> dict[str, PageLinks]:
         return {}
     names = data["names"]
     return {
-        names[int(page)]: PageLinks(frozenset(ids), frozenset(names[t] for t in targets))
+        names[int(page)]: PageLinks(frozenset(ids), frozenset(map(names.__getitem__, targets)))
         for page, (ids, targets) in data["pages"].items()
     }
 
