@@ -10,7 +10,6 @@ and are written atomically.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import pickle
 from collections.abc import Callable
@@ -63,21 +62,16 @@ class ParseCache:
     """What each record and .bib file parsed to last time, keyed by the hash of its bytes, so an
     unchanged file is not parsed again; the problems it had are reported again as they were.
 
-    Stored with pickle restricted to plain data, dates and efflit's own value classes: a cache
-    file planted in a checkout cannot run code (see SECURITY.md)."""
+    A cache file planted in a checkout cannot run code (see `_load` and SECURITY.md)."""
 
     def __init__(self, project: Project, hashes: dict[Path, str]) -> None:
         self.file = project.root / CACHE / "parsed.pickle"
         self.hashes = hashes
         self.version = code_version(hashes)
-        self.previous: dict[str, tuple] = {}
-        try:
-            with self.file.open("rb") as stream:
-                stored = _PlainUnpickler(stream).load()
-            if stored["version"] == self.version:
-                self.previous = stored["files"]
-        except (OSError, pickle.UnpicklingError, EOFError, KeyError, TypeError, AttributeError, ValueError):
-            pass  # no cache, or one from another version: parse everything
+        stored = _load(self.file)
+        # No cache, or one from another version: everything is parsed.
+        usable = isinstance(stored, dict) and stored.get("version") == self.version
+        self.previous: dict[str, tuple] = stored["files"] if usable and isinstance(stored["files"], dict) else {}
         self.current: dict[str, tuple] = {}
 
     def parse_all(self, jobs: list[tuple[Path, str, Parse]], report: Report) -> list[Any]:
@@ -99,11 +93,7 @@ class ParseCache:
 
     def save(self) -> None:
         if self.current != self.previous:
-            try:
-                data = pickle.dumps({"version": self.version, "files": self.current}, pickle.HIGHEST_PROTOCOL)
-                write_atomic(self.file, data)
-            except (OSError, pickle.PicklingError):
-                pass  # a cache that cannot be written only costs time
+            _store(self.file, {"version": self.version, "files": self.current})
 
 
 PARALLEL_FROM = 1000  # files: below this, forking costs more than it saves
@@ -158,18 +148,28 @@ class _PlainUnpickler(pickle.Unpickler):
 
 def recall(project: Project, name: str, key: str) -> dict | None:
     """The result stored under ``name`` if it was made from inputs with fingerprint ``key``."""
-    path = project.root / CACHE / f"{name}.json"
-    try:
-        stored = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return stored.get("result") if stored.get("key") == key else None
+    stored = _load(project.root / CACHE / f"{name}.pickle")
+    return stored.get("result") if isinstance(stored, dict) and stored.get("key") == key else None
 
 
 def remember(project: Project, name: str, key: str, result: dict) -> None:
+    _store(project.root / CACHE / f"{name}.pickle", {"key": key, "result": result})
+
+
+def _load(path: Path) -> Any:
+    """What ``_store`` kept at ``path``, or None.  Pickle, as a record of a large site holds millions
+    of numbers (ten times faster than JSON), restricted to plain data and efflit's value classes."""
     try:
-        write_atomic(project.root / CACHE / f"{name}.json", json.dumps({"key": key, "result": result}))
-    except OSError:
+        with path.open("rb") as stream:
+            return _PlainUnpickler(stream).load()
+    except (OSError, pickle.UnpicklingError, EOFError, TypeError, AttributeError, ValueError, IndexError):
+        return None
+
+
+def _store(path: Path, value: Any) -> None:
+    try:
+        write_atomic(path, pickle.dumps(value, pickle.HIGHEST_PROTOCOL))
+    except (OSError, pickle.PicklingError):
         pass  # a cache that cannot be written only costs time
 
 
