@@ -62,15 +62,29 @@ def _edit_template(root: Path) -> None:
     template.write_text((THEME / "404.html").read_text(encoding="utf-8") + "{# edited #}\n")
 
 
+def _site(root: Path) -> Path:
+    return root.parent / f"{root.name}-site"
+
+
+def _forget(root: Path) -> None:
+    """No cache of efflit's own (the OS file cache stays warm)."""
+    shutil.rmtree(root / ".efflit-cache", ignore_errors=True)
+
+
+def _forget_all(root: Path) -> None:
+    """No cache and no previous site: a build from scratch."""
+    _forget(root)
+    shutil.rmtree(_site(root), ignore_errors=True)
+
+
 def steps(root: Path) -> list[tuple[str, list[str], Edit | None]]:
-    """The measured steps, in order: (name, command, edit made just before).  The first check finds
-    no warm caches of efflit's own (the OS file cache is warm from generating the corpus)."""
+    """The measured steps, in order: (name, command, edit made just before)."""
     check = [EFFLIT, "check", "--root", str(root)]
-    build = [EFFLIT, "build", "--root", str(root), "--out", str(root.parent / f"{root.name}-site")]
+    build = [EFFLIT, "build", "--root", str(root), "--out", str(_site(root))]
     return [
-        ("check (cold)", check, None),
+        ("check (cold)", check, _forget),
         ("check (warm)", check, None),
-        ("build (cold)", build, None),
+        ("build (cold)", build, _forget_all),
         ("rebuild, no change", build, None),
         ("rebuild, 1 record", build, _edit_record),
         ("rebuild, taxonomy", build, _edit_taxonomy),
