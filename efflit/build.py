@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,7 +23,7 @@ from efflit.load import Document, load_yaml
 from efflit.problems import Position, Problem, Report
 from efflit.project import Project, open_project
 from efflit.render import Options, TemplateFailure, origins, pages, render_files, render_pages, site_base_path
-from efflit.search import BUNDLE, ENTRY_POINTS, SearchIndexError, indexer_version, search_index
+from efflit.search import ENTRY_POINTS, SearchIndexError, indexer_version, search_index, shards
 from efflit.sitecheck import check_site, decode, encode
 from efflit.validate import Paper, Taxonomy, validate_record, validate_taxonomy
 from efflit.write import SiteWriter
@@ -231,14 +231,20 @@ def _write_site(
         site.take(path)
     papers = [page for page in fresh if page.template == "paper.html"]
     others = [page for page in fresh if page.template != "paper.html"]
-    render_pages(catalog, options, papers, site.write, _workers(len(papers)))
-    search = digest(indexer_version(), *(page_keys[page.path] for page in site_pages if page.template == "paper.html"))
-    if previous["search"] == search:
-        site.take_folder(BUNDLE)
-        indexing = nullcontext()
-    else:  # Pagefind indexes the paper pages in its own process while the rest is made and checked.
-        indexing = search_index(site.staging)
-    with indexing:
+    new_papers = render_pages(catalog, options, papers, site.write, _workers(len(papers)))
+    # A shard of the search index is made again when its papers, or the bytes of one's page, changed.
+    bundles = shards([record.id for record in catalog.papers])
+    search = {folder: digest(indexer_version(), *papers) for folder, papers in bundles.items()}
+    indexed = previous["search"] or {}
+    stale = {
+        folder: papers
+        for folder, papers in bundles.items()
+        if indexed.get(folder) != search[folder] or any(f"papers/{paper}/index.html" in new_papers for paper in papers)
+    }
+    for folder in bundles.keys() - stale.keys():
+        site.take_folder(folder)
+    # Pagefind indexes them while the rest is made and checked.
+    with search_index(site.staging, stale):
         render_pages(catalog, options, others, site.write, _workers(len(others)))
         files = keys.files(kb.project.root)
         if previous["files"] == files:

@@ -94,13 +94,7 @@ def pages(catalog: Catalog) -> Iterator[Page]:
     settings = catalog.kb.project.settings
     yield Page("index.html", "home.html", None, lambda: views.home(catalog), SITE)
     yield Page("papers/index.html", "table.html", None, lambda: views.table_page(catalog), SITE)
-    yield Page(
-        "search/index.html",
-        "search.html",
-        None,
-        lambda: {"title": "Search", "description": "Search all papers."},
-        NOTHING,
-    )
+    yield Page("search/index.html", "search.html", None, lambda: views.search_page(catalog), SITE)
     yield Page("downloads/index.html", "downloads.html", None, lambda: views.downloads_page(catalog), SITE)
     yield Page(
         "404.html", "404.html", None, lambda: {"title": "Page not found", "description": "No such page."}, NOTHING
@@ -168,14 +162,18 @@ class TemplateFailure(Exception):
         self.position, self.message = position, message
 
 
-Write = Callable[[str, bytes], None]
+Write = Callable[[str, bytes], bool | None]  # whether the bytes are new
 
 
-def render_pages(catalog: Catalog, options: Options, site_pages: list[Page], write: Write, workers: int = 1) -> None:
-    """Render pages and hand each to ``write``, shared out between ``workers`` forked processes."""
+def render_pages(
+    catalog: Catalog, options: Options, site_pages: list[Page], write: Write, workers: int = 1
+) -> set[str]:
+    """Render pages and hand each to ``write``, shared out between ``workers`` forked processes.
+    Returns the pages whose bytes ``write`` found new."""
     if len(site_pages) <= workers:
         workers = 1
-    in_forks(partial(_render_pages, catalog, options, write=write), [site_pages[i::workers] for i in range(workers)])
+    shares = [site_pages[i::workers] for i in range(workers)]
+    return set().union(*in_forks(partial(_render_pages, catalog, options, write=write), shares))
 
 
 def render_files(catalog: Catalog, options: Options, site_pages: list[Page], write: Write) -> list[str]:
@@ -214,9 +212,10 @@ def _environment(catalog: Catalog, options: Options) -> jinja2.Environment:
     return env
 
 
-def _render_pages(catalog: Catalog, options: Options, site_pages: list[Page], *, write: Write) -> None:
+def _render_pages(catalog: Catalog, options: Options, site_pages: list[Page], *, write: Write) -> list[str]:
     env = _environment(catalog, options)
     base_url, base_path = _base_url(catalog, options), site_base_path(catalog, options)
+    new = []
     for page in site_pages:
         # The 404 page is served at any depth, so only site-absolute links work there.
         root = base_path if page.path == "404.html" else "../" * page.path.count("/")
@@ -228,7 +227,9 @@ def _render_pages(catalog: Catalog, options: Options, site_pages: list[Page], *,
             raise TemplateFailure(
                 template_position(error, catalog.kb.project.root), error.message or str(error)
             ) from None
-        write(page.path, html.encode("utf-8"))
+        if write(page.path, html.encode("utf-8")):
+            new.append(page.path)
+    return new
 
 
 def _feed_entry(catalog: Catalog, record: Record) -> dict:

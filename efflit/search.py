@@ -1,4 +1,5 @@
-"""The full-text search index: Pagefind's indexer run over the paper pages of the staging site.
+"""The full-text search index: Pagefind's indexer run over the paper pages of the staging site,
+in shards that the search page merges.
 
 Paper pages mark what is indexed (`data-pagefind-body`), the facets
 (`data-pagefind-filter`: dimension, topic, year) and what is left out
@@ -9,7 +10,12 @@ binary from the `pagefind_bin` package directly: its Python wrapper waits
 
 from __future__ import annotations
 
+import hashlib
+import os
+import shutil
 import subprocess
+import tempfile
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import metadata
@@ -17,12 +23,29 @@ from pathlib import Path
 
 from pagefind.service import get_executable
 
-BUNDLE = "pagefind"  # the bundle's folder in the site
+BUNDLE = "pagefind"  # the first shard's bundle, with the search UI; shard k > 0 is in pagefind-k
 # What the site's pages link to in the bundle; checked once the indexer is done.
 ENTRY_POINTS = frozenset(f"{BUNDLE}/{name}" for name in ("pagefind-ui.js", "pagefind-ui.css"))
 # Pagefind exits 0 even when a full disk left its files empty: these must hold something.
-MUST_HOLD = (*sorted(ENTRY_POINTS), f"{BUNDLE}/pagefind-entry.json")
-PAGES = "papers/*/index.html"
+MUST_HOLD = ("pagefind-ui.js", "pagefind-ui.css", "pagefind-entry.json")
+# Papers per shard.  Pagefind cannot update an index, so the papers are split between several,
+# which the search page merges: an edit re-indexes one shard, not every paper.
+SHARD_SIZE = 2500
+
+
+def shards(paper_ids: list[str]) -> dict[str, list[str]]:
+    """Each shard's bundle folder and the ids of its papers.  A paper's shard follows from its id
+    alone, so that adding or editing one paper leaves the other shards as they were."""
+    count = max(1, -(-len(paper_ids) // SHARD_SIZE))
+    bundles: dict[str, list[str]] = {bundle(k): [] for k in range(count)}
+    for paper in paper_ids:
+        shard = int.from_bytes(hashlib.blake2b(paper.encode(), digest_size=4).digest(), "big") % count
+        bundles[bundle(shard)].append(paper)
+    return {folder: papers for folder, papers in bundles.items() if papers or folder == BUNDLE}  # the UI's
+
+
+def bundle(shard: int) -> str:
+    return BUNDLE if shard == 0 else f"{BUNDLE}-{shard}"
 
 
 def indexer_version() -> str:
@@ -38,25 +61,67 @@ class SearchIndexError(RuntimeError):
 
 
 @contextmanager
-def search_index(site: Path) -> Iterator[None]:
-    """Index the paper pages under ``site`` into ``site/pagefind`` in a separate process, while the
-    caller goes on (the build checks its links meanwhile); leaving the block waits for it."""
+def search_index(site: Path, bundles: dict[str, list[str]]) -> Iterator[None]:
+    """Index each bundle's papers (their pages under ``site``) into ``site/<bundle>``, one Pagefind
+    after the other in the background while the caller goes on (the build checks its links
+    meanwhile); leaving the block waits for them."""
     executable = get_executable()
     if executable is None:
         raise SearchIndexError("the Pagefind indexer is missing: pip install 'pagefind[bin]'")
-    command = [str(executable), "--site", str(site), "--output-subdir", BUNDLE, "--glob", PAGES]
-    process = subprocess.Popen(
-        [*command, "--force-language", "en", "--silent"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
+    failures: list[str] = []
+    running: list[subprocess.Popen] = []
+    stop = threading.Event()
+
+    def index_all() -> None:
+        for folder, papers in bundles.items():
+            if stop.is_set():
+                return
+            # Pagefind reads a whole folder: give it one holding this shard's pages (hard links).
+            source = Path(tempfile.mkdtemp(prefix=f"{site.name}-search-", dir=site.parent))
+            try:
+                for paper in papers:
+                    page = source / "papers" / paper
+                    page.mkdir(parents=True)
+                    os.link(site / "papers" / paper / "index.html", page / "index.html")
+                command = [str(executable), "--site", str(source), "--output-path", str(site / folder)]
+                running.append(
+                    subprocess.Popen(
+                        [*command, "--force-language", "en", "--silent"],
+                        stdout=subprocess.PIPE,
+                        stderr=subprocess.STDOUT,
+                        text=True,
+                    )
+                )
+                output, _ = running[-1].communicate()
+                if running[-1].returncode != 0:
+                    failures.append(
+                        f"Pagefind failed (exit {running[-1].returncode}): {output.strip() or 'no message'}"
+                    )
+                    return
+            except OSError as error:
+                failures.append(f"cannot prepare the search index: {error.strerror or error}")
+                return
+            finally:
+                shutil.rmtree(source, ignore_errors=True)
+
+    worker = threading.Thread(target=index_all)
+    worker.start()
     try:
         yield
     except BaseException:
-        process.kill()
-        process.wait()
+        stop.set()
+        for process in running:
+            process.kill()
+        worker.join()
         raise
-    output, _ = process.communicate()
-    if process.returncode != 0:
-        raise SearchIndexError(f"Pagefind failed (exit {process.returncode}): {output.strip() or 'no message'}")
-    empty = [name for name in MUST_HOLD if not (site / name).is_file() or (site / name).stat().st_size == 0]
+    worker.join()
+    if failures:
+        raise SearchIndexError(failures[0])
+    empty = [
+        f"{folder}/{name}"
+        for folder in bundles
+        for name in MUST_HOLD
+        if not (site / folder / name).is_file() or (site / folder / name).stat().st_size == 0
+    ]
     if empty:
         raise SearchIndexError(f"Pagefind left {', '.join(empty)} missing or empty (is the disk full?)")

@@ -14,6 +14,7 @@ from efflit.catalog import Catalog, Group, slugify
 from efflit.exports import bibtex_entry
 from efflit.markup import plain_text, render_markdown
 from efflit.models import Record, Settings, tag_paths
+from efflit.search import shards
 from efflit.validate import Node
 
 RECENT = 12
@@ -306,6 +307,15 @@ def table_page(catalog: Catalog) -> dict:
         "leaves": [Link(n.node.name, n.path) for n in catalog.kb.taxonomy.leaves],
         "venues": [Link(g.name, g.slug, len(g.papers)) for g in catalog.venues.values()],
         "years": sorted(catalog.years),
+    }
+
+
+def search_page(catalog: Catalog) -> dict:
+    """Context of `search.html`: the search index's shards beyond the first, which the page merges."""
+    return {
+        "title": "Search",
+        "description": "Search all papers.",
+        "merge": [f"{folder}/" for folder in list(shards([r.id for r in catalog.papers]))[1:]],
     }
 
 

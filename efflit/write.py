@@ -72,17 +72,20 @@ class SiteWriter:
             self._folders.add(folder)
         return target
 
-    def write(self, relative: str, data: bytes) -> None:
-        """Write a file of the new site; one whose bytes the previous site holds already is taken over."""
+    def write(self, relative: str, data: bytes) -> bool:
+        """Write a file of the new site; one whose bytes the previous site holds already is taken over.
+        Whether the bytes are new."""
         target, previous = self._made(relative), f"{self.out}/{relative}"
         try:
             found = os.lstat(previous)
             same = S_ISREG(found.st_mode) and found.st_size == len(data) and Path(previous).read_bytes() == data
         except OSError:
             same = False
-        if not (same and _link(previous, target)):
-            with open(target, "wb") as file:
-                file.write(data)
+        if same and _link(previous, target):
+            return False
+        with open(target, "wb") as file:
+            file.write(data)
+        return True
 
     def take(self, relative: str) -> None:
         """Take a file over from the previous site unchanged: a hard link, not a copy (or a copy

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from efflit import search
 from efflit.build import build
 from kbtools import REPOSITORY
 
@@ -22,9 +23,14 @@ import make_corpus  # noqa: E402 -- the benchmark's generator makes a corpus who
 RECORDS = 150  # enough for authors and topics with more papers than "related papers" considers
 
 
+@pytest.fixture(autouse=True)
+def search_shards(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(search, "SHARD_SIZE", 40)  # a search index in four shards
+
+
 def site_files(folder: Path) -> dict[str, bytes]:
     """The site's files, except those Pagefind names after its (unordered) filter index."""
-    unordered = re.compile(r"pagefind/(filter/|pagefind-entry\.json|pagefind\..*\.pf_meta)")
+    unordered = re.compile(r"pagefind(-\d+)?/(filter/|pagefind-entry\.json|pagefind\..*\.pf_meta)")
     return {
         p.relative_to(folder).as_posix(): p.read_bytes()
         for p in sorted(folder.rglob("*"))
@@ -187,8 +193,10 @@ def test_a_rebuild_writes_only_the_files_whose_bytes_change(corpus: Path, tmp_pa
     after, after_files = inodes(out), site_files(out)
     changed = {path for path in after_files if before_files.get(path) != after_files[path]}
     rewritten = {path for path in after if before.get(path) != after[path]}
-    pagefind = {path for path in after if path.startswith("pagefind/")}  # Pagefind writes its whole bundle
+    pagefind = {path for path in after if path.startswith("pagefind")}  # Pagefind writes a whole bundle
     assert rewritten - pagefind == changed - pagefind
+    assert len({path.split("/")[0] for path in after if path.startswith("pagefind")}) == 4
+    assert len({path.split("/")[0] for path in rewritten & pagefind}) == 1  # one shard indexed again
     assert {f"papers/{edited}/index.html", "downloads/papers.json"} <= changed
     assert len(changed) < len(after) / 10
 

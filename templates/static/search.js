@@ -3,6 +3,8 @@ const box = document.getElementById("search");
 const ui = new PagefindUI({
   element: box,
   bundlePath: box.dataset.bundle,
+  // The index comes in shards (so that an edit re-indexes one): search them as one.
+  mergeIndex: box.dataset.merge.split(" ").filter(Boolean).map((path) => ({ bundlePath: path })),
   baseUrl: new URL(box.dataset.base, location.href).pathname,
   showSubResults: false,
   showImages: false,

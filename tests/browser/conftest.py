@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import sync_playwright
 
+from efflit import search
 from efflit.build import build
 from kbtools import FIXTURES
 
@@ -36,7 +37,10 @@ class QuietHandler(SimpleHTTPRequestHandler):
 def site_url(tmp_path_factory) -> str:
     root = tmp_path_factory.mktemp("browser") / "kb"
     shutil.copytree(FIXTURES / "tiny", root)
-    _, report = build(root)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(search, "SHARD_SIZE", 1)  # a search index in shards, which the search page merges
+        _, report = build(root)
+    assert sorted(p.name for p in (root / "site").glob("pagefind*")) == ["pagefind", "pagefind-2"]
     assert not report.errors, report.errors
     server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(root / "site")))
     threading.Thread(target=server.serve_forever, daemon=True).start()
