@@ -68,41 +68,57 @@ def search_index(site: Path, bundles: dict[str, list[str]]) -> Iterator[None]:
     executable = get_executable()
     if executable is None:
         raise SearchIndexError("the Pagefind indexer is missing: pip install 'pagefind[bin]'")
+    sources: dict[str, Path] = {}
+    try:
+        # Pagefind reads a whole folder: each shard gets one of hard links to its pages, made here
+        # rather than in the background, where each file would wait for the busy interpreter.
+        for folder, papers in bundles.items():
+            sources[folder] = Path(tempfile.mkdtemp(prefix=f"{site.name}-search-", dir=site.parent))
+            for paper in papers:
+                os.makedirs(sources[folder] / "papers" / paper)
+                os.link(site / "papers" / paper / "index.html", sources[folder] / "papers" / paper / "index.html")
+    except OSError as error:
+        for source in sources.values():
+            shutil.rmtree(source, ignore_errors=True)
+        raise SearchIndexError(f"cannot prepare the search index: {error.strerror or error}") from None
+    try:
+        with _indexing(executable, site, sources):
+            yield
+    finally:
+        for source in sources.values():
+            shutil.rmtree(source, ignore_errors=True)
+    empty = [
+        f"{folder}/{name}"
+        for folder in bundles
+        for name in MUST_HOLD
+        if not (site / folder / name).is_file() or (site / folder / name).stat().st_size == 0
+    ]
+    if empty:
+        raise SearchIndexError(f"Pagefind left {', '.join(empty)} missing or empty (is the disk full?)")
+
+
+@contextmanager
+def _indexing(executable: Path, site: Path, sources: dict[str, Path]) -> Iterator[None]:
     failures: list[str] = []
     running: list[subprocess.Popen] = []
     stop = threading.Event()
 
     def index_all() -> None:
-        for folder, papers in bundles.items():
+        for folder, source in sources.items():
             if stop.is_set():
                 return
-            # Pagefind reads a whole folder: give it one holding this shard's pages (hard links).
-            source = Path(tempfile.mkdtemp(prefix=f"{site.name}-search-", dir=site.parent))
-            try:
-                for paper in papers:
-                    page = source / "papers" / paper
-                    page.mkdir(parents=True)
-                    os.link(site / "papers" / paper / "index.html", page / "index.html")
-                command = [str(executable), "--site", str(source), "--output-path", str(site / folder)]
-                running.append(
-                    subprocess.Popen(
-                        [*command, "--force-language", "en", "--silent"],
-                        stdout=subprocess.PIPE,
-                        stderr=subprocess.STDOUT,
-                        text=True,
-                    )
-                )
-                output, _ = running[-1].communicate()
-                if running[-1].returncode != 0:
-                    failures.append(
-                        f"Pagefind failed (exit {running[-1].returncode}): {output.strip() or 'no message'}"
-                    )
-                    return
-            except OSError as error:
-                failures.append(f"cannot prepare the search index: {error.strerror or error}")
+            command = [str(executable), "--site", str(source), "--output-path", str(site / folder)]
+            process = subprocess.Popen(
+                [*command, "--force-language", "en", "--silent"],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
+            running.append(process)
+            output, _ = process.communicate()
+            if process.returncode != 0:
+                failures.append(f"Pagefind failed (exit {process.returncode}): {output.strip() or 'no message'}")
                 return
-            finally:
-                shutil.rmtree(source, ignore_errors=True)
 
     worker = threading.Thread(target=index_all)
     worker.start()
@@ -112,16 +128,8 @@ def search_index(site: Path, bundles: dict[str, list[str]]) -> Iterator[None]:
         stop.set()
         for process in running:
             process.kill()
-        worker.join()
         raise
-    worker.join()
+    finally:
+        worker.join()
     if failures:
         raise SearchIndexError(failures[0])
-    empty = [
-        f"{folder}/{name}"
-        for folder in bundles
-        for name in MUST_HOLD
-        if not (site / folder / name).is_file() or (site / folder / name).stat().st_size == 0
-    ]
-    if empty:
-        raise SearchIndexError(f"Pagefind left {', '.join(empty)} missing or empty (is the disk full?)")
