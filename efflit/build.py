@@ -177,8 +177,8 @@ def _build(root: Path, out: Path | None, options: Options) -> tuple[KnowledgeBas
     out = (out or project.root / "site").resolve()
     hashes = input_hashes(project)
     key = fingerprint(hashes, str(out), str(options))
-    records = digest(str(out))  # what was built into each output folder is kept apart
-    stored = recall(project, f"build-{records}", key)
+    folder_id = digest(str(out))  # what was built into each output folder is kept apart
+    stored = recall(project, f"build-{folder_id}", key)
     stamp = site_stamp(out)
     if stored is not None and stored["site"] == stamp:
         return None, Report([Problem.from_dict(p) for p in stored["problems"]])
@@ -187,9 +187,10 @@ def _build(root: Path, out: Path | None, options: Options) -> tuple[KnowledgeBas
         return kb, report
     catalog = build_catalog(kb)
     code = code_version(hashes)
-    previous = recall(project, f"site-{records}", f"{code} {out}")  # another efflit's record may differ in form
+    previous = recall(project, f"site-{folder_id}", f"{code} {out}")  # another efflit's record may differ in form
     if previous is None or previous["stamp"] != stamp:
         previous = NOTHING_BUILT  # or a site touched since: it is made anew
+    made = None  # the record of the new site's keys, once it is in place
     try:
         with SiteWriter(out) as site:
             made, links = _write_site(kb, catalog, options, Keys(catalog, options, code), previous, site)
@@ -210,10 +211,11 @@ def _build(root: Path, out: Path | None, options: Options) -> tuple[KnowledgeBas
             f"cannot write the site: {error.strerror or error}",
             "free disk space or make the folder writable; the previous site is unchanged",
         )
-    if not report.failed():
+    if made is not None and not report.failed():
         stamp = site_stamp(out)
-        remember(project, f"site-{records}", f"{code} {out}", {"stamp": stamp, **made})
-        remember(project, f"build-{records}", key, {"site": stamp, "problems": [p.to_dict() for p in report.problems]})
+        remember(project, f"site-{folder_id}", f"{code} {out}", {"stamp": stamp, **made})
+        problems = [p.to_dict() for p in report.problems]
+        remember(project, f"build-{folder_id}", key, {"site": stamp, "problems": problems})
     return kb, report
 
 

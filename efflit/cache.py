@@ -2,8 +2,8 @@
 
 Everything is keyed by content hashes (not times) of the taxonomy, the settings, every file
 under papers/, the templates in use and efflit's own code: a run whose inputs did not change
-reuses its whole result; otherwise unchanged files are not parsed again (the render stage keeps
-its own record of pages, see `render.PageKeys`).  Results live in `.efflit-cache/` (git-ignored)
+reuses its whole result; otherwise unchanged files are not parsed again, and a build renders again only
+pages whose key (see `keys.Keys`) changed.  Results live in `.efflit-cache/` (git-ignored)
 and are written atomically.
 """
 
@@ -13,6 +13,7 @@ import hashlib
 import os
 import pickle
 from collections.abc import Callable
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -53,9 +54,20 @@ def _code_files() -> list[Path]:
     return sorted(Path(__file__).parent.glob("*.py"))
 
 
+# Libraries whose versions change what a build makes (parsed data, page bytes).
+LIBRARIES = ("bibtexparser", "jinja2", "markdown", "markupsafe", "nh3", "pydantic", "pylatexenc", "pyyaml")
+
+
 def code_version(hashes: dict[Path, str]) -> str:
-    """A hash of efflit's own code: what another version made is not reused."""
-    return fingerprint({path: hashes.get(path, "") for path in _code_files()})
+    """A hash of efflit's own code and its libraries' versions: what another made is not reused."""
+    return fingerprint({path: hashes.get(path, "") for path in _code_files()}, *map(_version, LIBRARIES))
+
+
+def _version(library: str) -> str:
+    try:
+        return f"{library} {metadata.version(library)}"
+    except metadata.PackageNotFoundError:
+        return library
 
 
 class ParseCache:
@@ -142,7 +154,7 @@ class _PlainUnpickler(pickle.Unpickler):
 
     def find_class(self, module: str, name: str) -> Any:
         if (module, name) not in self.ALLOWED:
-            raise pickle.UnpicklingError(f"{module}.{name} is not allowed in the parse cache")
+            raise pickle.UnpicklingError(f"{module}.{name} is not allowed in efflit's cache")
         return super().find_class(module, name)
 
 
@@ -162,7 +174,7 @@ def _load(path: Path) -> Any:
     try:
         with path.open("rb") as stream:
             return _PlainUnpickler(stream).load()
-    except (OSError, pickle.UnpicklingError, EOFError, TypeError, AttributeError, ValueError, IndexError):
+    except Exception:  # noqa: BLE001 -- damaged or planted: any failure means no cache
         return None
 
 
@@ -176,7 +188,7 @@ def _store(path: Path, value: Any) -> None:
 def site_stamp(folder: Path) -> list[int]:
     """How many files the built site holds, their total size and modification times: a site
     touched by hand since the build no longer matches."""
-    stats = [entry.stat() for entry in _files(folder)] if folder.is_dir() else []
+    stats = [entry.stat(follow_symlinks=False) for entry in _files(folder)] if folder.is_dir() else []
     return [len(stats), sum(s.st_size for s in stats), sum(s.st_mtime_ns for s in stats)]
 
 

@@ -1,6 +1,6 @@
 """What each output of the site is made from, as one hash: its key.
 
-A build stores the keys of what it wrote (see `cache.SiteRecord`); the next build renders again
+A build stores the keys of what it wrote (the `site-` record of `build._build`); the next build renders again
 only the outputs whose key changed and takes the others over from the previous site.  So a key
 must cover everything its output shows: the templates it is rendered with (with the templates
 they include or extend, and the card partial every listing uses), efflit's code, the settings and
@@ -65,10 +65,16 @@ class Keys:
                     if current in seen:
                         continue
                     seen.add(current)
-                    sources[current] = self.env.loader.get_source(self.env, current)[0]
+                    try:
+                        sources[current] = self.env.loader.get_source(self.env, current)[0]
+                    except jinja2.TemplateNotFound:
+                        if current == name:
+                            raise
+                        sources[current] = ""  # included with `ignore missing`: absent until it is added
+                        continue
                     referenced = list(meta.find_referenced_templates(self.env.parse(sources[current])))
                     if None in referenced:  # a name computed at render time: it could be any template
-                        referenced = self.env.list_templates()
+                        referenced = [n for n in self.env.list_templates() if not n.startswith("static/")]
                     todo += referenced
             except jinja2.TemplateError as error:
                 raise TemplateFailure(template_position(error, self.root), error.message or str(error)) from None

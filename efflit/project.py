@@ -74,6 +74,7 @@ def _setting_line(text: str, loc: tuple) -> int:
 def open_project(root: Path, report: Report) -> Project:
     """The knowledge base at ``root``; settings problems are reported, defaults used instead."""
     root = root.resolve()
+    _outside_folder.cache_clear()  # a folder may have become a link since (`efflit serve` runs on)
     settings = Settings()
     pyproject = root / PYPROJECT
     if pyproject.is_file():

@@ -158,8 +158,11 @@ class TemplateFailure(Exception):
     """A template failed while rendering; carries where, so it survives a worker process."""
 
     def __init__(self, position: Position, message: str) -> None:
-        super().__init__(message)
+        super().__init__(position, message)  # both, so that unpickling in the parent can make it again
         self.position, self.message = position, message
+
+    def __str__(self) -> str:
+        return self.message
 
 
 Write = Callable[[str, bytes], bool | None]  # whether the bytes are new

@@ -89,7 +89,7 @@ def check_site(
     } | coming
     pages = sorted(name for name in files if name.endswith(".html"))
     links: dict[str, PageLinks] = {}
-    fragments: dict[str, list[tuple[str, str, Position]]] = {}  # of pages read: (target, id, where)
+    fragments: dict[str, list[tuple[str, str, str, Position]]] = {}  # of pages read: (target, id, link, where)
 
     def at(page: str, text: str = "", offset: int = -1) -> Position:
         line, column = _line_column(text, offset) if offset >= 0 else (1, 1)
@@ -164,7 +164,7 @@ def _gone(target: str, links: dict[str, PageLinks]) -> bool:
 
 
 def encode(links: dict[str, PageLinks]) -> dict:
-    """``links`` as compact JSON: every page and target named once, then referred to by number."""
+    """``links`` in compact form: every page and target named once, then referred to by number."""
     names = sorted({name for page, held in links.items() for name in (page, *held.targets)})
     number = {name: index for index, name in enumerate(names)}
     return {

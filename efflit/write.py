@@ -144,10 +144,15 @@ def _remove_in_background(folder: Path) -> None:
     if not hasattr(os, "fork"):
         _remove(folder)
         return
-    child = os.fork()
+    try:
+        child = os.fork()
+    except OSError:
+        _remove(folder)
+        return
     if child == 0:
         try:
             if os.fork() == 0:  # the grandchild, adopted by init, so never left a zombie
+                os.closerange(3, 1 << 16)  # let go of what the parent holds (a server's sockets)
                 _remove(folder)
         finally:
             os._exit(0)

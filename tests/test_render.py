@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import pickle
 import shutil
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -13,7 +14,8 @@ import pytest
 from bs4 import BeautifulSoup
 
 from efflit.build import build
-from efflit.render import Options
+from efflit.problems import Position
+from efflit.render import Options, TemplateFailure
 from efflit.sitecheck import check_site
 from kbtools import FIXTURES
 
@@ -210,3 +212,8 @@ added: 2026-11-25
         assert not soup.find(["img", "svg"], attrs={"src": "x"})
     evil = page(site, "papers/evil2023/index.html")
     assert evil.h1.get_text() == "Evil " + PAYLOAD  # shown as the text it is
+
+
+def test_a_template_failure_survives_the_way_back_from_a_worker():
+    failure = pickle.loads(pickle.dumps(TemplateFailure(Position("templates/x.html", 3), "boom")))
+    assert (failure.position, failure.message, str(failure)) == (Position("templates/x.html", 3), "boom", "boom")

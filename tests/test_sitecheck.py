@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+import pickle
 
 from click.testing import CliRunner
 
@@ -88,7 +88,7 @@ def test_a_known_page_is_read_again_when_a_file_or_id_it_links_to_is_gone(tmp_pa
     ]
 
 
-def test_what_a_check_knows_survives_its_json_form(tmp_path):
+def test_what_a_check_knows_survives_its_stored_form(tmp_path):
     site = small_site(tmp_path, {"index.html": '<a id="top" href="a.html#y">a</a>', "a.html": '<p id="y">'})
     _, links = check_site(site)
-    assert decode(json.loads(json.dumps(encode(links)))) == links
+    assert decode(pickle.loads(pickle.dumps(encode(links)))) == links
