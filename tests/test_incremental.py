@@ -147,6 +147,35 @@ def edit_settings(root: Path) -> None:
     (root / "pyproject.toml").write_text('[tool.efflit]\ntitle = "Renamed KB"\n', encoding="utf-8")
 
 
+def move_the_site(root: Path) -> None:
+    settings = '[tool.efflit]\ntitle = "Renamed KB"\nbase_url = "https://kb.example.org/efflit/"\n'
+    (root / "pyproject.toml").write_text(settings, encoding="utf-8")
+
+
+def add_taxonomy_node(root: Path) -> None:
+    taxonomy = root / "taxonomy.yaml"
+    node = """      - slug: scaling-laws
+        name: Scaling laws
+"""
+    added = """      - slug: compute-accounting
+        name: Compute accounting
+        extension: true
+        description: >-
+          Counting what training and inference cost.
+      - slug: scaling-laws
+        name: Scaling laws
+"""
+    text = taxonomy.read_text(encoding="utf-8")
+    assert node in text
+    taxonomy.write_text(text.replace(node, added, 1), encoding="utf-8")
+
+
+def edit_stylesheet(root: Path) -> None:
+    own = root / "templates/static/style.css"
+    own.parent.mkdir(parents=True, exist_ok=True)
+    own.write_text((REPOSITORY / "templates/static/style.css").read_text(encoding="utf-8") + "\n/* edited */\n")
+
+
 EDITS = [
     edit_record,
     retag_and_retitle,
@@ -158,6 +187,9 @@ EDITS = [
     edit_taxonomy_description,
     rename_taxonomy_node,
     edit_settings,
+    move_the_site,
+    add_taxonomy_node,
+    edit_stylesheet,
 ]
 
 
