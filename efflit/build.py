@@ -247,7 +247,7 @@ def _write_site(
         site.take_folder(folder)
     # Pagefind indexes them while the rest is made and checked.
     with search_index(site.staging, stale):
-        render_pages(catalog, options, others, site.write, _workers(len(others)))
+        new_pages = new_papers | render_pages(catalog, options, others, site.write, _workers(len(others)))
         files = keys.files(kb.project.root)
         if previous["files"] == files:
             for path in previous["file_paths"]:
@@ -256,7 +256,8 @@ def _write_site(
         else:
             file_paths = render_files(catalog, options, site_pages, site.write)
         base_path, label = site_base_path(catalog, options), _label(kb, site.out)
-        known = {page: held for page, held in decode(previous["links"]).items() if page in unchanged}
+        # Pages with the bytes they had (taken over, or made again alike) link where they did.
+        known = {page: held for page, held in decode(previous["links"]).items() if page not in new_pages}
         links, held = check_site(site.staging, base_path, label, origins(catalog), ENTRY_POINTS, known)
     made = {"pages": page_keys, "search": search, "files": files, "file_paths": file_paths, "links": encode(held)}
     return made, links
