@@ -20,7 +20,7 @@ from efflit.forks import cores
 from efflit.keys import Keys, digest
 from efflit.link import link
 from efflit.load import Document, load_yaml
-from efflit.problems import Position, Problem, Report
+from efflit.problems import Position, Report
 from efflit.project import Project, open_project
 from efflit.render import Options, TemplateFailure, origins, pages, render_files, render_pages, site_base_path
 from efflit.search import ENTRY_POINTS, SearchIndexError, indexer_version, search_index, shards
@@ -155,9 +155,9 @@ def check_reusing(root: Path) -> tuple[str, Report]:
     hashes = input_hashes(project)
     key = fingerprint(hashes)
     if (stored := recall(project, "check", key)) is not None:
-        return stored["counts"], Report([Problem.from_dict(p) for p in stored["problems"]])
+        return stored["counts"], Report(stored["problems"])
     kb, report = check(root, hashes)
-    remember(project, "check", key, {"counts": counts(kb), "problems": [p.to_dict() for p in report.problems]})
+    remember(project, "check", key, {"counts": counts(kb), "problems": report.problems})
     return counts(kb), report
 
 
@@ -181,7 +181,7 @@ def _build(root: Path, out: Path | None, options: Options) -> tuple[KnowledgeBas
     stored = recall(project, f"build-{folder_id}", key)
     stamp = site_stamp(out)
     if stored is not None and stored["site"] == stamp:
-        return None, Report([Problem.from_dict(p) for p in stored["problems"]])
+        return None, Report(stored["problems"])
     kb, report = check(root, hashes)
     if kb is None or report.failed():
         return kb, report
@@ -214,8 +214,7 @@ def _build(root: Path, out: Path | None, options: Options) -> tuple[KnowledgeBas
     if made is not None and not report.failed():
         stamp = site_stamp(out)
         remember(project, f"site-{folder_id}", f"{code} {out}", {"stamp": stamp, **made})
-        problems = [p.to_dict() for p in report.problems]
-        remember(project, f"build-{folder_id}", key, {"site": stamp, "problems": problems})
+        remember(project, f"build-{folder_id}", key, {"site": stamp, "problems": report.problems})
     return kb, report
 
 

@@ -85,6 +85,7 @@ class ParseCache:
         usable = isinstance(stored, dict) and stored.get("version") == self.version
         self.previous: dict[str, tuple] = stored["files"] if usable and isinstance(stored["files"], dict) else {}
         self.current: dict[str, tuple] = {}
+        self.changed = False  # whether ``current`` differs from ``previous``, so must be stored
 
     def parse_all(self, jobs: list[tuple[Path, str, Parse]], report: Report) -> list[Any]:
         """``parse(file, display name, report)`` for each (file, display name, parse) job, from the
@@ -97,6 +98,7 @@ class ParseCache:
             self.current[display] = (self.hashes.get(path), result, problems)
             report.problems += problems
             results.append(result)
+        self.changed = bool(parsed) or self.current.keys() != self.previous.keys()
         return results
 
     def _unchanged(self, path: Path, display: str) -> bool:
@@ -104,7 +106,7 @@ class ParseCache:
         return stored is not None and stored[0] is not None and stored[0] == self.hashes.get(path)
 
     def save(self) -> None:
-        if self.current != self.previous:
+        if self.changed:
             _store(self.file, {"version": self.version, "files": self.current})
 
 

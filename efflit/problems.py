@@ -39,11 +39,6 @@ class Problem:
     def to_dict(self) -> dict:
         return {**asdict(self.position), "severity": self.severity.value, "message": self.message, "hint": self.hint}
 
-    @classmethod
-    def from_dict(cls, data: dict) -> Problem:
-        position = Position(data["path"], data["line"], data["column"])
-        return cls(position, Severity(data["severity"]), data["message"], data["hint"])
-
     @property
     def sort_key(self) -> tuple:
         return (self.position, self.severity != Severity.ERROR, self.message)

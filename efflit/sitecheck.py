@@ -180,7 +180,7 @@ def decode(data: dict | None) -> dict[str, PageLinks]:
         return {}
     names = data["names"]
     return {
-        names[int(page)]: PageLinks(frozenset(ids), frozenset(map(names.__getitem__, targets)))
+        names[page]: PageLinks(frozenset(ids), frozenset(map(names.__getitem__, targets)))
         for page, (ids, targets) in data["pages"].items()
     }
 
