@@ -16,8 +16,8 @@ from pathlib import Path
 
 import httpx
 
-from efflit.canonical import write_atomic
 from efflit.retries import retry_after
+from efflit.write import write_atomic
 
 ENDPOINT = "https://export.arxiv.org/api/query"
 INTERVAL = 3.0

@@ -14,15 +14,16 @@ from pathlib import Path
 from typing import Any
 
 from efflit.bibtex import BibEntry, load_bib
-from efflit.cache import ParseCache, code_version, fingerprint, input_hashes, recall, remember, site_stamp
+from efflit.cache import ParseCache, code_version, digest, input_hashes, recall, remember, site_stamp
 from efflit.catalog import Catalog, build_catalog
 from efflit.forks import cores
-from efflit.keys import Keys, digest
+from efflit.keys import Keys
 from efflit.link import link
 from efflit.load import Document, load_yaml
 from efflit.problems import Position, Report
-from efflit.project import Project, open_project
-from efflit.render import Options, TemplateFailure, origins, pages, render_files, render_pages, site_base_path
+from efflit.project import Options, Project, open_project
+from efflit.render import TemplateFailure, origins, pages, render_files, render_pages, site_base_path
+from efflit.reuse import BuildRun
 from efflit.search import ENTRY_POINTS, SearchIndexError, indexer_version, search_index, shards
 from efflit.sitecheck import check_site, decode, encode
 from efflit.validate import Paper, Taxonomy, validate_record, validate_taxonomy
@@ -67,7 +68,7 @@ def _check(root: Path, hashes: dict[Path, str] | None) -> tuple[KnowledgeBase | 
     if report.errors:
         return None, report
 
-    parsed = ParseCache(project, input_hashes(project) if hashes is None else hashes)
+    parsed = ParseCache(project, input_hashes(project.root) if hashes is None else hashes)
     taxonomy_document = load_yaml(project.taxonomy, project.display(project.taxonomy), report, MAX_TAXONOMY_BYTES)
     record_files = _inside(project, project.record_files(), report)
     bib_files = _inside(project, project.bib_files(), report)
@@ -146,54 +147,35 @@ def counts(kb: KnowledgeBase | None) -> str:
     return f"{len(kb.papers)} records, {len(kb.bibtex)} linked BibTeX entries: " if kb else ""
 
 
-def check_reusing(root: Path) -> tuple[str, Report]:
-    """`efflit check`: the report (and a count line), reused when no input changed since last time."""
-    report = Report()
-    project = open_project(root, report)
-    if report.errors:
-        return "", report
-    hashes = input_hashes(project)
-    key = fingerprint(hashes)
-    if (stored := recall(project, "check", key)) is not None:
-        return stored["counts"], Report(stored["problems"])
-    kb, report = check(root, hashes)
-    remember(project, "check", key, {"counts": counts(kb), "problems": report.problems})
-    return counts(kb), report
-
-
 NOTHING_BUILT = {"pages": {}, "files": None, "search": None, "links": None}  # the record of keys when none is usable
 
 
 def build(root: Path, out: Path | None = None, options: Options | None = None) -> tuple[KnowledgeBase | None, Report]:
     """Check, then render and write the site; with any error, the previous site stays as it was.
-    When no input changed since the last build into the same folder, and that site is as it was
-    left, nothing is done again; otherwise only the outputs whose key changed are made again."""
+    Only the outputs whose key changed since the last build into the same folder are made again."""
+    return build_run(BuildRun.of(root, out, options or Options()))
+
+
+def build_run(run: BuildRun) -> tuple[KnowledgeBase | None, Report]:
+    """`build`, for a run whose inputs are known already."""
     with _no_cycle_collection():
-        return _build(root, out, options or Options())
+        return _build(run)
 
 
-def _build(root: Path, out: Path | None, options: Options) -> tuple[KnowledgeBase | None, Report]:
-    project = open_project(root, Report())
-    out = (out or project.root / "site").resolve()
-    hashes = input_hashes(project)
-    key = fingerprint(hashes, str(out), str(options))
-    folder_id = digest(str(out))  # what was built into each output folder is kept apart
-    stored = recall(project, f"build-{folder_id}", key)
-    stamp = site_stamp(out)
-    if stored is not None and stored["site"] == stamp:
-        return None, Report(stored["problems"])
-    kb, report = check(root, hashes)
+def _build(run: BuildRun) -> tuple[KnowledgeBase | None, Report]:
+    kb, report = check(run.root, run.hashes)
     if kb is None or report.failed():
         return kb, report
     catalog = build_catalog(kb)
-    code = code_version(hashes)
-    previous = recall(project, f"site-{folder_id}", f"{code} {out}")  # another efflit's record may differ in form
-    if previous is None or previous["stamp"] != stamp:
+    code = code_version(run.hashes)
+    # Keyed by the code version too: another efflit's record may differ in form.
+    previous = recall(run.root, f"site-{run.folder_id}", f"{code} {run.out}")
+    if previous is None or previous["stamp"] != run.stamp:
         previous = NOTHING_BUILT  # or a site touched since: it is made anew
     made = None  # the record of the new site's keys, once it is in place
     try:
-        with SiteWriter(out) as site:
-            made, links = _write_site(kb, catalog, options, Keys(catalog, options, code), previous, site)
+        with SiteWriter(run.out) as site:
+            made, links = _write_site(kb, catalog, run.options, Keys(catalog, run.options, code), previous, site)
             if links.problems:
                 report.problems += links.problems
                 raise SiteAbandoned
@@ -204,17 +186,17 @@ def _build(root: Path, out: Path | None, options: Options) -> tuple[KnowledgeBas
             failure.position, f"template error: {failure.message}", "fix the template; the previous site is unchanged"
         )
     except SearchIndexError as error:
-        report.error(Position(str(out)), str(error), "the previous site is unchanged")
+        report.error(Position(str(run.out)), str(error), "the previous site is unchanged")
     except OSError as error:
         report.error(
-            Position(str(out)),
+            Position(str(run.out)),
             f"cannot write the site: {error.strerror or error}",
             "free disk space or make the folder writable; the previous site is unchanged",
         )
     if made is not None and not report.failed():
-        stamp = site_stamp(out)
-        remember(project, f"site-{folder_id}", f"{code} {out}", {"stamp": stamp, **made})
-        remember(project, f"build-{folder_id}", key, {"site": stamp, "problems": report.problems})
+        stamp = site_stamp(run.out)
+        remember(run.root, f"site-{run.folder_id}", f"{code} {run.out}", {"stamp": stamp, **made})
+        run.remember(stamp, report)
     return kb, report
 
 

@@ -17,21 +17,21 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from efflit.canonical import write_atomic
 from efflit.forks import cores, in_forks
 from efflit.problems import Report
-from efflit.project import PYPROJECT, Project
-from efflit.render import template_dirs
+from efflit.project import PAPERS, PYPROJECT, TAXONOMY, Project, template_dirs
+from efflit.write import write_atomic
 
 CACHE = Path(".efflit-cache")
 Parse = Callable[[Path, str, Report], Any]  # (file, its display name, report) -> what it holds
 
 
-def input_hashes(project: Project) -> dict[Path, str]:
-    """The content hash of every input of a check or build: the taxonomy, the settings, every
-    file under papers/, the templates in use and efflit's own code (an upgrade rebuilds)."""
-    files = [project.taxonomy, project.root / PYPROJECT, *sorted(p for p in project.papers.rglob("*") if p.is_file())]
-    files += sorted(p for folder in template_dirs(project.root) for p in folder.rglob("*") if p.is_file())
+def input_hashes(root: Path) -> dict[Path, str]:
+    """The content hash of every input of a check or build of the knowledge base at ``root``
+    (resolved): the taxonomy, the settings, every file under papers/, the templates in use and
+    efflit's own code (an upgrade rebuilds)."""
+    files = [root / TAXONOMY, root / PYPROJECT, *_files_under(root / PAPERS)]
+    files += [path for folder in template_dirs(root) for path in _files_under(folder)]
     files += _code_files()
     hashes = {}
     for path in files:
@@ -40,6 +40,16 @@ def input_hashes(project: Project) -> dict[Path, str]:
         except OSError:
             pass  # unreadable: the stage that reads it reports why
     return hashes
+
+
+def digest(*parts: str) -> str:
+    """A short hash of some texts."""
+    return hashlib.blake2b("\0".join(parts).encode(), digest_size=16).hexdigest()
+
+
+def _files_under(folder: Path) -> list[Path]:
+    """Every file under ``folder``, sorted (os.scandir: pathlib's rglob takes ten times as long)."""
+    return sorted(Path(entry.path) for entry in _entries(str(folder)) if entry.is_file())
 
 
 def fingerprint(hashes: dict[Path, str], *extra: str) -> str:
@@ -160,14 +170,14 @@ class _PlainUnpickler(pickle.Unpickler):
         return super().find_class(module, name)
 
 
-def recall(project: Project, name: str, key: str) -> dict | None:
+def recall(root: Path, name: str, key: str) -> dict | None:
     """The result stored under ``name`` if it was made from inputs with fingerprint ``key``."""
-    stored = _load(project.root / CACHE / f"{name}.pickle")
+    stored = _load(root / CACHE / f"{name}.pickle")
     return stored.get("result") if isinstance(stored, dict) and stored.get("key") == key else None
 
 
-def remember(project: Project, name: str, key: str, result: dict) -> None:
-    _store(project.root / CACHE / f"{name}.pickle", {"key": key, "result": result})
+def remember(root: Path, name: str, key: str, result: dict) -> None:
+    _store(root / CACHE / f"{name}.pickle", {"key": key, "result": result})
 
 
 def _load(path: Path) -> Any:
@@ -190,14 +200,18 @@ def _store(path: Path, value: Any) -> None:
 def site_stamp(folder: Path) -> list[int]:
     """How many files the built site holds, their total size and modification times: a site
     touched by hand since the build no longer matches."""
-    stats = [entry.stat(follow_symlinks=False) for entry in _files(folder)] if folder.is_dir() else []
+    stats = [entry.stat(follow_symlinks=False) for entry in _entries(str(folder))]
     return [len(stats), sum(s.st_size for s in stats), sum(s.st_mtime_ns for s in stats)]
 
 
-def _files(folder: Path) -> list:
+def _entries(folder: str) -> list[os.DirEntry]:
+    """Everything under ``folder`` but folders (none if it is missing); links are not followed."""
     found, stack = [], [folder]
     while stack:
-        with os.scandir(stack.pop()) as entries:
-            for entry in entries:
-                (stack.append(entry.path) if entry.is_dir(follow_symlinks=False) else found.append(entry))
+        try:
+            with os.scandir(stack.pop()) as entries:
+                for entry in entries:
+                    (stack.append(entry.path) if entry.is_dir(follow_symlinks=False) else found.append(entry))
+        except (NotADirectoryError, FileNotFoundError):
+            pass
     return found

@@ -10,9 +10,7 @@ keeps the curator's comments when ``fmt`` reorders an existing file.
 from __future__ import annotations
 
 import io
-import os
 import re
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +20,7 @@ from ruamel.yaml.error import YAMLError
 from ruamel.yaml.scalarstring import LiteralScalarString
 
 from efflit.models import Record, Settings
+from efflit.write import write_atomic
 
 FIELD_ORDER = list(Record.model_fields)
 SCHEMA_COMMENT = "yaml-language-server: $schema="
@@ -80,21 +79,6 @@ def record_text(data: dict | CommentedMap, schema: str | None) -> str:
 def reformat(text: str, schema: str | None) -> str:
     """The canonical form of a record file's text (comments kept)."""
     return record_text(parse(text), schema)
-
-
-def write_atomic(path: Path, data: str | bytes) -> None:
-    """Replace ``path`` with ``data`` in one step: readers see the old file or the new one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as file:
-            file.write(data.encode() if isinstance(data, str) else data)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 def unformatted(paths: list[Path], schema: str | None, fix: bool) -> tuple[list[Path], list[tuple[Path, str]]]:

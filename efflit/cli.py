@@ -1,4 +1,8 @@
-"""The `efflit` command line. Commands only parse options and call one function."""
+"""The `efflit` command line. Commands only parse options and call one function.
+
+Each command imports the stage it calls when it runs: `efflit check` and `efflit build` answer
+unchanged inputs from the cache (`efflit.reuse`) in less time than importing all of efflit takes.
+"""
 
 from __future__ import annotations
 
@@ -7,24 +11,16 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from efflit import arxiv, curate
-from efflit import build as pipeline
-from efflit import links as link_check
-from efflit.arxiv import ArxivError
-from efflit.canonical import schema_url, unformatted, write_atomic
-from efflit.catalog import build_catalog
-from efflit.curate import CurationError
-from efflit.importer import Importer
-from efflit.models import Record, field_table
+from efflit import arxiv, reuse
 from efflit.problems import FORMATTERS, Report, summary
-from efflit.project import open_project
-from efflit.readme import MissingMarkers
-from efflit.readme import update as update_readme
-from efflit.render import Options
-from efflit.serve import DevServer
+from efflit.project import Options, open_project
+
+if TYPE_CHECKING:
+    from efflit.importer import Importer
 
 format_option = click.option(
     "--format",
@@ -60,8 +56,10 @@ def main() -> None:
 def check(root: Path, strict: bool, output_format: str, site: Path | None, base_url: str | None) -> None:
     """Check records, taxonomy and BibTeX (and with --site, a built site's internal links)."""
     if site is None:
-        counted, report = pipeline.check_reusing(root)
+        counted, report = reuse.check(root)
     else:
+        from efflit import build as pipeline
+
         kb, report = pipeline.check_built_site(root, site, _with_slash(base_url))
         counted = pipeline.counts(kb)
     _finish("efflit check", counted, report, strict=strict, output_format=output_format)
@@ -88,6 +86,8 @@ def _finish(command: str, counted: str, report: Report, *, strict: bool = False,
 )
 def schema(output_format: str) -> None:
     """Print the schema of a paper record, derived from the model."""
+    from efflit.models import Record, field_table
+
     click.echo(
         field_table(Record)
         if output_format == "markdown"
@@ -101,8 +101,8 @@ def schema(output_format: str) -> None:
 @click.option("--base-url", help="Public address of the site, e.g. https://example.org/efflit/ (for feed and sitemap).")
 def build(root: Path, out: Path | None, base_url: str | None) -> None:
     """Check the knowledge base, then render the static site into site/."""
-    kb, report = pipeline.build(root, out, Options(base_url=_with_slash(base_url)))
-    _finish("efflit build", pipeline.counts(kb) if kb else "site is up to date: ", report)
+    counted, report = reuse.build(root, out, Options(base_url=_with_slash(base_url)))
+    _finish("efflit build", counted, report)
 
 
 def _with_slash(url: str | None) -> str | None:
@@ -115,6 +115,8 @@ def _with_slash(url: str | None) -> str | None:
 @click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True, help="Port on 127.0.0.1.")
 def serve(root: Path, out: Path | None, port: int) -> None:
     """Build and serve the site on 127.0.0.1; rebuild on changes and reload open pages."""
+    from efflit.serve import DevServer
+
     server = DevServer(root, out or root / "site", port, on_build=_print_build)
     server.start()
     click.echo(f"Serving {server.url} (Ctrl-C to stop); watching records, taxonomy, BibTeX and templates.", err=True)
@@ -134,13 +136,15 @@ def _print_build(report: Report) -> None:
 
 def _curation(run: Callable[[], Importer]) -> Importer:
     """Run an import-like operation; print every outcome and a summary, or why nothing was done."""
+    from efflit.curate import CurationError
+
     try:
         importer = run()
     except CurationError as error:
         click.echo(FORMATTERS["text"](error.report.sorted()))
         click.echo("nothing was written: fix the problems above first", err=True)
         raise SystemExit(1) from None
-    except ArxivError as error:
+    except arxiv.ArxivError as error:
         click.echo(f"error: {error}", err=True)
         raise SystemExit(1) from None
     for outcome in importer.outcomes:
@@ -165,6 +169,8 @@ tag_option = click.option(
 @click.argument("file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
 def import_bib(root: Path, tags: tuple[str, ...], file: Path) -> None:
     """Import the entries of a BibTeX file; the original keys stay the citation keys."""
+    from efflit import curate
+
     _curation(lambda: curate.import_bib(root, file, list(tags)))
 
 
@@ -180,6 +186,8 @@ def import_bib(root: Path, tags: tuple[str, ...], file: Path) -> None:
 @click.argument("file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
 def import_list(root: Path, map_file: Path, file: Path) -> None:
     """Import a Markdown paper list, section by section as its map says."""
+    from efflit import curate
+
     _curation(lambda: curate.import_list(root, file, map_file))
 
 
@@ -202,7 +210,9 @@ def arxiv_options(command: Callable) -> Callable:
 
 
 def _client(root: Path, endpoint: str, interval: float, timeout: float) -> arxiv.Client:
-    return arxiv.Client(endpoint, interval, cache=root / curate.ARXIV_CACHE, timeout=timeout)
+    from efflit.curate import ARXIV_CACHE
+
+    return arxiv.Client(endpoint, interval, cache=root / ARXIV_CACHE, timeout=timeout)
 
 
 @main.command()
@@ -212,6 +222,8 @@ def _client(root: Path, endpoint: str, interval: float, timeout: float) -> arxiv
 @click.argument("paper", required=False)
 def add(root: Path, tags: tuple[str, ...], endpoint: str, interval: float, timeout: float, paper: str | None) -> None:
     """Add one paper: an arXiv id, or a BibTeX entry (as the argument or on standard input)."""
+    from efflit import curate
+
     given = paper if paper is not None else sys.stdin.read()
     if not tags and sys.stdin.isatty():
         tags = tuple(click.prompt("Taxonomy tag (e.g. inference/quantization)").split())
@@ -230,6 +242,8 @@ def add(root: Path, tags: tuple[str, ...], endpoint: str, interval: float, timeo
 @arxiv_options
 def enrich(root: Path, endpoint: str, interval: float, timeout: float) -> None:
     """Fill missing authors and venues of records with an arXiv id, from arXiv (never overwrites)."""
+    from efflit import curate
+
     _curation(lambda: curate.enrich(root, _client(root, endpoint, interval, timeout)))
 
 
@@ -238,6 +252,8 @@ def enrich(root: Path, endpoint: str, interval: float, timeout: float) -> None:
 @click.option("--check", "check_only", is_flag=True, help="Change nothing; fail if a record is not canonical.")
 def fmt(root: Path, check_only: bool) -> None:
     """Rewrite records into canonical form (field order, quoting, layout), keeping comments."""
+    from efflit.canonical import schema_url, unformatted
+
     project = open_project(root, Report())
     changed, broken = unformatted(project.record_files(), schema_url(project.settings), fix=not check_only)
     for path, reason in broken:
@@ -264,6 +280,12 @@ def fmt(root: Path, check_only: bool) -> None:
 @click.option("--check", "check_only", is_flag=True, help="Change nothing; fail if the file is stale.")
 def readme(root: Path, target: Path | None, check_only: bool) -> None:
     """Write the paper list and counts per node between the marker comments of a Markdown file."""
+    from efflit import curate
+    from efflit.catalog import build_catalog
+    from efflit.readme import MissingMarkers
+    from efflit.readme import update as update_readme
+    from efflit.write import write_atomic
+
     target = target or root / "README.md"
     try:
         kb = curate.sound_knowledge_base(root)
@@ -292,6 +314,9 @@ def readme(root: Path, target: Path | None, check_only: bool) -> None:
 @click.option("--no-cache", is_flag=True, help="Check every link again, ignoring cached good results.")
 def links(root: Path, output_format: str, allow_private: bool, no_cache: bool) -> None:
     """Check the external links of every record (exit 2 when one is broken)."""
+    from efflit import build as pipeline
+    from efflit import links as link_check
+
     kb, report = pipeline.check(root)
     if kb is None or report.errors:
         _finish("efflit links", pipeline.counts(kb), report, output_format=output_format)

@@ -21,9 +21,10 @@ from pydantic import ValidationError
 
 from efflit.bibtex import normalize
 from efflit.build import KnowledgeBase
-from efflit.canonical import FIELD_ORDER, parse, record_text, schema_url, write_atomic
+from efflit.canonical import FIELD_ORDER, parse, record_text, schema_url
 from efflit.exports import format_entry
 from efflit.models import Record
+from efflit.write import write_atomic
 
 REFERENCES = "references.bib"
 OPTIONAL_FIELDS = ("venue", "arxiv", "doi", "url", "code")

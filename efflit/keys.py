@@ -17,17 +17,15 @@ from pathlib import Path
 import jinja2
 from jinja2 import meta
 
+from efflit.cache import digest
 from efflit.catalog import Catalog, Group
 from efflit.models import Record
-from efflit.render import Options, TemplateFailure, environment, static_files, template_position
+from efflit.project import Options
+from efflit.render import TemplateFailure, environment, static_files, template_position
 from efflit.validate import Node
 from efflit.views import CANDIDATES
 
 ALWAYS = ("_partials/card.html",)  # rendered through the `card` global, which Jinja cannot see
-
-
-def digest(*parts: str) -> str:
-    return hashlib.blake2b("\0".join(parts).encode(), digest_size=16).hexdigest()
 
 
 class Keys:

@@ -26,11 +26,11 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 
 from efflit.cache import CACHE as CACHE_FOLDER
-from efflit.canonical import write_atomic
 from efflit.models import LinkSettings
 from efflit.problems import Position, Report
 from efflit.retries import retry_after
 from efflit.validate import Paper
+from efflit.write import write_atomic
 
 CACHE = CACHE_FOLDER / "links.json"
 MAX_REDIRECTS = 10

@@ -1,4 +1,8 @@
-"""Where a knowledge base lives: its folder, the files in it, and its settings."""
+"""Where a knowledge base lives: its folder, the files in it, its settings and a build's options.
+
+Light to import (no pydantic until settings are read): `efflit.reuse` answers unchanged runs
+with what it finds here.
+"""
 
 from __future__ import annotations
 
@@ -8,15 +12,37 @@ import tomllib
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from pydantic import ValidationError
-
-from efflit.models import Settings
 from efflit.problems import Position, Report
+
+if TYPE_CHECKING:
+    from efflit.models import Settings
 
 PAPERS = "papers"
 TAXONOMY = "taxonomy.yaml"
 PYPROJECT = "pyproject.toml"
+TEMPLATES = "templates"
+
+
+def theme_dir() -> Path:
+    """The default templates: packaged inside efflit in a wheel, beside it in a source checkout."""
+    packaged = Path(__file__).parent / TEMPLATES
+    return packaged if packaged.is_dir() else Path(__file__).parent.parent / TEMPLATES
+
+
+def template_dirs(root: Path) -> list[Path]:
+    """Where templates are looked up: the knowledge base's own first, then the theme."""
+    own = root / TEMPLATES
+    return [d for d in dict.fromkeys([own, theme_dir()]) if d.is_dir()]
+
+
+@dataclass(frozen=True)
+class Options:
+    """What a build is asked for beyond the settings."""
+
+    base_url: str | None = None  # absolute, ending in "/"; None: links in feed and sitemap are root-relative
+    live_reload: bool = False  # add the script `efflit serve` uses to reload open pages
 
 
 @dataclass(frozen=True)
@@ -73,6 +99,11 @@ def _setting_line(text: str, loc: tuple) -> int:
 
 def open_project(root: Path, report: Report) -> Project:
     """The knowledge base at ``root``; settings problems are reported, defaults used instead."""
+    # Imported here, not above: pydantic and the models take a tenth of a second to import.
+    from pydantic import ValidationError
+
+    from efflit.models import Settings
+
     root = root.resolve()
     _outside_folder.cache_clear()  # a folder may have become a link since (`efflit serve` runs on)
     settings = Settings()

@@ -24,29 +24,12 @@ from efflit.catalog import Catalog
 from efflit.forks import in_forks
 from efflit.models import Record
 from efflit.problems import Position
-from efflit.project import TAXONOMY
+from efflit.project import TAXONOMY, Options, template_dirs
 
 if TYPE_CHECKING:  # the keys module imports this one
     from efflit.keys import Keys
 
 FEED_SIZE = 50
-
-
-def theme_dir() -> Path:
-    """The default templates: packaged inside efflit in a wheel, beside it in a source checkout."""
-    packaged = Path(__file__).parent / "templates"
-    return packaged if packaged.is_dir() else Path(__file__).parent.parent / "templates"
-
-
-@dataclass(frozen=True)
-class Options:
-    base_url: str | None = None  # absolute, ending in "/"; None: links in feed and sitemap are root-relative
-    live_reload: bool = False  # add the script `efflit serve` uses to reload open pages
-
-
-def template_dirs(root: Path) -> list[Path]:
-    own = root / "templates"
-    return [d for d in dict.fromkeys([own, theme_dir()]) if d.is_dir()]
 
 
 def environment(root: Path) -> jinja2.Environment:

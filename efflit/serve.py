@@ -18,9 +18,9 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs
 
-from efflit.build import build
 from efflit.problems import Report
-from efflit.render import Options
+from efflit.project import Options
+from efflit.reuse import build
 
 EVENTS = "/__efflit/events"
 POLL_SECONDS = 0.4

@@ -17,7 +17,8 @@ from efflit.cache import CACHE
 from efflit.catalog import build_catalog
 from efflit.load import load_yaml
 from efflit.problems import Report
-from efflit.render import Options, pages, render_files, render_pages
+from efflit.project import Options
+from efflit.render import pages, render_files, render_pages
 from efflit.validate import validate_record
 from efflit.write import SiteWriter
 from kbtools import FIXTURES, write

@@ -15,7 +15,8 @@ from bs4 import BeautifulSoup
 
 from efflit.build import build
 from efflit.problems import Position
-from efflit.render import Options, TemplateFailure
+from efflit.project import Options
+from efflit.render import TemplateFailure
 from efflit.sitecheck import check_site
 from kbtools import FIXTURES
 

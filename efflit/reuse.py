@@ -1,0 +1,75 @@
+"""Runs whose inputs did not change since the last one: their outcome is replayed, not made again.
+
+`efflit check` and `efflit build` ask here first.  Only this module, the cache and the project's
+layout are imported to answer, not the pipeline: importing pydantic, Jinja, the YAML and BibTeX
+parsers takes longer than the whole answer (a quarter of a second).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from efflit.cache import digest, fingerprint, input_hashes, recall, remember, site_stamp
+from efflit.problems import Report
+from efflit.project import Options
+
+
+def check(root: Path) -> tuple[str, Report]:
+    """`efflit check`: its count line and report, replayed when no input changed since last time."""
+    root = root.resolve()
+    hashes = input_hashes(root)
+    key = fingerprint(hashes)
+    if (stored := recall(root, "check", key)) is not None:
+        return stored["counts"], Report(stored["problems"])
+    from efflit import build as pipeline  # only now that there is work: see above
+
+    kb, report = pipeline.check(root, hashes)
+    remember(root, "check", key, {"counts": pipeline.counts(kb), "problems": report.problems})
+    return pipeline.counts(kb), report
+
+
+@dataclass(frozen=True)
+class BuildRun:
+    """A build's inputs (their hashes), output folder and options, and the state of that folder."""
+
+    root: Path  # resolved
+    out: Path  # resolved
+    options: Options
+    hashes: dict[Path, str]
+    stamp: list[int]  # of the output folder before the build (see `cache.site_stamp`)
+
+    @classmethod
+    def of(cls, root: Path, out: Path | None, options: Options) -> BuildRun:
+        root = root.resolve()
+        out = (out or root / "site").resolve()
+        return cls(root, out, options, input_hashes(root), site_stamp(out))
+
+    @property
+    def folder_id(self) -> str:
+        """What was built into each output folder is kept apart."""
+        return digest(str(self.out))
+
+    def _key(self) -> str:
+        return fingerprint(self.hashes, str(self.out), str(self.options))
+
+    def replayed(self) -> Report | None:
+        """The last build's report, if it had these very inputs and its site is as it left it."""
+        stored = recall(self.root, f"build-{self.folder_id}", self._key())
+        return Report(stored["problems"]) if stored is not None and stored["site"] == self.stamp else None
+
+    def remember(self, stamp: list[int], report: Report) -> None:
+        """A build made the site now stamped ``stamp``, with ``report``."""
+        remember(self.root, f"build-{self.folder_id}", self._key(), {"site": stamp, "problems": report.problems})
+
+
+def build(root: Path, out: Path | None, options: Options) -> tuple[str, Report]:
+    """`efflit build`: its count line and report.  Nothing is done when no input changed since the
+    last build into ``out`` and that site is as the build left it."""
+    run = BuildRun.of(root, out, options)
+    if (report := run.replayed()) is not None:
+        return "site is up to date: ", report
+    from efflit import build as pipeline  # only now that there is work: see above
+
+    kb, report = pipeline.build_run(run)
+    return pipeline.counts(kb), report
