@@ -137,6 +137,7 @@ def decode_latex(text: str) -> str:
 _NON_WORD = re.compile(r"[\W_]+")
 
 
+@lru_cache(maxsize=65536)
 def normalize(text: str) -> str:
     """A comparison key: decoded, accents folded, case-folded, punctuation dropped."""
     text = decode_latex(text)

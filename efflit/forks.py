@@ -19,14 +19,16 @@ def cores() -> int:
 
 
 def in_forks(function: Callable[[list[T]], R], shares: list[list[T]]) -> list[R]:
-    """``function`` of each share, each in its own forked process (in this one for a single share)."""
+    """``function`` of each share: the first in this process, each other in a forked one, all at once."""
     global _work
     if len(shares) < 2:
         return [function(share) for share in shares]
     _work = (function, shares)
     try:
-        with multiprocessing.get_context("fork").Pool(len(shares)) as pool:
-            return pool.map(_run, range(len(shares)))
+        with multiprocessing.get_context("fork").Pool(len(shares) - 1) as pool:
+            others = pool.map_async(_run, range(1, len(shares)))
+            first = function(shares[0])  # meanwhile: its result need not travel
+            return [first, *others.get()]
     finally:
         _work = None
 
