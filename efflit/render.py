@@ -226,9 +226,11 @@ def _feed_entry(catalog: Catalog, record: Record) -> dict:
 def downloads(catalog: Catalog, base_url: str) -> Iterator[tuple[str, bytes]]:
     entries = catalog.kb.bibtex
     records = catalog.papers
-    yield "downloads/efflit.bib", exports.bibliography([entries[r.id] for r in records]).encode()
+    # Each entry formatted once: a paper is in the .bib of every node above its tags too.
+    formatted = {r.id: (entries[r.id].key, exports.bibtex_entry(entries[r.id])) for r in records}
+    yield "downloads/efflit.bib", exports.bibliography(dict(formatted.values())).encode()
     for path, members in catalog.in_node.items():
-        bib = exports.bibliography([entries[r.id] for r in members])
+        bib = exports.bibliography(dict(formatted[r.id] for r in members))
         yield views.node_bib_href(path), bib.encode()
     yield "downloads/papers.json", exports.records_json(records).encode()
     yield "downloads/papers.schema.json", exports.records_schema(base_url).encode()
