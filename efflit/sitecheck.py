@@ -98,30 +98,43 @@ def check_site(
     def made_by(page: str) -> str:
         return f" (made by {origins[page]})" if page in origins else ""
 
+    # Links that climb to the site root (`../../x/`) resolve alike from every page as deep: each
+    # is resolved once per depth, not once per page.
+    from_root: dict[str, dict[str, tuple[str, str] | None]] = {}
+
     def read(page: str) -> None:
         text = (folder / page).read_text(encoding="utf-8")
-        attributes = _distinct(_scan(text))
+        attributes = dict.fromkeys(_ATTRIBUTE.findall(text))  # each once: listings repeat the same links
         targets, fragments[page] = set(), []
         directory = posixpath.dirname(page)
-        for kind, link, offset in attributes:
+        root = "../" * (directory.count("/") + 1) if directory else ""
+        alike = from_root.setdefault(root, {})
+        for kind, raw in attributes:
             if kind == "id":
                 continue
-            resolved = (page, link[1:]) if link.startswith("#") else _resolve(directory, link, base_path)
+            link = html.unescape(raw)
+            if link.startswith("#"):
+                resolved = (page, link[1:])
+            elif link.startswith(root) and not link.startswith("../", len(root)):
+                if link not in alike:
+                    alike[link] = _resolve(directory, link, base_path)
+                resolved = alike[link]
+            else:
+                resolved = _resolve(directory, link, base_path)
             if resolved is None:
                 continue
             target, fragment = resolved
             if target not in files and f"{target}/index.html" in files:
                 target = f"{target}/index.html"
             if target not in files:
-                report.error(
-                    at(page, text, offset), f"broken link '{link}': no file {target}{made_by(page)}", "fix the link"
-                )
+                where = at(page, text, _offset(text, kind, raw))
+                report.error(where, f"broken link '{link}': no file {target}{made_by(page)}", "fix the link")
                 continue
             targets.add(target)
             if fragment and target.endswith(".html"):
                 targets.add(f"{target}#{fragment}")
-                fragments[page].append((target, fragment, link, at(page, text, offset)))
-        ids = frozenset(value for kind, value, _ in attributes if kind == "id")
+                fragments[page].append((target, fragment, link, at(page, text, _offset(text, kind, raw))))
+        ids = frozenset(html.unescape(raw) for kind, raw in attributes if kind == "id")
         links[page] = PageLinks(ids, frozenset(targets))
 
     known = known or {}
@@ -185,13 +198,6 @@ def decode(data: dict | None) -> dict[str, PageLinks]:
     }
 
 
-def _scan(text: str) -> list[tuple[str, str, int]]:
-    return [(match[1], match[2], match.start(1)) for match in _ATTRIBUTE.finditer(text)]
-
-
-def _distinct(attributes: list[tuple[str, str, int]]) -> list[tuple[str, str, int]]:
-    """Each attribute value once, at its first place (listings repeat the same year and topic links)."""
-    first: dict[tuple[str, str], int] = {}
-    for kind, value, offset in attributes:
-        first.setdefault((kind, value), offset)
-    return [(kind, html.unescape(value), offset) for (kind, value), offset in first.items()]
+def _offset(text: str, kind: str, raw: str) -> int:
+    """Where an attribute first stands in the page: found again only for a problem to report."""
+    return text.find(f' {kind}="{raw}"') + 1
