@@ -10,6 +10,7 @@ and are written atomically.
 from __future__ import annotations
 
 import hashlib
+import os
 import pickle
 from collections.abc import Callable
 from importlib import metadata
@@ -35,10 +36,23 @@ def input_hashes(root: Path) -> dict[Path, str]:
     hashes = {}
     for path in files:
         try:
-            hashes[path] = hashlib.sha256(path.read_bytes()).hexdigest()
+            hashes[path] = hashlib.sha256(_read(path)).hexdigest()
         except OSError:
             pass  # unreadable: the stage that reads it reports why
     return hashes
+
+
+def _read(path: Path) -> bytes:
+    """A file's bytes, with half the overhead of Path.read_bytes (no buffered file object), which
+    counts over 10,000 small files."""
+    handle = os.open(path, os.O_RDONLY)
+    try:
+        chunks = []
+        while chunk := os.read(handle, 1 << 20):
+            chunks.append(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(handle)
 
 
 def digest(*parts: str) -> str:
@@ -116,7 +130,7 @@ class ParseCache:
 
     def save(self) -> None:
         if self.changed:
-            _store(self.file, {"version": self.version, "files": self.current})
+            _store_meanwhile(self.file, {"version": self.version, "files": self.current})
 
 
 PARALLEL_FROM = 1000  # files: below this, forking costs more than it saves
@@ -182,11 +196,33 @@ def remember(root: Path, name: str, key: str, result: dict) -> None:
 def _load(path: Path) -> Any:
     """What ``_store`` kept at ``path``, or None.  Pickle, as a record of a large site holds millions
     of numbers (ten times faster than JSON), restricted to plain data and efflit's value classes."""
+    while _storing:  # this process may still be storing it
+        os.waitpid(_storing.pop(), 0)
     try:
         with path.open("rb") as stream:
             return _PlainUnpickler(stream).load()
     except Exception:  # noqa: BLE001 -- damaged or planted: any failure means no cache
         return None
+
+
+_storing: list[int] = []  # processes forked by `_store_meanwhile` and not waited for yet
+
+
+def _store_meanwhile(path: Path, value: Any) -> None:
+    """`_store` in a forked process while this one goes on: pickling the parse results of 10,000
+    records takes a tenth of a second.  A later `_load` in this process waits for it; another
+    process that reads the file before it is replaced finds the previous one, or none."""
+    try:
+        child = os.fork()
+    except (AttributeError, OSError):  # no fork here, or no room for a process
+        _store(path, value)
+        return
+    if child == 0:
+        try:
+            _store(path, value)
+        finally:
+            os._exit(0)
+    _storing.append(child)
 
 
 def _store(path: Path, value: Any) -> None:
