@@ -143,10 +143,11 @@ def _shares(jobs: list[tuple[Path, str, Any]]) -> list[list[tuple[Path, str, Any
         return [jobs] if jobs else []
     shares: list[list] = [[] for _ in range(cores())]
     loads = [0] * len(shares)
-    for job in sorted(jobs, key=lambda job: -_size(job[0])):
+    sizes = {job[1]: _size(job[0]) for job in jobs}
+    for job in sorted(jobs, key=lambda job: -sizes[job[1]]):
         lightest = loads.index(min(loads))
         shares[lightest].append(job)
-        loads[lightest] += _size(job[0])
+        loads[lightest] += sizes[job[1]]
     return shares
 
 

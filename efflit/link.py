@@ -5,27 +5,42 @@ from __future__ import annotations
 
 import difflib
 from collections import defaultdict
+from collections.abc import Callable
+from functools import partial
+from typing import Any, TypeVar
 
 from rapidfuzz import fuzz
 
 from efflit.bibtex import BibEntry, LatexTooDeep, last_name, normalize, split_names
+from efflit.forks import cores, side_by_side
 from efflit.models import tag_paths
-from efflit.problems import Report
+from efflit.problems import Problem, Report
 from efflit.validate import Paper, Taxonomy
 
 NEAR_DUPLICATE_SCORE = 90
 NEIGHBOURS = 4  # titles compared on each side of a title, in each ordering
+R = TypeVar("R")
+PARALLEL_FROM = 2000  # records: below this, forking costs more than it saves
 
 
 def link(taxonomy: Taxonomy, papers: list[Paper], entries: list[BibEntry], report: Report) -> dict[str, BibEntry]:
     """Run every cross-file check; return each record's BibTeX entry by record id."""
     check_tags(taxonomy, papers, report)
     check_coverage(taxonomy, papers, report)
-    bib = link_bibtex(papers, entries, report)
     check_unique(papers, report)
-    check_near_duplicates(papers, report)
     check_incomplete(papers, report)
+    # The two costly checks need nothing of each other: with many records, they run side by side.
+    calls = (partial(_reported, link_bibtex, papers, entries), partial(_reported, check_near_duplicates, papers))
+    done = side_by_side(*calls) if len(papers) >= PARALLEL_FROM and cores() > 1 else [call() for call in calls]
+    (bib, problems), (_, near_duplicates) = done
+    report.problems += problems + near_duplicates
     return bib
+
+
+def _reported(check: Callable[..., R], *args: Any) -> tuple[R, list[Problem]]:
+    """What ``check(*args, report)`` returns, and the problems it reports."""
+    own = Report()
+    return check(*args, own), own.problems
 
 
 def check_tags(taxonomy: Taxonomy, papers: list[Paper], report: Report) -> None:

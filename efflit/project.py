@@ -68,7 +68,15 @@ class Project:
     @cached_property
     def _under_papers(self) -> list[str]:
         """Everything under papers/, sorted; looked through once, though a check asks three times."""
-        return sorted(entry.path for entry in entries_under(self.papers))
+        return sorted(entry.path for entry in self._entries_under_papers)
+
+    @cached_property
+    def _entries_under_papers(self) -> list[os.DirEntry]:
+        return entries_under(self.papers)
+
+    @cached_property
+    def _links_under_papers(self) -> frozenset[str]:
+        return frozenset(entry.path for entry in self._entries_under_papers if entry.is_symlink())
 
     def record_files(self) -> list[Path]:
         return [Path(path) for path in self._under_papers if self._is_record(path)]
@@ -87,8 +95,9 @@ class Project:
         return name.endswith(".yaml") and folder == str(self.papers)
 
     def outside(self, path: Path) -> bool:
-        """Whether a file is a link to somewhere outside the knowledge base (a pull request could add one)."""
-        if os.path.islink(path):
+        """Whether a file under papers/ is a link to somewhere outside the knowledge base (a pull
+        request could add one)."""
+        if str(path) in self._links_under_papers:  # known from looking through the folder
             return not path.resolve().is_relative_to(self.root)
         return _outside_folder(os.path.dirname(path), self.root)  # one resolve per folder, not per file
 

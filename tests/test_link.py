@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from efflit import link
 from efflit.bibtex import decode_latex, last_name, normalize, split_names
 from kbtools import RECORD, errors, problems, write
 
@@ -117,6 +118,17 @@ def test_near_duplicate_title_is_a_warning(kb):
         "papers/r2020.yaml:2:8: warning: title is nearly the same as papers/muller2022attention.yaml:2:8"
         in problems(kb)
     )
+
+
+def test_checks_side_by_side_on_two_cores_find_what_one_core_finds(kb, monkeypatch):
+    write(kb, "papers/r2020.yaml", RECORD.format(id="r2020", title="Attention at a Discount!"))
+    append_bib(kb, "@misc{r2020, title={Attention at a Discount?}, author={Other, Ada}, year={2023}}\n")
+    one_core = problems(kb)
+    monkeypatch.setattr(link, "PARALLEL_FROM", 1)
+    monkeypatch.setattr(link, "cores", lambda: 2)
+    assert problems(kb) == one_core
+    assert any("nearly the same" in problem for problem in one_core)
+    assert any("differs from BibTeX entry" in problem for problem in one_core)
 
 
 def test_node_without_papers_is_a_warning(kb):
