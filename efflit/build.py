@@ -25,7 +25,7 @@ from efflit.project import Options, Project, open_project
 from efflit.render import TemplateFailure, origins, pages, render_files, render_pages, site_base_path
 from efflit.reuse import BuildRun
 from efflit.search import ENTRY_POINTS, SearchIndexError, indexer_version, search_index, shards
-from efflit.sitecheck import check_site, decode, encode
+from efflit.sitecheck import check_site
 from efflit.validate import Paper, Taxonomy, validate_record, validate_taxonomy
 from efflit.write import SiteWriter
 
@@ -238,7 +238,7 @@ def _write_site(
             file_paths = render_files(catalog, options, site_pages, site.write)
         base_path, label = site_base_path(catalog, options), _label(kb, site.out)
         # Pages with the bytes they had (taken over, or made again alike) link where they did.
-        known = {page: held for page, held in decode(previous["links"]).items() if page not in new_pages}
+        known = {page: held for page, held in (previous["links"] or {}).items() if page not in new_pages}
         links, held = check_site(site.staging, base_path, label, origins(catalog), ENTRY_POINTS, known)
-    made = {"pages": page_keys, "search": search, "files": files, "file_paths": file_paths, "links": encode(held)}
+    made = {"pages": page_keys, "search": search, "files": files, "file_paths": file_paths, "links": held}
     return made, links

@@ -176,6 +176,7 @@ class _PlainUnpickler(pickle.Unpickler):
         ("efflit.problems", "Problem"),
         ("efflit.problems", "Severity"),
         ("efflit.bibtex", "BibEntry"),
+        ("efflit.sitecheck", "PageLinks"),
     }
 
     def find_class(self, module: str, name: str) -> Any:

@@ -176,28 +176,6 @@ def _gone(target: str, links: dict[str, PageLinks]) -> bool:
     return bool(fragment) and page in links and fragment not in links[page].ids
 
 
-def encode(links: dict[str, PageLinks]) -> dict:
-    """``links`` in compact form: every page and target named once, then referred to by number."""
-    names = sorted({name for page, held in links.items() for name in (page, *held.targets)})
-    number = {name: index for index, name in enumerate(names)}
-    return {
-        "names": names,
-        "pages": {
-            number[page]: [sorted(held.ids), sorted(number[t] for t in held.targets)] for page, held in links.items()
-        },
-    }
-
-
-def decode(data: dict | None) -> dict[str, PageLinks]:
-    if not data:
-        return {}
-    names = data["names"]
-    return {
-        names[page]: PageLinks(frozenset(ids), frozenset(map(names.__getitem__, targets)))
-        for page, (ids, targets) in data["pages"].items()
-    }
-
-
 def _offset(text: str, kind: str, raw: str) -> int:
     """Where an attribute first stands in the page: found again only for a problem to report."""
     return text.find(f' {kind}="{raw}"') + 1

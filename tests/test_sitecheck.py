@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import pickle
-
 from click.testing import CliRunner
 
+from efflit.cache import recall, remember
 from efflit.cli import main
-from efflit.sitecheck import check_site, decode, encode
+from efflit.sitecheck import check_site
 
 
 def run(*args):
@@ -88,7 +87,8 @@ def test_a_known_page_is_read_again_when_a_file_or_id_it_links_to_is_gone(tmp_pa
     ]
 
 
-def test_what_a_check_knows_survives_its_stored_form(tmp_path):
+def test_what_a_check_knows_survives_the_cache(tmp_path):
     site = small_site(tmp_path, {"index.html": '<a id="top" href="a.html#y">a</a>', "a.html": '<p id="y">'})
     _, links = check_site(site)
-    assert decode(pickle.loads(pickle.dumps(encode(links)))) == links
+    remember(tmp_path, "links", "key", {"links": links})
+    assert recall(tmp_path, "links", "key") == {"links": links}
