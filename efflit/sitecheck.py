@@ -98,9 +98,10 @@ def check_site(
     def made_by(page: str) -> str:
         return f" (made by {origins[page]})" if page in origins else ""
 
-    # Links that climb to the site root (`../../x/`) resolve alike from every page as deep: each
-    # is resolved once per depth, not once per page.
-    from_root: dict[str, dict[str, tuple[str, str] | None]] = {}
+    # A link that climbs to the site root (`../../x/`) points at the same file from every page as
+    # deep: once found sound (and without a fragment, which is checked page by page), it is not
+    # resolved again at that depth.
+    sound_from_root: dict[str, dict[str, str]] = {}
 
     def read(page: str) -> None:
         text = (folder / page).read_text(encoding="utf-8")
@@ -108,19 +109,15 @@ def check_site(
         targets, fragments[page] = set(), []
         directory = posixpath.dirname(page)
         root = "../" * (directory.count("/") + 1) if directory else ""
-        alike = from_root.setdefault(root, {})
+        sound = sound_from_root.setdefault(root, {})
         for kind, raw in attributes:
+            if raw in sound and kind != "id":
+                targets.add(sound[raw])
+                continue
             if kind == "id":
                 continue
             link = html.unescape(raw)
-            if link.startswith("#"):
-                resolved = (page, link[1:])
-            elif link.startswith(root) and not link.startswith("../", len(root)):
-                if link not in alike:
-                    alike[link] = _resolve(directory, link, base_path)
-                resolved = alike[link]
-            else:
-                resolved = _resolve(directory, link, base_path)
+            resolved = (page, link[1:]) if link.startswith("#") else _resolve(directory, link, base_path)
             if resolved is None:
                 continue
             target, fragment = resolved
@@ -134,6 +131,8 @@ def check_site(
             if fragment and target.endswith(".html"):
                 targets.add(f"{target}#{fragment}")
                 fragments[page].append((target, fragment, link, at(page, text, _offset(text, kind, raw))))
+            elif not fragment and link.startswith(root) and not link.startswith("../", len(root)):
+                sound[raw] = target
         ids = frozenset(html.unescape(raw) for kind, raw in attributes if kind == "id")
         links[page] = PageLinks(ids, frozenset(targets))
 
