@@ -70,6 +70,18 @@ def edit_record(root: Path) -> None:
     record.write_text(text.replace("added:", "summary: An *edited* summary.\nadded:"), encoding="utf-8")
 
 
+def edit_record_again(root: Path) -> None:
+    """Change the same summary again: its pages differ from the live site's and the back copy's."""
+    record = records(root)[len(records(root)) // 2]
+    text = record.read_text(encoding="utf-8")
+    record.write_text(text.replace("An *edited* summary.", "A summary edited twice."), encoding="utf-8")
+
+
+def undo_404_template(root: Path) -> None:
+    """Back to the theme's page: what the back copy (the site before last) holds again."""
+    (root / "templates/404.html").unlink()
+
+
 def prolific(root: Path) -> Path:
     """A record of the author with the most papers: its card is among many papers' related ones."""
     authors = {path: yaml.safe_load(path.read_text(encoding="utf-8"))["authors"] for path in records(root)}
@@ -178,12 +190,14 @@ def edit_stylesheet(root: Path) -> None:
 
 EDITS = [
     edit_record,
+    edit_record_again,
     retag_and_retitle,
     add_record,
     rename_record,
     delete_record,
     edit_card_template,
     edit_404_template,
+    undo_404_template,
     edit_taxonomy_description,
     rename_taxonomy_node,
     edit_settings,
