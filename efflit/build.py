@@ -1,120 +1,25 @@
-"""The pipeline: load, validate, link (and, for a build, render and write).
+"""The build: the check's stages (load, validate, link: see efflit.check), then render and write.
 
-``check`` is the build without its last two stages, so both report exactly the
-same problems.
+Both report exactly the same problems, as the build runs the check first.
 """
 
 from __future__ import annotations
 
-import gc
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from efflit.bibtex import BibEntry, load_bib
-from efflit.cache import ParseCache, code_version, digest, input_hashes, recall, remember, site_stamp
+from efflit.cache import code_version, digest, recall, remember, site_stamp
 from efflit.catalog import Catalog, build_catalog
+from efflit.check import KnowledgeBase, check, no_cycle_collection
 from efflit.forks import cores
 from efflit.keys import Keys
-from efflit.link import link
-from efflit.load import Document, load_yaml
 from efflit.problems import Position, Report
-from efflit.project import Options, Project, open_project
+from efflit.project import Options
 from efflit.render import TemplateFailure, origins, pages, render_files, render_pages, site_base_path
 from efflit.reuse import BuildRun
 from efflit.search import ENTRY_POINTS, SearchIndexError, indexer_version, search_index, shards
 from efflit.sitecheck import check_site
-from efflit.validate import Paper, Taxonomy, validate_record, validate_taxonomy
 from efflit.write import SiteWriter
-
-MAX_TAXONOMY_BYTES = 1024 * 1024
-
-
-@dataclass
-class KnowledgeBase:
-    """Everything a render needs: the checked taxonomy, papers and their BibTeX entries."""
-
-    project: Project
-    taxonomy: Taxonomy
-    papers: list[Paper]
-    bibtex: dict[str, BibEntry]
-
-
-@contextmanager
-def _no_cycle_collection() -> Iterator[None]:
-    """Pause Python's cycle collector: a build makes millions of long-lived objects and next to no
-    cyclic garbage, and collections that scan them all took half the time at 100,000 records."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
-def check(root: Path, hashes: dict[Path, str] | None = None) -> tuple[KnowledgeBase | None, Report]:
-    """Load, validate and link the knowledge base at ``root``; every problem lands in the report.
-    ``hashes`` are the inputs' content hashes when the caller has them already."""
-    with _no_cycle_collection():
-        return _check(root, hashes)
-
-
-def _check(root: Path, hashes: dict[Path, str] | None) -> tuple[KnowledgeBase | None, Report]:
-    report = Report()
-    project = open_project(root, report)
-    if report.errors:
-        return None, report
-
-    parsed = ParseCache(project, input_hashes(project.root) if hashes is None else hashes)
-    taxonomy_document = load_yaml(project.taxonomy, project.display(project.taxonomy), report, MAX_TAXONOMY_BYTES)
-    record_files = _inside(project, project.record_files(), report)
-    bib_files = _inside(project, project.bib_files(), report)
-    jobs = [(path, _record_data) for path in record_files] + [(path, load_bib) for path in bib_files]
-    results = parsed.parse_all([(path, project.display(path), parse) for path, parse in jobs], report)
-    parsed.save()
-    record_data = results[: len(record_files)]
-    entries = [entry for found in results[len(record_files) :] for entry in found]
-    for path in project.stray_records():
-        report.warning(
-            Position(project.display(path)), "file is not read: a record is papers/<id>.yaml", "rename or move it"
-        )
-
-    taxonomy = validate_taxonomy(taxonomy_document, report) if taxonomy_document else None
-    papers = [
-        paper
-        for path, data in zip(record_files, record_data, strict=True)
-        if data is not None and (paper := validate_record(Document(project.display(path), data, None, path), report))
-    ]
-
-    if taxonomy is None:
-        return None, report
-    bibtex = link(taxonomy, papers, entries, report)
-    return KnowledgeBase(project, taxonomy, papers, bibtex), report
-
-
-def _record_data(path: Path, display: str, report: Report) -> Any:
-    """A record file's plain data (None when unusable): what the parse cache keeps of it."""
-    document = load_yaml(path, display, report, positions=False)
-    return document.data if document else None
-
-
-def _inside(project: Project, paths: list[Path], report: Report) -> list[Path]:
-    inside = []
-    for path in paths:
-        if not project.outside(path):
-            inside.append(path)
-        else:
-            report.error(
-                Position(project.display(path)),
-                "file is a symbolic link to outside the knowledge base",
-                "copy the file in instead",
-            )
-    return inside
-
 
 PAPERS_PER_WORKER = 2000  # below this, forking costs more than it saves
 
@@ -144,10 +49,6 @@ def check_built_site(root: Path, site: Path, base_url: str | None = None) -> tup
     return kb, report
 
 
-def counts(kb: KnowledgeBase | None) -> str:
-    return f"{len(kb.papers)} records, {len(kb.bibtex)} linked BibTeX entries: " if kb else ""
-
-
 # The record of a site's keys when none is usable.  "bundles" tells search bundles apart that
 # Pagefind made in different runs (their filter files differ even for the same pages).
 NOTHING_BUILT = {"pages": {}, "files": None, "file_paths": [], "search": {}, "bundles": {}, "links": {}, "back": None}
@@ -162,7 +63,7 @@ def build(root: Path, out: Path | None = None, options: Options | None = None) -
 
 def build_run(run: BuildRun) -> tuple[KnowledgeBase | None, Report]:
     """`build`, for a run whose inputs are known already."""
-    with _no_cycle_collection():
+    with no_cycle_collection():
         return _build(run)
 
 

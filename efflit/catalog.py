@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from efflit.models import Record, tag_paths
 
 if TYPE_CHECKING:  # the build module imports this one
-    from efflit.build import KnowledgeBase
+    from efflit.check import KnowledgeBase
     from efflit.validate import Node
 
 

@@ -65,10 +65,11 @@ def check(root: Path, strict: bool, output_format: str, site: Path | None, base_
     if site is None:
         counted, report = reuse.check(root)
     else:
-        from efflit import build as pipeline
+        from efflit.build import check_built_site
+        from efflit.check import counts
 
-        kb, report = pipeline.check_built_site(root, site, _with_slash(base_url))
-        counted = pipeline.counts(kb)
+        kb, report = check_built_site(root, site, _with_slash(base_url))
+        counted = counts(kb)
     _finish("efflit check", counted, report, strict=strict, output_format=output_format)
 
 
@@ -322,12 +323,13 @@ def readme(root: Path, target: Path | None, check_only: bool) -> None:
 @click.option("--no-cache", is_flag=True, help="Check every link again, ignoring cached good results.")
 def links(root: Path, output_format: str, allow_private: bool, no_cache: bool) -> None:
     """Check the external links of every record (exit 2 when one is broken)."""
-    from efflit import build as pipeline
     from efflit import links as link_check
+    from efflit.check import check as run_check
+    from efflit.check import counts
 
-    kb, report = pipeline.check(root)
+    kb, report = run_check(root)
     if kb is None or report.errors:
-        _finish("efflit links", pipeline.counts(kb), report, output_format=output_format)
+        _finish("efflit links", counts(kb), report, output_format=output_format)
     settings = kb.project.settings.links
     cache = None if no_cache else kb.project.root / link_check.CACHE
     show_progress = output_format == "text" and sys.stderr.isatty()

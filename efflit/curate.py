@@ -15,8 +15,8 @@ from pydantic import Field, ValidationError
 
 from efflit import arxiv
 from efflit.bibtex import decode_latex, split_names
-from efflit.build import KnowledgeBase, check
 from efflit.cache import CACHE
+from efflit.check import KnowledgeBase, check
 from efflit.importer import Candidate, Importer, Outcome
 from efflit.lists import FORMATS
 from efflit.models import Strict, TagPath, Text

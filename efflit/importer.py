@@ -20,8 +20,8 @@ import bibtexparser
 from pydantic import ValidationError
 
 from efflit.bibtex import normalize
-from efflit.build import KnowledgeBase
 from efflit.canonical import FIELD_ORDER, parse, record_text, schema_url
+from efflit.check import KnowledgeBase
 from efflit.exports import format_entry
 from efflit.models import Record
 from efflit.write import write_atomic

@@ -22,11 +22,12 @@ def check(root: Path) -> tuple[str, Report]:
     key = fingerprint(hashes)
     if (stored := recall(root, "check", key)) is not None:
         return stored["counts"], Report(stored["problems"])
-    from efflit import build as pipeline  # only now that there is work: see above
+    from efflit.check import check as run_check  # only now that there is work: see above
+    from efflit.check import counts
 
-    kb, report = pipeline.check(root, hashes)
-    remember(root, "check", key, {"counts": pipeline.counts(kb), "problems": report.problems})
-    return pipeline.counts(kb), report
+    kb, report = run_check(root, hashes)
+    remember(root, "check", key, {"counts": counts(kb), "problems": report.problems})
+    return counts(kb), report
 
 
 @dataclass(frozen=True)
@@ -69,7 +70,8 @@ def build(root: Path, out: Path | None, options: Options) -> tuple[str, Report]:
     run = BuildRun.of(root, out, options)
     if (report := run.replayed()) is not None:
         return "site is up to date: ", report
-    from efflit import build as pipeline  # only now that there is work: see above
+    from efflit.build import build_run  # only now that there is work: see above
+    from efflit.check import counts
 
-    kb, report = pipeline.build_run(run)
-    return pipeline.counts(kb), report
+    kb, report = build_run(run)
+    return counts(kb), report

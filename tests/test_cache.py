@@ -7,7 +7,7 @@ import os
 import pickle
 
 from efflit import cache
-from efflit.build import check
+from efflit.check import check
 
 
 def outcome(root):

@@ -12,9 +12,10 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from efflit.bibtex import load_bib, normalize, split_names
-from efflit.build import build, check
+from efflit.build import build
 from efflit.cache import CACHE
 from efflit.catalog import build_catalog
+from efflit.check import check
 from efflit.load import load_yaml
 from efflit.problems import Report
 from efflit.project import Options

@@ -31,7 +31,8 @@ from pathlib import Path
 import pytest
 from bs4 import BeautifulSoup
 
-from efflit.build import build, check
+from efflit.build import build
+from efflit.check import check
 
 CASES = Path(__file__).parent / "cases"
 FIXTURE = Path(__file__).parent.parent / "fixtures" / "tiny"
