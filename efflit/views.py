@@ -220,9 +220,9 @@ def related(catalog: Catalog, record: Record) -> list[Record]:
         candidates.update((other.id, other) for other in group[:CANDIDATES])
     candidates.pop(record.id, None)
 
-    def rank(other: Record) -> tuple:
+    def rank(other: Record) -> tuple[int, int]:  # newest first on ties, as in `newest_first`
         score = 3 * len(authors & catalog.author_slugs[other.id]) + 2 * len(tags.intersection(other.tags))
-        return -score, -other.year, other.title.casefold(), other.id
+        return -score, catalog.newest[other.id]
 
     return sorted(candidates.values(), key=rank)[:RELATED]
 
