@@ -11,7 +11,7 @@ binary from the `pagefind_bin` package directly: its Python wrapper waits
 from __future__ import annotations
 
 import hashlib
-import json
+import os
 import shutil
 import subprocess
 import tempfile
@@ -68,21 +68,25 @@ def search_index(site: Path, bundles: dict[str, list[str]]) -> Iterator[None]:
     executable = get_executable()
     if executable is None:
         raise SearchIndexError("the Pagefind indexer is missing: pip install 'pagefind[bin]'")
-    configs: dict[str, Path] = {}
+    sources: dict[str, Path] = {}
     try:
+        # Pagefind reads a whole folder: each shard gets one of hard links to its pages, made here
+        # rather than in the background, where each file would wait for the busy interpreter.
         for folder, papers in bundles.items():
-            configs[folder] = Path(tempfile.mkdtemp(prefix=f"{site.name}-search-", dir=site.parent))
-            (configs[folder] / "pagefind.json").write_text(json.dumps(_config(site, folder, papers)), encoding="utf-8")
+            sources[folder] = Path(tempfile.mkdtemp(prefix=f"{site.name}-search-", dir=site.parent))
+            for paper in papers:
+                os.makedirs(sources[folder] / "papers" / paper)
+                os.link(site / "papers" / paper / "index.html", sources[folder] / "papers" / paper / "index.html")
     except OSError as error:
-        for config in configs.values():
-            shutil.rmtree(config, ignore_errors=True)
+        for source in sources.values():
+            shutil.rmtree(source, ignore_errors=True)
         raise SearchIndexError(f"cannot prepare the search index: {error.strerror or error}") from None
     try:
-        with _indexing(executable, configs):
+        with _indexing(executable, site, sources):
             yield
     finally:
-        for config in configs.values():
-            shutil.rmtree(config, ignore_errors=True)
+        for source in sources.values():
+            shutil.rmtree(source, ignore_errors=True)
     empty = [
         f"{folder}/{name}"
         for folder in bundles
@@ -93,30 +97,22 @@ def search_index(site: Path, bundles: dict[str, list[str]]) -> Iterator[None]:
         raise SearchIndexError(f"Pagefind left {', '.join(empty)} missing or empty (is the disk full?)")
 
 
-def _config(site: Path, folder: str, papers: list[str]) -> dict:
-    """Pagefind's settings for one bundle: its papers' pages are picked out of the site by a glob.
-    It goes in a file, as thousands of ids are too long for one command-line argument; ids hold
-    only letters, digits, `-` and `_`, nothing a glob reads as a pattern."""
-    return {
-        "site": str(site),
-        "glob": f"papers/{{{','.join(papers)}}}/index.html",
-        "output_path": str(site / folder),
-        "force_language": "en",
-    }
-
-
 @contextmanager
-def _indexing(executable: Path, configs: dict[str, Path]) -> Iterator[None]:
+def _indexing(executable: Path, site: Path, sources: dict[str, Path]) -> Iterator[None]:
     failures: list[str] = []
     running: list[subprocess.Popen] = []
     stop = threading.Event()
 
     def index_all() -> None:
-        for config in configs.values():
+        for folder, source in sources.items():
             if stop.is_set():
                 return
-            process = subprocess.Popen(  # it reads pagefind.json in its working folder
-                [str(executable), "--silent"], cwd=config, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+            command = [str(executable), "--site", str(source), "--output-path", str(site / folder)]
+            process = subprocess.Popen(
+                [*command, "--force-language", "en", "--silent"],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
             )
             running.append(process)
             output, _ = process.communicate()
