@@ -81,7 +81,7 @@ def _build(run: BuildRun) -> tuple[KnowledgeBase | None, Report]:
     back = previous["back"] or NOTHING_BUILT
     made = None  # the record of the new site's keys, once it is in place
     try:
-        with SiteWriter(run.out, _files_of(back) if previous["back"] else None) as site:
+        with SiteWriter(run.out, _files_of(back) if previous["back"] else None, back.get("identity")) as site:
             back = back if site.held is not None else NOTHING_BUILT
             keys = Keys(catalog, run.options, code)
             made, links = _write_site(kb, catalog, run.options, keys, previous, back, site)
@@ -105,7 +105,9 @@ def _build(run: BuildRun) -> tuple[KnowledgeBase | None, Report]:
     if made is not None and not report.failed():
         stamp = site_stamp(run.out)
         # The site replaced is the back copy now: it is what ``previous`` says, unless that was nothing.
-        made["back"] = {part: previous[part] for part in KEPT_OF_BACK} if previous is not NOTHING_BUILT else None
+        # Its folder is the one that was live when the build began, unless another build swapped since.
+        kept = {part: previous[part] for part in KEPT_OF_BACK} | {"identity": run.identity}
+        made["back"] = kept if previous is not NOTHING_BUILT else None
         remember(run.root, f"site-{run.folder_id}", f"{code} {run.out}", {"stamp": stamp, **made})
         run.remember(stamp, report)
     return kb, report
@@ -151,7 +153,8 @@ def _write_site(
         site.clear_folder(folder)
     for folder in shared_out.keys() - stale.keys():
         bundles[folder] = live["bundles"][folder]
-        (site.keep_folder if back["bundles"].get(folder) == bundles[folder] else site.take_folder)(folder)
+        if back["bundles"].get(folder) != bundles[folder]:  # else the back copy holds this very bundle
+            site.take_folder(folder)
     # Pagefind indexes them while the rest is made and checked.
     with search_index(site.staging, stale):
         new_pages = new_papers | render_pages(catalog, options, others, site.write, _workers(len(others)))
@@ -166,7 +169,7 @@ def _write_site(
             file_paths = live["file_paths"]
         else:
             file_paths = render_files(catalog, options, site_pages, site.write)
-        site.drop_others()
+        site.drop_others({*page_keys, *file_paths, *shared_out})
         base_path, label = site_base_path(catalog, options), _label(kb, site.out)
         # Pages with the bytes they had (taken over, or made again alike) link where they did.
         known = {page: held for page, held in live["links"].items() if page not in new_pages}

@@ -9,6 +9,7 @@ and are written atomically.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import pickle
@@ -199,7 +200,8 @@ def _load(path: Path) -> Any:
     """What ``_store`` kept at ``path``, or None.  Pickle, as a record of a large site holds millions
     of numbers (ten times faster than JSON), restricted to plain data and efflit's value classes."""
     while _storing:  # this process may still be storing it
-        os.waitpid(_storing.pop(), 0)
+        with contextlib.suppress(ChildProcessError):  # reaped already (SIGCHLD ignored)
+            os.waitpid(_storing.pop(), 0)
     try:
         with path.open("rb") as stream:
             return _PlainUnpickler(stream).load()

@@ -83,11 +83,11 @@ class Project:
 
     def stray_records(self) -> list[Path]:
         """YAML files under papers/ that are not read as records (wrong suffix, case or folder)."""
-        return [
+        return sorted(
             Path(path)
             for path in self._under_papers
             if path.lower().endswith((".yaml", ".yml")) and not self._is_record(path)
-        ]
+        )
 
     def _is_record(self, path: str) -> bool:
         """papers/<id>.yaml, straight in papers/."""
@@ -102,7 +102,7 @@ class Project:
         return _outside_folder(os.path.dirname(path), self.root)  # one resolve per folder, not per file
 
     def bib_files(self) -> list[Path]:
-        return [Path(path) for path in self._under_papers if path.endswith(".bib")]
+        return sorted(Path(path) for path in self._under_papers if path.endswith(".bib"))
 
 
 def entries_under(folder: Path) -> list[os.DirEntry]:
@@ -116,7 +116,7 @@ def entries_under(folder: Path) -> list[os.DirEntry]:
                     found.append(entry)
                     if entry.is_dir(follow_symlinks=False):
                         stack.append(entry.path)
-        except (NotADirectoryError, FileNotFoundError):
+        except OSError:  # missing, not a folder or unreadable: nothing to list, as with pathlib's glob
             pass
     return found
 

@@ -43,16 +43,18 @@ def back_copy(out: Path) -> Path:
 class SiteWriter:
     """``with SiteWriter(out) as site: site.write("a/index.html", data)`` then swap on success.
 
-    ``held`` lists the files of the back copy when the caller knows them exactly: staging then
-    starts from it, and ``drop_others`` deletes what the new site does not place again."""
+    ``held`` lists the files (and whole folders) of the back copy when the caller knows them
+    exactly, and ``identity`` is the back copy's (see `folder_identity`): staging then starts from
+    it, and ``drop_others`` deletes what the new site does not hold."""
 
-    def __init__(self, out: Path, held: list[str] | None = None) -> None:
+    def __init__(self, out: Path, held: list[str] | None = None, identity: tuple[int, int] | None = None) -> None:
         self.out = out.resolve()
         self.back = back_copy(self.out)
-        self.held = held if held is not None and self.back.is_dir() else None
+        # The folder must be the one recorded: a build killed between swap and record, or another
+        # build into the same folder, leaves another one there.
+        self.held = held if held is not None and folder_identity(self.back) == identity else None
         self.staging = self.out  # set on entering
         self._folders: set[str] = set()  # made in staging already
-        self._placed: set[str] = set()  # files and whole folders of the new site, when staging held some
 
     def __enter__(self) -> SiteWriter:
         self.out.parent.mkdir(parents=True, exist_ok=True)
@@ -98,20 +100,32 @@ class SiteWriter:
         target = self._place(relative)
         folder = os.path.dirname(target)
         if folder not in self._folders:
-            os.makedirs(folder, exist_ok=True)
+            try:
+                os.makedirs(folder, exist_ok=True)
+            except (FileExistsError, NotADirectoryError):  # the back copy has a file where a folder goes
+                self._clear_way(folder)
+                os.makedirs(folder, exist_ok=True)
             self._folders.add(folder)
         if self.held is not None:
-            self._placed.add(relative)
             try:
                 os.unlink(target)  # never written over: it may be a file of the site being served
             except FileNotFoundError:
                 pass
+            except IsADirectoryError:  # the back copy has a folder where this file goes
+                _remove(Path(target))
         return target
+
+    def _clear_way(self, folder: str) -> None:
+        """Remove the files of the back copy that stand where ``folder`` or one above it goes."""
+        inside = folder[len(str(self.staging)) + 1 :].split("/")
+        for depth in range(1, len(inside) + 1):
+            path = "/".join([str(self.staging), *inside[:depth]])
+            if os.path.lexists(path) and not os.path.isdir(path):
+                os.unlink(path)
 
     def keep(self, relative: str) -> bool:
         """Keep a file of the back copy: it is what the new site holds there.  Whether its bytes
         are new, that is other than the live site's."""
-        self._placed.add(relative)
         kept, live = self._place(relative), f"{self.out}/{relative}"
         try:
             ours, theirs = os.stat(kept), os.stat(live)
@@ -121,26 +135,23 @@ class SiteWriter:
             return False  # one file, linked into both
         return ours.st_size != theirs.st_size or Path(kept).read_bytes() != Path(live).read_bytes()
 
-    def keep_folder(self, relative: str) -> None:
-        """Keep a whole folder of the back copy as it is."""
-        self._placed.add(relative)
-
     def clear_folder(self, relative: str) -> None:
         """An empty folder for someone else to fill (the search indexer)."""
-        self._placed.add(relative)
         _remove(Path(self._place(relative)))
 
-    def drop_others(self) -> None:
-        """Delete the files of the back copy that the new site does not hold (and their folders,
-        once empty)."""
+    def drop_others(self, new_site: set[str]) -> None:
+        """Delete the files and folders of the back copy that the new site (``new_site``: its files
+        and whole folders) does not hold, and folders they leave empty."""
+        folders = {path[:end] for path in new_site for end in _slashes(path)}  # the new site's folders
         for relative in self.held or ():
-            if relative not in self._placed and relative.split("/", 1)[0] not in self._placed:
+            if relative not in new_site and relative not in folders:
                 target = self._place(relative)
                 (_remove(Path(target)) if os.path.isdir(target) else _unlink(target))
                 folder = os.path.dirname(target)
-                while folder != str(self.staging) and not os.listdir(folder):
-                    os.rmdir(folder)
-                    folder = os.path.dirname(folder)
+                with contextlib.suppress(OSError):  # a folder not empty, or a file of the new site now
+                    while folder != str(self.staging) and not os.listdir(folder):
+                        os.rmdir(folder)
+                        folder = os.path.dirname(folder)
 
     def write(self, relative: str, data: bytes) -> bool:
         """Write a file of the new site; one whose bytes the previous site holds already is taken over.
@@ -185,8 +196,21 @@ class SiteWriter:
         os.rename(previous, self.staging)
 
 
+def _slashes(path: str) -> list[int]:
+    return [index for index, char in enumerate(path) if char == "/"]
+
+
+def folder_identity(folder: Path) -> tuple[int, int] | None:
+    """Which folder is there (a folder keeps it when renamed); None when none is."""
+    try:
+        found = os.stat(folder, follow_symlinks=False)
+    except OSError:
+        return None
+    return (found.st_dev, found.st_ino) if os.path.isdir(folder) and not os.path.islink(folder) else None
+
+
 def _unlink(path: str) -> None:
-    with contextlib.suppress(FileNotFoundError):
+    with contextlib.suppress(FileNotFoundError, NotADirectoryError):  # gone, or its folder is a file now
         os.unlink(path)
 
 

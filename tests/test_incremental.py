@@ -28,6 +28,11 @@ def search_shards(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(search, "SHARD_SIZE", 40)  # a search index in four shards
 
 
+@pytest.fixture(autouse=True)
+def forked_rendering(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("efflit.build.PAPERS_PER_WORKER", 20)  # pages made in several processes, as at scale
+
+
 def site_files(folder: Path) -> dict[str, bytes]:
     """The site's files, except those Pagefind names after its (unordered) filter index."""
     unordered = re.compile(r"pagefind(-\d+)?/(filter/|pagefind-entry\.json|pagefind\..*\.pf_meta)")

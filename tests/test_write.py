@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from efflit.write import SiteWriter, UnsafePath
+from efflit.write import SiteWriter, UnsafePath, folder_identity
 
 
 def test_swap_replaces_the_whole_site(tmp_path):
@@ -32,7 +32,8 @@ def test_staging_in_the_back_copy_never_changes_a_file_of_the_live_site(tmp_path
         site.take("same/index.html")  # a hard link to the first site's file
         site.write("edited/index.html", b"v2")
     live = files(out)
-    with SiteWriter(out, held=["same/index.html", "edited/index.html"]) as site:
+    held = ["same/index.html", "edited/index.html"]
+    with SiteWriter(out, held, folder_identity(tmp_path / ".site.back")) as site:
         site.take("same/index.html")
         site.write("edited/index.html", b"v3")
         site.write("added/index.html", b"new")
@@ -47,9 +48,10 @@ def test_what_the_back_copy_holds_and_the_new_site_does_not_is_dropped(tmp_path)
             site.write("kept/index.html", b"k")
             site.write("gone/deep/index.html", b"g")
             site.write("bundle/x.js", b"x")
-    with SiteWriter(out, held=["kept/index.html", "gone/deep/index.html", "bundle"]) as site:
+    held = ["kept/index.html", "gone/deep/index.html", "bundle"]
+    with SiteWriter(out, held, folder_identity(tmp_path / ".site.back")) as site:
         site.keep("kept/index.html")
-        site.drop_others()
+        site.drop_others({"kept/index.html"})
     assert files(out) == {"kept/index.html": b"k"}
     assert not (out / "gone").exists() and not (out / "bundle").exists()  # emptied folders go too
 
@@ -65,12 +67,37 @@ def test_failure_keeps_the_previous_site(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["site"]
 
 
+def test_a_back_copy_other_than_the_one_recorded_is_not_staged_in(tmp_path):
+    out = tmp_path / "site"
+    for version in (b"v1", b"v2"):
+        with SiteWriter(out) as site:
+            site.write("index.html", version)
+    recorded = folder_identity(tmp_path / ".site.back")
+    (tmp_path / ".site.back").rename(tmp_path / "elsewhere")  # as another build would leave it
+    (tmp_path / ".site.back").mkdir()
+    (tmp_path / ".site.back/index.html").write_bytes(b"not what the record says")
+    assert SiteWriter(out, ["index.html"], recorded).held is None
+
+
+def test_a_file_where_the_new_site_has_a_folder_and_the_reverse(tmp_path):
+    out = tmp_path / "site"
+    for _ in range(2):
+        with SiteWriter(out) as site:
+            site.write("static/img", b"a file")
+            site.write("about/index.html", b"a page")
+    with SiteWriter(out, ["static/img", "about/index.html"], folder_identity(tmp_path / ".site.back")) as site:
+        site.write("static/img/logo.svg", b"<svg/>")
+        site.write("about", b"a file now")
+        site.drop_others({"static/img/logo.svg", "about"})
+    assert files(out) == {"static/img/logo.svg": b"<svg/>", "about": b"a file now"}
+
+
 def test_a_failure_while_staging_in_the_back_copy_keeps_the_live_site(tmp_path):
     out = tmp_path / "site"
     for version in (b"v1", b"v2"):
         with SiteWriter(out) as site:
             site.write("index.html", version)
-    with pytest.raises(RuntimeError), SiteWriter(out, held=["index.html"]) as site:
+    with pytest.raises(RuntimeError), SiteWriter(out, ["index.html"], folder_identity(tmp_path / ".site.back")) as site:
         site.write("index.html", b"v3")
         raise RuntimeError("render failed half-way")
     assert (out / "index.html").read_bytes() == b"v2"
