@@ -41,13 +41,17 @@ def test_staging_in_the_back_copy_never_changes_a_file_of_the_live_site(tmp_path
     assert files(out) == {"same/index.html": b"same", "edited/index.html": b"v3", "added/index.html": b"new"}
 
 
-def test_what_the_back_copy_holds_and_the_new_site_does_not_is_dropped(tmp_path):
-    out = tmp_path / "site"
+def built_twice(out, pages):
+    """A site built twice from ``pages``: the first is the back copy now."""
     for _ in range(2):
         with SiteWriter(out) as site:
-            site.write("kept/index.html", b"k")
-            site.write("gone/deep/index.html", b"g")
-            site.write("bundle/x.js", b"x")
+            for path, data in pages.items():
+                site.write(path, data)
+
+
+def test_what_the_back_copy_holds_and_the_new_site_does_not_is_dropped(tmp_path):
+    out = tmp_path / "site"
+    built_twice(out, {"kept/index.html": b"k", "gone/deep/index.html": b"g", "bundle/x.js": b"x"})
     held = ["kept/index.html", "gone/deep/index.html", "bundle"]
     with SiteWriter(out, held, folder_identity(tmp_path / ".site.back")) as site:
         site.keep("kept/index.html")
@@ -81,10 +85,7 @@ def test_a_back_copy_other_than_the_one_recorded_is_not_staged_in(tmp_path):
 
 def test_a_file_where_the_new_site_has_a_folder_and_the_reverse(tmp_path):
     out = tmp_path / "site"
-    for _ in range(2):
-        with SiteWriter(out) as site:
-            site.write("static/img", b"a file")
-            site.write("about/index.html", b"a page")
+    built_twice(out, {"static/img": b"a file", "about/index.html": b"a page"})
     with SiteWriter(out, ["static/img", "about/index.html"], folder_identity(tmp_path / ".site.back")) as site:
         site.write("static/img/logo.svg", b"<svg/>")
         site.write("about", b"a file now")
