@@ -45,10 +45,15 @@ print(json.dumps({"seconds": seconds, "returncode": code,
 Edit = Callable[[Path], None]
 
 
-def _edit_record(root: Path) -> None:
-    """Change one record's summary, as a curator fixing a typo would."""
-    record = sorted((root / "papers").glob("*.yaml"))[len(list((root / "papers").glob("*.yaml"))) // 2]
+def _edit_record(root: Path, place: float = 0.5) -> None:
+    """Give one record (the one ``place`` of the way through) a summary, as a curator would."""
+    records = sorted((root / "papers").glob("*.yaml"))
+    record = records[int(len(records) * place)]
     record.write_text(record.read_text(encoding="utf-8").replace("added:", "summary: Edited.\nadded:", 1))
+
+
+def _edit_another_record(root: Path) -> None:
+    _edit_record(root, 0.25)
 
 
 def _edit_taxonomy(root: Path) -> None:
@@ -72,9 +77,10 @@ def _forget(root: Path) -> None:
 
 
 def _forget_all(root: Path) -> None:
-    """No cache and no previous site: a build from scratch."""
+    """No cache and no previous site (nor the back copy beside it): a build from scratch."""
     _forget(root)
     shutil.rmtree(_site(root), ignore_errors=True)
+    shutil.rmtree(_site(root).with_name(f".{_site(root).name}.back"), ignore_errors=True)
 
 
 def steps(root: Path) -> list[tuple[str, list[str], Edit | None]]:
@@ -86,7 +92,8 @@ def steps(root: Path) -> list[tuple[str, list[str], Edit | None]]:
         ("check (warm)", check, None),
         ("build (cold)", build, _forget_all),
         ("rebuild, no change", build, None),
-        ("rebuild, 1 record", build, _edit_record),
+        ("rebuild, 1 record", build, _edit_record),  # the first since the cold build: no back copy yet
+        ("rebuild, another record", build, _edit_another_record),  # staged in the back copy
         ("rebuild, taxonomy", build, _edit_taxonomy),
         ("rebuild, template", build, _edit_template),
     ]

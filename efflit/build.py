@@ -5,6 +5,7 @@ Both report exactly the same problems, as the build runs the check first.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from efflit.cache import code_version, digest, recall, remember, site_stamp
@@ -48,7 +49,10 @@ def check_built_site(root: Path, site: Path, base_url: str | None = None) -> tup
     return kb, report
 
 
-NOTHING_BUILT = {"pages": {}, "files": None, "search": None, "links": None}  # the record of keys when none is usable
+# The record of a site's keys when none is usable.  "bundles" tells search bundles apart that
+# Pagefind made in different runs (their filter files differ even for the same pages).
+NOTHING_BUILT = {"pages": {}, "files": None, "file_paths": [], "search": {}, "bundles": {}, "links": {}, "back": None}
+KEPT_OF_BACK = ("pages", "files", "file_paths", "bundles")  # what the record says of the back copy
 
 
 def build(root: Path, out: Path | None = None, options: Options | None = None) -> tuple[KnowledgeBase | None, Report]:
@@ -73,10 +77,14 @@ def _build(run: BuildRun) -> tuple[KnowledgeBase | None, Report]:
     previous = recall(run.root, f"site-{run.folder_id}", f"{code} {run.out}")
     if previous is None or previous["stamp"] != run.stamp:
         previous = NOTHING_BUILT  # or a site touched since: it is made anew
+    # The back copy (the site before this one, see efflit.write) is of use when the record knows it.
+    back = previous["back"] or NOTHING_BUILT
     made = None  # the record of the new site's keys, once it is in place
     try:
-        with SiteWriter(run.out) as site:
-            made, links = _write_site(kb, catalog, run.options, Keys(catalog, run.options, code), previous, site)
+        with SiteWriter(run.out, _files_of(back) if previous["back"] else None, back.get("identity")) as site:
+            back = back if site.held is not None else NOTHING_BUILT
+            keys = Keys(catalog, run.options, code)
+            made, links = _write_site(kb, catalog, run.options, keys, previous, back, site)
             if links.problems:
                 report.problems += links.problems
                 raise SiteAbandoned
@@ -96,50 +104,82 @@ def _build(run: BuildRun) -> tuple[KnowledgeBase | None, Report]:
         )
     if made is not None and not report.failed():
         stamp = site_stamp(run.out)
+        # The site replaced is the back copy now: it is what ``previous`` says, unless that was nothing.
+        # Its folder is the one that was live when the build began, unless another build swapped since.
+        kept = {part: previous[part] for part in KEPT_OF_BACK} | {"identity": run.identity}
+        made["back"] = kept if previous is not NOTHING_BUILT else None
         remember(run.root, f"site-{run.folder_id}", f"{code} {run.out}", {"stamp": stamp, **made})
         run.remember(stamp, report)
     return kb, report
 
 
+def _files_of(record: dict) -> list[str]:
+    return [*record["pages"], *record["file_paths"], *record["bundles"]]
+
+
 def _write_site(
-    kb: KnowledgeBase, catalog: Catalog, options: Options, keys: Keys, previous: dict, site: SiteWriter
+    kb: KnowledgeBase, catalog: Catalog, options: Options, keys: Keys, live: dict, back: dict, site: SiteWriter
 ) -> tuple[dict, Report]:
-    """Write the site into staging: outputs whose key is the one ``previous`` recorded are taken over
-    from the previous site, the others are made.  Returns the new record of keys, and the report
-    of the new site's links."""
+    """Write the site into staging.  An output whose key is the one recorded for the back copy
+    (``back``, which staging starts from when it can) is kept as it is there; one whose key is the
+    live site's (``live``) is taken over from it; the others are made.  Returns the new record of
+    keys, and the report of the new site's links."""
     site_pages = list(pages(catalog))
     page_keys = {page.path: keys.page(page.template, page.shows(keys)) for page in site_pages}
-    fresh = [page for page in site_pages if previous["pages"].get(page.path) != page_keys[page.path]]
-    unchanged = page_keys.keys() - {page.path for page in fresh}
-    for path in unchanged:
-        site.take(path)
+    fresh, changed = [], set()  # pages to make, and pages kept whose bytes differ from the live site's
+    for page in site_pages:
+        key = page_keys[page.path]
+        if back["pages"].get(page.path) == key:
+            if site.keep(page.path):
+                changed.add(page.path)
+        elif live["pages"].get(page.path) == key:
+            site.take(page.path)
+        else:
+            fresh.append(page)
     papers = [page for page in fresh if page.template == "paper.html"]
     others = [page for page in fresh if page.template != "paper.html"]
-    new_papers = render_pages(catalog, options, papers, site.write, _workers(len(papers)))
+    new_papers = changed | render_pages(catalog, options, papers, site.write, _workers(len(papers)))
     # A shard of the search index is made again when its papers, or the bytes of one's page, changed.
-    bundles = shards([record.id for record in catalog.papers])
-    search = {folder: digest(indexer_version(), *papers) for folder, papers in bundles.items()}
-    indexed = previous["search"] or {}
+    shared_out = shards([record.id for record in catalog.papers])
+    search = {folder: digest(indexer_version(), *papers) for folder, papers in shared_out.items()}
     stale = {
         folder: papers
-        for folder, papers in bundles.items()
-        if indexed.get(folder) != search[folder] or any(f"papers/{paper}/index.html" in new_papers for paper in papers)
+        for folder, papers in shared_out.items()
+        if live["search"].get(folder) != search[folder]
+        or any(f"papers/{paper}/index.html" in new_papers for paper in papers)
     }
-    for folder in bundles.keys() - stale.keys():
-        site.take_folder(folder)
+    bundles = {folder: digest(search[folder], os.urandom(8).hex()) for folder in stale}
+    for folder in stale:
+        site.clear_folder(folder)
+    for folder in shared_out.keys() - stale.keys():
+        bundles[folder] = live["bundles"][folder]
+        if back["bundles"].get(folder) != bundles[folder]:  # else the back copy holds this very bundle
+            site.take_folder(folder)
     # Pagefind indexes them while the rest is made and checked.
     with search_index(site.staging, stale):
         new_pages = new_papers | render_pages(catalog, options, others, site.write, _workers(len(others)))
         files = keys.files(kb.project.root)
-        if previous["files"] == files:
-            for path in previous["file_paths"]:
+        if back["files"] == files:
+            for path in back["file_paths"]:
+                site.keep(path)
+            file_paths = back["file_paths"]
+        elif live["files"] == files:
+            for path in live["file_paths"]:
                 site.take(path)
-            file_paths = previous["file_paths"]
+            file_paths = live["file_paths"]
         else:
             file_paths = render_files(catalog, options, site_pages, site.write)
+        site.drop_others({*page_keys, *file_paths, *shared_out})
         base_path, label = site_base_path(catalog, options), _label(kb, site.out)
         # Pages with the bytes they had (taken over, or made again alike) link where they did.
-        known = {page: held for page, held in (previous["links"] or {}).items() if page not in new_pages}
+        known = {page: held for page, held in live["links"].items() if page not in new_pages}
         links, held = check_site(site.staging, base_path, label, origins(catalog), ENTRY_POINTS, known)
-    made = {"pages": page_keys, "search": search, "files": files, "file_paths": file_paths, "links": held}
+    made = {
+        "pages": page_keys,
+        "search": search,
+        "bundles": bundles,
+        "files": files,
+        "file_paths": file_paths,
+        "links": held,
+    }
     return made, links

@@ -13,6 +13,7 @@ from pathlib import Path
 from efflit.cache import digest, fingerprint, input_hashes, recall, remember, site_stamp
 from efflit.problems import Report
 from efflit.project import Options
+from efflit.write import folder_identity
 
 
 def check(root: Path) -> tuple[str, Report]:
@@ -40,12 +41,13 @@ class BuildRun:
     options: Options
     hashes: dict[Path, str]
     stamp: list[int]  # of the output folder before the build (see `cache.site_stamp`)
+    identity: tuple[int, int] | None  # of the output folder before the build (see `write.folder_identity`)
 
     @classmethod
     def of(cls, root: Path, out: Path | None, options: Options) -> BuildRun:
         root = root.resolve()
         out = (out or root / "site").resolve()
-        return cls(root, out, options, input_hashes(root), site_stamp(out))
+        return cls(root, out, options, input_hashes(root), site_stamp(out), folder_identity(out))
 
     @property
     def folder_id(self) -> str:

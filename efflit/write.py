@@ -4,12 +4,19 @@ A build writes a complete new site into a staging folder beside the output and
 then swaps the two in one atomic step (Linux ``renameat2(RENAME_EXCHANGE)``),
 so a reader, a server or a killed build only ever sees the previous complete
 site or the new one, and nothing of a removed record survives.  Files the new
-site shares with the previous one are hard links to them, not new writes; the
-previous site is deleted in the background once the new one is in place.
+site shares with the previous one are hard links to them, not new writes.
+
+The replaced site is kept beside the output as the back copy (`.site.back`), and
+the next build may stage in it: it then only replaces the files that differ and
+deletes the ones no longer made, instead of making every folder and link again
+(tens of thousands of them).  A file there may be the very file (hard link) of
+the site being served, so nothing in staging is ever changed in place: it is
+removed, then written anew.
 """
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
 import os
@@ -28,11 +35,24 @@ class UnsafePath(ValueError):
     """An output path that would land outside the site folder."""
 
 
-class SiteWriter:
-    """``with SiteWriter(out) as site: site.write("a/index.html", data)`` then swap on success."""
+def back_copy(out: Path) -> Path:
+    """Where the site a build replaced is kept."""
+    return out.with_name(f".{out.name}.back")
 
-    def __init__(self, out: Path) -> None:
+
+class SiteWriter:
+    """``with SiteWriter(out) as site: site.write("a/index.html", data)`` then swap on success.
+
+    ``held`` lists the files (and whole folders) of the back copy when the caller knows them
+    exactly, and ``identity`` is the back copy's (see `folder_identity`): staging then starts from
+    it, and ``drop_others`` deletes what the new site does not hold."""
+
+    def __init__(self, out: Path, held: list[str] | None = None, identity: tuple[int, int] | None = None) -> None:
         self.out = out.resolve()
+        self.back = back_copy(self.out)
+        # The folder must be the one recorded: a build killed between swap and record, or another
+        # build into the same folder, leaves another one there.
+        self.held = held if held is not None and folder_identity(self.back) == identity else None
         self.staging = self.out  # set on entering
         self._folders: set[str] = set()  # made in staging already
 
@@ -42,12 +62,24 @@ class SiteWriter:
             _remove(left)
         # A fresh name each time: a leftover that cannot be removed must not block the build.
         self.staging = Path(tempfile.mkdtemp(prefix=f".{self.out.name}.staging-", dir=self.out.parent))
+        if self.held is not None:
+            # Renamed first: a killed build then leaves a staging leftover, never a back copy
+            # that is no longer what its record says.
+            os.rmdir(self.staging)
+            os.rename(self.back, self.staging)
+        elif self.back.exists():  # not known to be as recorded: of no use
+            unknown = Path(tempfile.mkdtemp(prefix=f".{self.out.name}.staging-", dir=self.out.parent))
+            os.rmdir(unknown)
+            os.rename(self.back, unknown)  # out of the way of the back copy this build leaves
+            _remove_in_background(unknown)
         return self
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None) -> None:
         if kind is None:
-            self._swap()
-            _remove_in_background(self.staging)  # which now holds the previous site
+            self._swap()  # staging now holds the previous site, if there was one
+            _remove(self.back)  # only when a removal left it behind
+            if self.staging.exists():
+                os.rename(self.staging, self.back)
         else:
             _remove(self.staging)
 
@@ -64,13 +96,62 @@ class SiteWriter:
         return f"{self.staging}/{relative}"
 
     def _made(self, relative: str) -> str:
-        """The staging path for a site path, with its folder made."""
+        """The staging path for a site path, with its folder made and no file there."""
         target = self._place(relative)
         folder = os.path.dirname(target)
         if folder not in self._folders:
-            os.makedirs(folder, exist_ok=True)
+            try:
+                os.makedirs(folder, exist_ok=True)
+            except (FileExistsError, NotADirectoryError):  # the back copy has a file where a folder goes
+                self._clear_way(folder)
+                os.makedirs(folder, exist_ok=True)
             self._folders.add(folder)
+        if self.held is not None:
+            try:
+                os.unlink(target)  # never written over: it may be a file of the site being served
+            except FileNotFoundError:
+                pass
+            except IsADirectoryError:  # the back copy has a folder where this file goes
+                _remove(Path(target))
         return target
+
+    def _clear_way(self, folder: str) -> None:
+        """Remove the files of the back copy that stand where ``folder`` or one above it goes."""
+        inside = folder[len(str(self.staging)) + 1 :].split("/")
+        for depth in range(1, len(inside) + 1):
+            path = "/".join([str(self.staging), *inside[:depth]])
+            if os.path.lexists(path) and not os.path.isdir(path):
+                os.unlink(path)
+
+    def keep(self, relative: str) -> bool:
+        """Keep a file of the back copy: it is what the new site holds there.  Whether its bytes
+        are new, that is other than the live site's."""
+        kept, live = self._place(relative), f"{self.out}/{relative}"
+        try:
+            ours, theirs = os.stat(kept), os.stat(live)
+        except OSError:
+            return True
+        if (ours.st_ino, ours.st_dev) == (theirs.st_ino, theirs.st_dev):
+            return False  # one file, linked into both
+        return ours.st_size != theirs.st_size or Path(kept).read_bytes() != Path(live).read_bytes()
+
+    def clear_folder(self, relative: str) -> None:
+        """An empty folder for someone else to fill (the search indexer)."""
+        _remove(Path(self._place(relative)))
+
+    def drop_others(self, new_site: set[str]) -> None:
+        """Delete the files and folders of the back copy that the new site (``new_site``: its files
+        and whole folders) does not hold, and folders they leave empty."""
+        folders = {path[:end] for path in new_site for end in _slashes(path)}  # the new site's folders
+        for relative in self.held or ():
+            if relative not in new_site and relative not in folders:
+                target = self._place(relative)
+                (_remove(Path(target)) if os.path.isdir(target) else _unlink(target))
+                folder = os.path.dirname(target)
+                with contextlib.suppress(OSError):  # a folder not empty, or a file of the new site now
+                    while folder != str(self.staging) and not os.listdir(folder):
+                        os.rmdir(folder)
+                        folder = os.path.dirname(folder)
 
     def write(self, relative: str, data: bytes) -> bool:
         """Write a file of the new site; one whose bytes the previous site holds already is taken over.
@@ -96,6 +177,7 @@ class SiteWriter:
 
     def take_folder(self, relative: str) -> None:
         """Take a whole folder of the previous site over."""
+        self.clear_folder(relative)
         for folder, _, names in os.walk(self.out / relative):
             inside = os.path.relpath(folder, self.out).replace(os.sep, "/")
             for name in names:
@@ -111,7 +193,25 @@ class SiteWriter:
         _remove(previous)
         os.rename(self.out, previous)
         os.rename(self.staging, self.out)
-        _remove(previous)
+        os.rename(previous, self.staging)
+
+
+def _slashes(path: str) -> list[int]:
+    return [index for index, char in enumerate(path) if char == "/"]
+
+
+def folder_identity(folder: Path) -> tuple[int, int] | None:
+    """Which folder is there (a folder keeps it when renamed); None when none is."""
+    try:
+        found = os.stat(folder, follow_symlinks=False)
+    except OSError:
+        return None
+    return (found.st_dev, found.st_ino) if os.path.isdir(folder) and not os.path.islink(folder) else None
+
+
+def _unlink(path: str) -> None:
+    with contextlib.suppress(FileNotFoundError, NotADirectoryError):  # gone, or its folder is a file now
+        os.unlink(path)
 
 
 def _link(previous: str, target: str) -> bool:

@@ -76,14 +76,14 @@ def edit_record(root: Path) -> None:
 
 
 def edit_record_again(root: Path) -> None:
-    """Change the same summary again: a page edited in two builds in a row."""
+    """Change the same summary again: its pages differ from the live site's and the back copy's."""
     record = records(root)[len(records(root)) // 2]
     text = record.read_text(encoding="utf-8")
     record.write_text(text.replace("An *edited* summary.", "A summary edited twice."), encoding="utf-8")
 
 
 def undo_404_template(root: Path) -> None:
-    """Back to the theme's page: the site holds again what it held two builds ago."""
+    """Back to the theme's page: what the back copy (the site before last) holds again."""
     (root / "templates/404.html").unlink()
 
 

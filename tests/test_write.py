@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from efflit.write import SiteWriter, UnsafePath
-from kbtools import eventually
+from efflit.write import SiteWriter, UnsafePath, folder_identity
 
 
 def test_swap_replaces_the_whole_site(tmp_path):
@@ -15,8 +14,50 @@ def test_swap_replaces_the_whole_site(tmp_path):
     with SiteWriter(out) as site:
         site.write("new/index.html", b"new")
     assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()) == ["new/index.html"]
-    # The previous site is removed in the background: no staging folder is left behind.
-    assert eventually(lambda: [p.name for p in tmp_path.iterdir()] == ["site"])
+    # The previous site is the back copy now; no staging folder is left behind.
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".site.back", "site"]
+    assert (tmp_path / ".site.back/old/index.html").read_bytes() == b"old"
+
+
+def files(folder):
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+def test_staging_in_the_back_copy_never_changes_a_file_of_the_live_site(tmp_path):
+    out = tmp_path / "site"
+    with SiteWriter(out) as site:
+        site.write("same/index.html", b"same")
+        site.write("edited/index.html", b"v1")
+    with SiteWriter(out) as site:  # the first site is the back copy now
+        site.take("same/index.html")  # a hard link to the first site's file
+        site.write("edited/index.html", b"v2")
+    live = files(out)
+    held = ["same/index.html", "edited/index.html"]
+    with SiteWriter(out, held, folder_identity(tmp_path / ".site.back")) as site:
+        site.take("same/index.html")
+        site.write("edited/index.html", b"v3")
+        site.write("added/index.html", b"new")
+        assert files(out) == live  # untouched while staging, though both share files
+    assert files(out) == {"same/index.html": b"same", "edited/index.html": b"v3", "added/index.html": b"new"}
+
+
+def built_twice(out, pages):
+    """A site built twice from ``pages``: the first is the back copy now."""
+    for _ in range(2):
+        with SiteWriter(out) as site:
+            for path, data in pages.items():
+                site.write(path, data)
+
+
+def test_what_the_back_copy_holds_and_the_new_site_does_not_is_dropped(tmp_path):
+    out = tmp_path / "site"
+    built_twice(out, {"kept/index.html": b"k", "gone/deep/index.html": b"g", "bundle/x.js": b"x"})
+    held = ["kept/index.html", "gone/deep/index.html", "bundle"]
+    with SiteWriter(out, held, folder_identity(tmp_path / ".site.back")) as site:
+        site.keep("kept/index.html")
+        site.drop_others({"kept/index.html"})
+    assert files(out) == {"kept/index.html": b"k"}
+    assert not (out / "gone").exists() and not (out / "bundle").exists()  # emptied folders go too
 
 
 def test_failure_keeps_the_previous_site(tmp_path):
@@ -28,6 +69,40 @@ def test_failure_keeps_the_previous_site(tmp_path):
         raise RuntimeError("render failed half-way")
     assert (out / "index.html").read_bytes() == b"v1"
     assert [p.name for p in tmp_path.iterdir()] == ["site"]
+
+
+def test_a_back_copy_other_than_the_one_recorded_is_not_staged_in(tmp_path):
+    out = tmp_path / "site"
+    for version in (b"v1", b"v2"):
+        with SiteWriter(out) as site:
+            site.write("index.html", version)
+    recorded = folder_identity(tmp_path / ".site.back")
+    (tmp_path / ".site.back").rename(tmp_path / "elsewhere")  # as another build would leave it
+    (tmp_path / ".site.back").mkdir()
+    (tmp_path / ".site.back/index.html").write_bytes(b"not what the record says")
+    assert SiteWriter(out, ["index.html"], recorded).held is None
+
+
+def test_a_file_where_the_new_site_has_a_folder_and_the_reverse(tmp_path):
+    out = tmp_path / "site"
+    built_twice(out, {"static/img": b"a file", "about/index.html": b"a page"})
+    with SiteWriter(out, ["static/img", "about/index.html"], folder_identity(tmp_path / ".site.back")) as site:
+        site.write("static/img/logo.svg", b"<svg/>")
+        site.write("about", b"a file now")
+        site.drop_others({"static/img/logo.svg", "about"})
+    assert files(out) == {"static/img/logo.svg": b"<svg/>", "about": b"a file now"}
+
+
+def test_a_failure_while_staging_in_the_back_copy_keeps_the_live_site(tmp_path):
+    out = tmp_path / "site"
+    for version in (b"v1", b"v2"):
+        with SiteWriter(out) as site:
+            site.write("index.html", version)
+    with pytest.raises(RuntimeError), SiteWriter(out, ["index.html"], folder_identity(tmp_path / ".site.back")) as site:
+        site.write("index.html", b"v3")
+        raise RuntimeError("render failed half-way")
+    assert (out / "index.html").read_bytes() == b"v2"
+    assert [p.name for p in tmp_path.iterdir()] == ["site"]  # the half-made back copy is gone
 
 
 @pytest.mark.parametrize("path", ["../escape.html", "/etc/passwd", "a/../../b", "a\\..\\b", ""])
