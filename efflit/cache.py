@@ -9,16 +9,16 @@ and are written atomically.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import os
 import pickle
 from collections.abc import Callable
+from functools import partial
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from efflit.forks import cores, in_forks
+from efflit.forks import cores, in_forks, meanwhile, wait_meanwhile
 from efflit.problems import Report
 from efflit.project import PAPERS, PYPROJECT, TAXONOMY, Project, entries_under, template_dirs
 from efflit.write import write_atomic
@@ -131,7 +131,10 @@ class ParseCache:
 
     def save(self) -> None:
         if self.changed:
-            _store_meanwhile(self.file, {"version": self.version, "files": self.current})
+            # Stored by a forked process while the check goes on: pickling the parse results of 10,000
+            # records takes a tenth of a second.  `_load` waits for it in this process; another
+            # process that reads the file before it is replaced finds the previous one, or none.
+            meanwhile(partial(_store, self.file, {"version": self.version, "files": self.current}))
 
 
 PARALLEL_FROM = 1000  # files: below this, forking costs more than it saves
@@ -199,34 +202,12 @@ def remember(root: Path, name: str, key: str, result: dict) -> None:
 def _load(path: Path) -> Any:
     """What ``_store`` kept at ``path``, or None.  Pickle, as a record of a large site holds millions
     of numbers (ten times faster than JSON), restricted to plain data and efflit's value classes."""
-    while _storing:  # this process may still be storing it
-        with contextlib.suppress(ChildProcessError):  # reaped already (SIGCHLD ignored)
-            os.waitpid(_storing.pop(), 0)
+    wait_meanwhile()  # this process may still be storing it
     try:
         with path.open("rb") as stream:
             return _PlainUnpickler(stream).load()
     except Exception:  # noqa: BLE001 -- damaged or planted: any failure means no cache
         return None
-
-
-_storing: list[int] = []  # processes forked by `_store_meanwhile` and not waited for yet
-
-
-def _store_meanwhile(path: Path, value: Any) -> None:
-    """`_store` in a forked process while this one goes on: pickling the parse results of 10,000
-    records takes a tenth of a second.  A later `_load` in this process waits for it; another
-    process that reads the file before it is replaced finds the previous one, or none."""
-    try:
-        child = os.fork()
-    except (AttributeError, OSError):  # no fork here, or no room for a process
-        _store(path, value)
-        return
-    if child == 0:
-        try:
-            _store(path, value)
-        finally:
-            os._exit(0)
-    _storing.append(child)
 
 
 def _store(path: Path, value: Any) -> None:

@@ -1,8 +1,10 @@
-"""Work shared out between forked processes, which inherit everything the parent holds (the
-catalog, the parsed records) instead of receiving a pickled copy; only results travel back."""
+"""Work in forked processes, which inherit everything the parent holds (the catalog, the parsed
+records) instead of receiving a pickled copy: shared out, with only the results travelling back
+(`in_forks`), or done in the background (`meanwhile`, `detached`)."""
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 from collections.abc import Callable
@@ -45,3 +47,52 @@ def _call_each(calls: list[Callable[[], Any]]) -> list[Any]:
 def _run(index: int) -> Any:
     function, shares = _work
     return function(shares[index])
+
+
+_meanwhile: list[int] = []  # processes started by `meanwhile` and not waited for yet
+
+
+def meanwhile(function: Callable[[], Any]) -> None:
+    """``function()`` in a forked process while this one goes on (here, where none can be forked);
+    `wait_meanwhile` waits for them."""
+    child = _fork()
+    if child is None:
+        function()
+    elif child == 0:
+        try:
+            function()
+        finally:
+            os._exit(0)
+    else:
+        _meanwhile.append(child)
+
+
+def wait_meanwhile() -> None:
+    while _meanwhile:
+        with contextlib.suppress(ChildProcessError):  # reaped already (SIGCHLD ignored)
+            os.waitpid(_meanwhile.pop(), 0)
+
+
+def detached(function: Callable[[], Any]) -> None:
+    """``function()`` in a process nobody waits for (adopted by init, so never left a zombie), which
+    lets go of the files this one holds open (a server's sockets); here, where none can be forked."""
+    child = _fork()
+    if child is None:
+        function()
+    elif child == 0:
+        try:
+            if os.fork() == 0:
+                os.closerange(3, 1 << 16)
+                function()
+        finally:
+            os._exit(0)
+    else:
+        os.waitpid(child, 0)
+
+
+def _fork() -> int | None:
+    """``os.fork()``, or None where processes cannot be forked (no fork, or no room for one)."""
+    try:
+        return os.fork()
+    except (AttributeError, OSError):
+        return None

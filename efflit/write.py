@@ -22,9 +22,12 @@ import ctypes.util
 import os
 import shutil
 import tempfile
+from functools import partial
 from pathlib import Path
-from stat import S_ISREG
+from stat import S_ISDIR, S_ISREG
 from types import TracebackType
+
+from efflit.forks import detached
 
 _RENAME_EXCHANGE = 2
 _AT_FDCWD = -100
@@ -60,19 +63,25 @@ class SiteWriter:
         self.out.parent.mkdir(parents=True, exist_ok=True)
         for left in self.out.parent.glob(f".{self.out.name}.staging-*"):  # left by a killed build
             _remove(left)
-        # A fresh name each time: a leftover that cannot be removed must not block the build.
-        self.staging = Path(tempfile.mkdtemp(prefix=f".{self.out.name}.staging-", dir=self.out.parent))
         if self.held is not None:
             # Renamed first: a killed build then leaves a staging leftover, never a back copy
             # that is no longer what its record says.
-            os.rmdir(self.staging)
+            self.staging = self._staging_name()
             os.rename(self.back, self.staging)
-        elif self.back.exists():  # not known to be as recorded: of no use
-            unknown = Path(tempfile.mkdtemp(prefix=f".{self.out.name}.staging-", dir=self.out.parent))
-            os.rmdir(unknown)
+            return self
+        if self.back.exists():  # not known to be as recorded: of no use
+            unknown = self._staging_name()
             os.rename(self.back, unknown)  # out of the way of the back copy this build leaves
-            _remove_in_background(unknown)
+            detached(partial(_remove, unknown))
+        self.staging = self._staging_name()
+        self.staging.mkdir()
         return self
+
+    def _staging_name(self) -> Path:
+        """A fresh name each time: a leftover that cannot be removed must not block the build."""
+        name = Path(tempfile.mkdtemp(prefix=f".{self.out.name}.staging-", dir=self.out.parent))
+        name.rmdir()
+        return name
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None) -> None:
         if kind is None:
@@ -128,12 +137,11 @@ class SiteWriter:
         are new, that is other than the live site's."""
         kept, live = self._place(relative), f"{self.out}/{relative}"
         try:
-            ours, theirs = os.stat(kept), os.stat(live)
+            if os.path.samefile(kept, live):
+                return False  # one file, linked into both
+            return not _holds(live, Path(kept).read_bytes())
         except OSError:
             return True
-        if (ours.st_ino, ours.st_dev) == (theirs.st_ino, theirs.st_dev):
-            return False  # one file, linked into both
-        return ours.st_size != theirs.st_size or Path(kept).read_bytes() != Path(live).read_bytes()
 
     def clear_folder(self, relative: str) -> None:
         """An empty folder for someone else to fill (the search indexer)."""
@@ -157,12 +165,7 @@ class SiteWriter:
         """Write a file of the new site; one whose bytes the previous site holds already is taken over.
         Whether the bytes are new."""
         target, previous = self._made(relative), f"{self.out}/{relative}"
-        try:
-            found = os.lstat(previous)
-            same = S_ISREG(found.st_mode) and found.st_size == len(data) and Path(previous).read_bytes() == data
-        except OSError:
-            same = False
-        if same and _link(previous, target):
+        if _holds(previous, data) and _link(previous, target):
             return False
         with open(target, "wb") as file:
             file.write(data)
@@ -200,13 +203,22 @@ def _slashes(path: str) -> list[int]:
     return [index for index, char in enumerate(path) if char == "/"]
 
 
+def _holds(path: str, data: bytes) -> bool:
+    """Whether ``path`` is a file (not a link) of exactly these bytes."""
+    try:
+        found = os.lstat(path)
+        return S_ISREG(found.st_mode) and found.st_size == len(data) and Path(path).read_bytes() == data
+    except OSError:
+        return False
+
+
 def folder_identity(folder: Path) -> tuple[int, int] | None:
     """Which folder is there (a folder keeps it when renamed); None when none is."""
     try:
-        found = os.stat(folder, follow_symlinks=False)
+        found = os.lstat(folder)
     except OSError:
         return None
-    return (found.st_dev, found.st_ino) if os.path.isdir(folder) and not os.path.islink(folder) else None
+    return (found.st_dev, found.st_ino) if S_ISDIR(found.st_mode) else None
 
 
 def _unlink(path: str) -> None:
@@ -235,28 +247,6 @@ def _remove(folder: Path) -> None:
         shutil.rmtree(folder, onerror=writable_then_retry)
     except OSError:
         pass
-
-
-def _remove_in_background(folder: Path) -> None:
-    """Delete a replaced site in a detached process: the new site is in place already, and nobody
-    needs to wait while tens of thousands of files go (what an interrupted removal leaves, the
-    next build removes)."""
-    if not hasattr(os, "fork"):
-        _remove(folder)
-        return
-    try:
-        child = os.fork()
-    except OSError:
-        _remove(folder)
-        return
-    if child == 0:
-        try:
-            if os.fork() == 0:  # the grandchild, adopted by init, so never left a zombie
-                os.closerange(3, 1 << 16)  # let go of what the parent holds (a server's sockets)
-                _remove(folder)
-        finally:
-            os._exit(0)
-    os.waitpid(child, 0)
 
 
 def _exchange(a: Path, b: Path) -> bool:
