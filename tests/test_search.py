@@ -1,0 +1,49 @@
+"""The search index: how papers are shared out between shards, and what Pagefind indexes of a page."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+from efflit import search
+from efflit.build import build
+
+
+def test_every_paper_is_in_one_shard_and_stays_there_as_papers_are_added() -> None:
+    ids = [f"paper{n}" for n in range(3 * search.SHARD_SIZE - 10)]  # room for one more in three shards
+    before = search.shards(ids)
+    assert sorted(paper for papers in before.values() for paper in papers) == sorted(ids)
+    after = search.shards([*ids, "newcomer2026"])
+    moved = {paper for folder, papers in after.items() for paper in set(papers) - set(before[folder])}
+    assert moved == {"newcomer2026"}
+
+
+def test_shards_are_capped_so_the_search_page_merges_few_bundles() -> None:
+    ids = [f"paper{n}" for n in range(search.SHARD_SIZE * (search.MAX_SHARDS + 5))]
+    bundles = search.shards(ids)
+    assert len(bundles) == search.MAX_SHARDS
+    assert search.BUNDLE in bundles  # the one with the search UI
+
+
+def test_an_empty_knowledge_base_still_has_the_bundle_with_the_ui() -> None:
+    assert search.shards([]) == {search.BUNDLE: []}
+
+
+def fragments(site: Path) -> list[dict]:
+    """Pagefind's record of each indexed page (gzip, after a fixed signature)."""
+    signature = b"pagefind_dcd"
+    texts = [gzip.decompress(path.read_bytes()) for path in sorted((site / "pagefind/fragment").iterdir())]
+    return [json.loads(text.removeprefix(signature)) for text in texts]
+
+
+def test_the_index_holds_each_paper_page_with_its_text_and_facets_but_not_the_layout(kb: Path) -> None:
+    _, report = build(kb)
+    assert not report.errors
+    pages = {page["url"]: page for page in fragments(kb / "site")}
+    assert set(pages) == {"/papers/caching2024/", "/papers/example2023quantizing/", "/papers/muller2022attention/"}
+    page = pages["/papers/example2023quantizing/"]
+    assert page["meta"]["title"].startswith("Quantizing")
+    assert page["filters"]["year"] == ["2023"]
+    assert "Skip to content" not in page["content"]  # the layout around the paper is not indexed
+    assert "@" not in page["content"]  # nor its BibTeX (data-pagefind-ignore)
