@@ -12,10 +12,11 @@ import os
 import posixpath
 import re
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote
 
+from efflit.forks import cores, in_forks
 from efflit.problems import Position, Report
 
 # Our pages are generated, so attributes are well-formed and double-quoted (Jinja escapes quotes
@@ -66,6 +67,73 @@ class PageLinks:
     targets: frozenset[str]
 
 
+Wanted = tuple[str, str, str, Position]  # a link to a fragment: (target page, id, link, where)
+PAGES_PER_WORKER = 3000  # below this, forking costs more than it saves
+
+
+@dataclass
+class _Reader:
+    """Reads pages of the site at ``folder`` (whose files are ``files``) for their ids and links."""
+
+    folder: Path
+    files: set[str]
+    base_path: str
+    label: str
+    origins: dict[str, str]
+    # A link that climbs to the site root (`../../x/`) points at the same file from every page as
+    # deep: once found sound (and without a fragment, which is checked page by page), it is not
+    # resolved again at that depth.
+    sound_from_root: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def at(self, page: str, text: str = "", offset: int = -1) -> Position:
+        line, column = _line_column(text, offset) if offset >= 0 else (1, 1)
+        return Position(f"{self.label}/{page}" if self.label else page, line, column)
+
+    def made_by(self, page: str) -> str:
+        return f" (made by {self.origins[page]})" if page in self.origins else ""
+
+    def read(self, page: str, report: Report) -> tuple[PageLinks, list[Wanted]]:
+        """The page's ids and link targets, and its links to fragments; broken links go to ``report``."""
+        text = (self.folder / page).read_text(encoding="utf-8")
+        attributes = dict.fromkeys(_ATTRIBUTE.findall(text))  # each once: listings repeat the same links
+        targets, wanted = set(), []
+        directory = posixpath.dirname(page)
+        root = "../" * (directory.count("/") + 1) if directory else ""
+        sound = self.sound_from_root.setdefault(root, {})
+        for kind, raw in attributes:
+            if raw in sound and kind != "id":
+                targets.add(sound[raw])
+                continue
+            if kind == "id":
+                continue
+            link = html.unescape(raw)
+            resolved = (page, link[1:]) if link.startswith("#") else _resolve(directory, link, self.base_path)
+            if resolved is None:
+                continue
+            target, fragment = resolved
+            if target not in self.files and f"{target}/index.html" in self.files:
+                target = f"{target}/index.html"
+            if target not in self.files:
+                where = self.at(page, text, _offset(text, kind, raw))
+                report.error(where, f"broken link '{link}': no file {target}{self.made_by(page)}", "fix the link")
+                continue
+            targets.add(target)
+            if fragment and target.endswith(".html"):
+                targets.add(f"{target}#{fragment}")
+                wanted.append((target, fragment, link, self.at(page, text, _offset(text, kind, raw))))
+            elif not fragment and link.startswith(root) and not link.startswith("../", len(root)):
+                sound[raw] = target
+        ids = frozenset(html.unescape(raw) for kind, raw in attributes if kind == "id")
+        return PageLinks(ids, frozenset(targets)), wanted
+
+    def read_all(self, pages: list[str]) -> tuple[dict[str, PageLinks], dict[str, list[Wanted]], list]:
+        report = Report()
+        links, fragments = {}, {}
+        for page in pages:
+            links[page], fragments[page] = self.read(page, report)
+        return links, fragments, report.problems
+
+
 def check_site(
     folder: Path,
     base_path: str = "/",
@@ -79,82 +147,38 @@ def check_site(
     files in ``coming`` count as present (the search bundle, still being written).  Pages in
     ``known`` (unchanged since a check that found them sound) are not read again unless a file or
     id they link to is gone.  Returns the report and what each page holds, for the next check.
-    One pass over the pages, keeping only their ids and targets, so memory stays small."""
+    The pages are read in forked processes when there are many, keeping only their ids and
+    targets, so memory stays small."""
     report = Report()
-    origins = origins or {}
     files = {
         posixpath.join(os.path.relpath(directory, folder), name).removeprefix("./")
         for directory, _, names in os.walk(folder)
         for name in names
     } | coming
+    reader = _Reader(folder, files, base_path, label, origins or {})
     pages = sorted(name for name in files if name.endswith(".html"))
-    links: dict[str, PageLinks] = {}
-    fragments: dict[str, list[tuple[str, str, str, Position]]] = {}  # of pages read: (target, id, link, where)
-
-    def at(page: str, text: str = "", offset: int = -1) -> Position:
-        line, column = _line_column(text, offset) if offset >= 0 else (1, 1)
-        return Position(f"{label}/{page}" if label else page, line, column)
-
-    def made_by(page: str) -> str:
-        return f" (made by {origins[page]})" if page in origins else ""
-
-    # A link that climbs to the site root (`../../x/`) points at the same file from every page as
-    # deep: once found sound (and without a fragment, which is checked page by page), it is not
-    # resolved again at that depth.
-    sound_from_root: dict[str, dict[str, str]] = {}
-
-    def read(page: str) -> None:
-        text = (folder / page).read_text(encoding="utf-8")
-        attributes = dict.fromkeys(_ATTRIBUTE.findall(text))  # each once: listings repeat the same links
-        targets, fragments[page] = set(), []
-        directory = posixpath.dirname(page)
-        root = "../" * (directory.count("/") + 1) if directory else ""
-        sound = sound_from_root.setdefault(root, {})
-        for kind, raw in attributes:
-            if raw in sound and kind != "id":
-                targets.add(sound[raw])
-                continue
-            if kind == "id":
-                continue
-            link = html.unescape(raw)
-            resolved = (page, link[1:]) if link.startswith("#") else _resolve(directory, link, base_path)
-            if resolved is None:
-                continue
-            target, fragment = resolved
-            if target not in files and f"{target}/index.html" in files:
-                target = f"{target}/index.html"
-            if target not in files:
-                where = at(page, text, _offset(text, kind, raw))
-                report.error(where, f"broken link '{link}': no file {target}{made_by(page)}", "fix the link")
-                continue
-            targets.add(target)
-            if fragment and target.endswith(".html"):
-                targets.add(f"{target}#{fragment}")
-                fragments[page].append((target, fragment, link, at(page, text, _offset(text, kind, raw))))
-            elif not fragment and link.startswith(root) and not link.startswith("../", len(root)):
-                sound[raw] = target
-        ids = frozenset(html.unescape(raw) for kind, raw in attributes if kind == "id")
-        links[page] = PageLinks(ids, frozenset(targets))
-
     known = known or {}
-    for page in pages:
-        if page in known:
-            links[page] = known[page]
-        else:
-            read(page)
+    links = {page: known[page] for page in pages if page in known}
+    unknown = [page for page in pages if page not in known]
+    workers = max(1, min(cores(), len(unknown) // PAGES_PER_WORKER))
+    fragments: dict[str, list[Wanted]] = {}  # of pages read
+    for read, wanted, problems in in_forks(reader.read_all, [unknown[i::workers] for i in range(workers)]):
+        links |= read
+        fragments |= wanted
+        report.problems += problems
     # A known page is read again when a file or an id it links to is gone: reading it says where.
     kept = [page for page in pages if page in known]
     targets = set().union(*(links[page].targets for page in kept))
     gone = {target for target in targets if target.partition("#")[0] not in files or _gone(target, links)}
     for page in kept:
         if not links[page].targets.isdisjoint(gone):
-            read(page)
+            links[page], fragments[page] = reader.read(page, report)
     for page, wanted in fragments.items():
         for target, fragment, link, position in wanted:
             if fragment not in links[target].ids:
                 report.error(
                     position,
-                    f"broken link '{link}': {target} has no element with id '{fragment}'{made_by(page)}",
+                    f"broken link '{link}': {target} has no element with id '{fragment}'{reader.made_by(page)}",
                     "link to an id the page has",
                 )
     reachable, queue = {"index.html"}, deque(["index.html"])
@@ -166,8 +190,10 @@ def check_site(
                 queue.append(target)
     for page in pages:
         if page not in reachable and page != "404.html":
-            report.error(at(page), f"page is not reachable from the home page{made_by(page)}", "link to it")
-    return report, links
+            report.error(
+                reader.at(page), f"page is not reachable from the home page{reader.made_by(page)}", "link to it"
+            )
+    return report, {page: links[page] for page in pages}
 
 
 def _gone(target: str, links: dict[str, PageLinks]) -> bool:

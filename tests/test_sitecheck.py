@@ -92,3 +92,19 @@ def test_what_a_check_knows_survives_the_cache(tmp_path):
     _, links = check_site(site)
     remember(tmp_path, "links", "key", {"links": links})
     assert recall(tmp_path, "links", "key") == {"links": links}
+
+
+def test_pages_read_in_several_processes_give_the_same_report(tmp_path, monkeypatch):
+    pages = {f"p{n}.html": f'<a id="top" href="p{n + 1}.html#top">next</a>' for n in range(40)}
+    pages |= {"index.html": '<a href="p0.html">first</a>', "p7.html": '<a href="gone.html">x</a>'}
+    site = small_site(tmp_path, pages)
+    alone = check_site(site)
+    monkeypatch.setattr("efflit.sitecheck.PAGES_PER_WORKER", 5)
+    shared = check_site(site)
+    assert [str(p) for p in shared[0].sorted()] == [str(p) for p in alone[0].sorted()]
+    assert shared[1] == alone[1]
+    lines = {str(p).split("\n")[0] for p in shared[0].problems}
+    assert "p39.html:1:13: error: broken link 'p40.html#top': no file p40.html" in lines
+    assert "p7.html:1:4: error: broken link 'gone.html': no file gone.html" in lines
+    assert "p6.html:1:13: error: broken link 'p7.html#top': p7.html has no element with id 'top'" in lines
+    assert "p8.html:1:1: error: page is not reachable from the home page" in lines
