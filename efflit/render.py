@@ -116,17 +116,21 @@ def url_of(path: str) -> str:
     return path.removesuffix("index.html")
 
 
+# Stands for the path to the site root while a card is rendered, so that each card is rendered
+# once and serves every depth; made of characters that autoescaping leaves alone and no text holds.
+ROOT_MARK = "\x00root\x00"
+
+
 def _card_renderer(env: jinja2.Environment) -> Callable[[views.Card, str], Markup]:
-    """`card(paper, root)` for templates: a paper's card, rendered once per depth in the site
-    and reused by every listing that shows it (a paper appears in a dozen listings)."""
+    """`card(paper, root)` for templates: a paper's card, rendered once and reused by every
+    listing that shows it (a paper appears in a dozen listings, at several depths)."""
     template = env.get_template("_partials/card.html")
-    rendered: dict[tuple[str, str], Markup] = {}
+    rendered: dict[str, str] = {}
 
     def card(paper: views.Card, root: str) -> Markup:
-        key = (paper.id, root)
-        if key not in rendered:
-            rendered[key] = Markup(template.render(paper=paper, root=root))
-        return rendered[key]
+        if paper.id not in rendered:
+            rendered[paper.id] = template.render(paper=paper, root=ROOT_MARK)
+        return Markup(rendered[paper.id].replace(ROOT_MARK, root))
 
     return card
 

@@ -8,7 +8,6 @@ Links are resolved the way a browser resolves them from the page's address
 from __future__ import annotations
 
 import html
-import os
 import posixpath
 import re
 from collections import deque
@@ -18,6 +17,7 @@ from urllib.parse import unquote
 
 from efflit.forks import cores, in_forks
 from efflit.problems import Position, Report
+from efflit.project import entries_under
 
 # Our pages are generated, so attributes are well-formed and double-quoted (Jinja escapes quotes
 # inside values): a regex reads them many times faster than an HTML parser.
@@ -150,11 +150,8 @@ def check_site(
     The pages are read in forked processes when there are many, keeping only their ids and
     targets, so memory stays small."""
     report = Report()
-    files = {
-        posixpath.join(os.path.relpath(directory, folder), name).removeprefix("./")
-        for directory, _, names in os.walk(folder)
-        for name in names
-    } | coming
+    prefix = len(str(folder)) + 1
+    files = {entry.path[prefix:] for entry in entries_under(folder) if not entry.is_dir()} | coming
     reader = _Reader(folder, files, base_path, label, origins or {})
     pages = sorted(name for name in files if name.endswith(".html"))
     known = known or {}
