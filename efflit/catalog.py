@@ -45,6 +45,7 @@ class Catalog:
     years: dict[int, Group]
     venues: dict[str, Group]
     author_slugs: dict[str, frozenset[str]]  # record id -> the slugs of its authors' pages
+    tag_sets: dict[str, frozenset[str]]  # record id -> its tags
     newest: dict[str, int]  # record id -> its place in ``papers``, newest first
     recent: list[Record]  # most recently added first; on the same day, newest papers first
     cards: dict[str, Any] = field(default_factory=dict, repr=False)  # views.card's memory, per build
@@ -86,6 +87,7 @@ def build_catalog(kb: KnowledgeBase) -> Catalog:
         years=dict(sorted(years.items(), reverse=True)),
         venues=dict(sorted(venues.items())),
         author_slugs={r.id: frozenset(slugify(name) for name in r.authors) for r in papers},
+        tag_sets={r.id: frozenset(r.tags) for r in papers},
         newest={r.id: place for place, r in enumerate(papers)},
         recent=sorted(papers, key=lambda r: (r.added, r.year), reverse=True),
     )

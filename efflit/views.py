@@ -214,17 +214,14 @@ def related(catalog: Catalog, record: Record) -> list[Record]:
     """Papers sharing authors (3 points each) and tags (2 points each) with this one, best first,
     newest on ties.  The candidates are the newest papers of each of its authors and tags:
     scoring every paper of a prolific author or a large topic would make the build quadratic."""
-    tags, authors = set(record.tags), catalog.author_slugs[record.id]
-    candidates: dict[str, Record] = {}
-    for group in [*(catalog.authors[slug].papers for slug in authors), *(catalog.in_node[tag] for tag in tags)]:
-        candidates.update((other.id, other) for other in group[:CANDIDATES])
-    candidates.pop(record.id, None)
-
-    def rank(other: Record) -> tuple[int, int]:  # newest first on ties, as in `newest_first`
-        score = 3 * len(authors & catalog.author_slugs[other.id]) + 2 * len(tags.intersection(other.tags))
-        return -score, catalog.newest[other.id]
-
-    return sorted(candidates.values(), key=rank)[:RELATED]
+    tags, authors = catalog.tag_sets[record.id], catalog.author_slugs[record.id]
+    groups = [*(catalog.authors[slug].papers for slug in authors), *(catalog.in_node[tag] for tag in tags)]
+    candidates = {other.id for group in groups for other in group[:CANDIDATES]}
+    candidates.discard(record.id)
+    slugs, tag_sets, newest = catalog.author_slugs, catalog.tag_sets, catalog.newest
+    # Plain tuples sort without a key function; the place in `papers` breaks ties, newest first.
+    ranked = sorted((-3 * len(authors & slugs[o]) - 2 * len(tags & tag_sets[o]), newest[o]) for o in candidates)
+    return [catalog.papers[place] for _, place in ranked[:RELATED]]
 
 
 def paper_page(catalog: Catalog, record: Record, settings: Settings) -> dict:
