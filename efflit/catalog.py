@@ -36,6 +36,9 @@ class Group:
     papers: list[Record] = field(default_factory=list)
 
 
+CANDIDATES = 24  # newest papers per author and per tag group considered for "related papers"
+
+
 @dataclass
 class Catalog:
     kb: KnowledgeBase
@@ -46,6 +49,8 @@ class Catalog:
     venues: dict[str, Group]
     author_slugs: dict[str, frozenset[str]]  # record id -> the slugs of its authors' pages
     tag_sets: dict[str, frozenset[str]]  # record id -> its tags
+    # ("author", slug) or ("node", path) -> the ids of its CANDIDATES newest papers
+    heads: dict[tuple[str, str], tuple[str, ...]]
     newest: dict[str, int]  # record id -> its place in ``papers``, newest first
     recent: list[Record]  # most recently added first; on the same day, newest papers first
     cards: dict[str, Any] = field(default_factory=dict, repr=False)  # views.card's memory, per build
@@ -77,6 +82,8 @@ def build_catalog(kb: KnowledgeBase) -> Catalog:
         if record.venue:
             slug = slugify(record.venue)
             venues.setdefault(slug, Group(slug, record.venue)).papers.append(record)
+    heads = {("author", slug): group.papers for slug, group in authors.items()}
+    heads |= {("node", path): members for path, members in in_node.items()}
     for slug, group in authors.items():  # "Jörg Müller" and "Jorg Muller" share a page; show the usual spelling
         group.name = author_spellings[slug].most_common(1)[0][0]
     return Catalog(
@@ -88,6 +95,7 @@ def build_catalog(kb: KnowledgeBase) -> Catalog:
         venues=dict(sorted(venues.items())),
         author_slugs={r.id: frozenset(slugify(name) for name in r.authors) for r in papers},
         tag_sets={r.id: frozenset(r.tags) for r in papers},
+        heads={group: tuple(r.id for r in members[:CANDIDATES]) for group, members in heads.items()},
         newest={r.id: place for place, r in enumerate(papers)},
         recent=sorted(papers, key=lambda r: (r.added, r.year), reverse=True),
     )

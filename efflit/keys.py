@@ -23,7 +23,6 @@ from efflit.models import Record
 from efflit.project import Options
 from efflit.render import TemplateFailure, environment, static_files, template_position
 from efflit.validate import Node
-from efflit.views import CANDIDATES
 
 ALWAYS = ("_partials/card.html",)  # rendered through the `card` global, which Jinja cannot see
 
@@ -87,14 +86,12 @@ class Keys:
     def paper(self, record: Record) -> str:
         """The record, and for its related papers the newest papers of each of its authors and tags."""
         groups = [("author", slug) for slug in sorted(self.catalog.author_slugs[record.id])]
-        groups += [("tag", tag) for tag in sorted(set(record.tags))]
+        groups += [("node", tag) for tag in sorted(set(record.tags))]
         return digest(self.shape, self.record[record.id], *(self._window(group) for group in groups))
 
     def _window(self, group: tuple[str, str]) -> str:
         if group not in self._windows:
-            kind, name = group
-            members = self.catalog.authors[name].papers if kind == "author" else self.catalog.in_node[name]
-            self._windows[group] = self.records(members[:CANDIDATES])
+            self._windows[group] = digest(*(self.record[paper] for paper in self.catalog.heads[group]))
         return self._windows[group]
 
     def node(self, node: Node) -> str:

@@ -19,7 +19,6 @@ from efflit.validate import Node
 
 RECENT = 12
 RELATED = 6
-CANDIDATES = 24  # newest papers per author and per tag group considered for "related papers"
 MAX_BARS = 16
 
 
@@ -215,8 +214,9 @@ def related(catalog: Catalog, record: Record) -> list[Record]:
     newest on ties.  The candidates are the newest papers of each of its authors and tags:
     scoring every paper of a prolific author or a large topic would make the build quadratic."""
     tags, authors = catalog.tag_sets[record.id], catalog.author_slugs[record.id]
-    groups = [*(catalog.authors[slug].papers for slug in authors), *(catalog.in_node[tag] for tag in tags)]
-    candidates = {other.id for group in groups for other in group[:CANDIDATES]}
+    candidates = set()
+    for group in [*(("author", slug) for slug in authors), *(("node", tag) for tag in tags)]:
+        candidates.update(catalog.heads[group])
     candidates.discard(record.id)
     slugs, tag_sets, newest = catalog.author_slugs, catalog.tag_sets, catalog.newest
     # Plain tuples sort without a key function; the place in `papers` breaks ties, newest first.
