@@ -129,8 +129,9 @@ def _write_site(
     fresh, changed = [], set()  # pages to make, and pages kept whose bytes differ from the live site's
     for page in site_pages:
         key = page_keys[page.path]
-        if back["pages"].get(page.path) == key:
-            if site.keep(page.path):
+        if back["pages"].get(page.path) == key:  # kept as the back copy has it
+            # The same key means the same bytes: only a page made in the last build is compared.
+            if live["pages"].get(page.path) != key and site.differs_from_live(page.path):
                 changed.add(page.path)
         elif live["pages"].get(page.path) == key:
             site.take(page.path)
@@ -159,9 +160,7 @@ def _write_site(
     with search_index(site.staging, stale):
         new_pages = new_papers | render_pages(catalog, options, others, site.write, _workers(len(others)))
         files = keys.files(kb.project.root)
-        if back["files"] == files:
-            for path in back["file_paths"]:
-                site.keep(path)
+        if back["files"] == files:  # kept as the back copy has them
             file_paths = back["file_paths"]
         elif live["files"] == files:
             for path in live["file_paths"]:

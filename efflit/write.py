@@ -132,9 +132,8 @@ class SiteWriter:
             if os.path.lexists(path) and not os.path.isdir(path):
                 os.unlink(path)
 
-    def keep(self, relative: str) -> bool:
-        """Keep a file of the back copy: it is what the new site holds there.  Whether its bytes
-        are new, that is other than the live site's."""
+    def differs_from_live(self, relative: str) -> bool:
+        """Whether a file of the back copy, kept as it is, holds other bytes than the live site's."""
         kept, live = self._place(relative), f"{self.out}/{relative}"
         try:
             if os.path.samefile(kept, live):
