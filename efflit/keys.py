@@ -94,6 +94,11 @@ class Keys:
             self._windows[group] = digest(*(self.record[paper] for paper in self.catalog.heads[group]))
         return self._windows[group]
 
+    def cards(self) -> dict[str, str]:
+        """The key of each paper's card: its record and the names of its tags (not the template,
+        the same for every card: see `build._build`)."""
+        return {paper: digest(self.shape, key) for paper, key in self.record.items()}
+
     def node(self, node: Node) -> str:
         return digest(self.taxonomy, node.path, self.records(self.catalog.in_node[node.path]))
 

@@ -121,16 +121,19 @@ def url_of(path: str) -> str:
 ROOT_MARK = "\x00root\x00"
 
 
-def _card_renderer(env: jinja2.Environment) -> Callable[[views.Card, str], Markup]:
+Cards = dict[str, str]  # paper id -> its card, rendered with ROOT_MARK
+
+
+def _card_renderer(env: jinja2.Environment, cards: Cards, fresh: Cards) -> Callable[[views.Card, str], Markup]:
     """`card(paper, root)` for templates: a paper's card, rendered once and reused by every
-    listing that shows it (a paper appears in a dozen listings, at several depths)."""
+    listing that shows it (a paper appears in a dozen listings, at several depths).  ``cards`` are
+    known already (from the last build); the ones rendered here go into ``fresh`` too."""
     template = env.get_template("_partials/card.html")
-    rendered: dict[str, str] = {}
 
     def card(paper: views.Card, root: str) -> Markup:
-        if paper.id not in rendered:
-            rendered[paper.id] = template.render(paper=paper, root=ROOT_MARK)
-        return Markup(rendered[paper.id].replace(ROOT_MARK, root))
+        if paper.id not in cards:
+            cards[paper.id] = fresh[paper.id] = template.render(paper=paper, root=ROOT_MARK)
+        return Markup(cards[paper.id].replace(ROOT_MARK, root))
 
     return card
 
@@ -156,20 +159,31 @@ Write = Callable[[str, bytes], bool | None]  # whether the bytes are new
 
 
 def render_pages(
-    catalog: Catalog, options: Options, site_pages: list[Page], write: Write, workers: int = 1
+    catalog: Catalog,
+    options: Options,
+    site_pages: list[Page],
+    write: Write,
+    workers: int = 1,
+    cards: Cards | None = None,
 ) -> set[str]:
     """Render pages and hand each to ``write``, shared out between ``workers`` forked processes.
-    Returns the pages whose bytes ``write`` found new."""
+    Returns the pages whose bytes ``write`` found new; the cards rendered meanwhile are added to
+    ``cards``, which may hold some already (see `_card_renderer`)."""
     if len(site_pages) <= workers:
         workers = 1
     shares = [site_pages[i::workers] for i in range(workers)]
-    return set().union(*in_forks(partial(_render_pages, catalog, options, write=write), shares))
+    cards = {} if cards is None else cards
+    new: set[str] = set()
+    for pages_made, fresh in in_forks(partial(_render_pages, catalog, options, write=write, cards=cards), shares):
+        new.update(pages_made)
+        cards.update(fresh)
+    return new
 
 
 def render_files(catalog: Catalog, options: Options, site_pages: list[Page], write: Write) -> list[str]:
     """Everything beside the pages: sitemap, feed, robots.txt, downloads and static assets.
     Returns their paths."""
-    env = _environment(catalog, options)
+    env = _environment(catalog, options, {}, {})
     absolute = _base_url(catalog, options) or "/"
     urls = [url_of(page.path) for page in site_pages if page.path != "404.html"]
     entries = [_feed_entry(catalog, r) for r in catalog.recent[:FEED_SIZE]]
@@ -189,10 +203,10 @@ def _base_url(catalog: Catalog, options: Options) -> str | None:
     return options.base_url or catalog.kb.project.settings.base_url
 
 
-def _environment(catalog: Catalog, options: Options) -> jinja2.Environment:
+def _environment(catalog: Catalog, options: Options, cards: Cards, fresh: Cards) -> jinja2.Environment:
     env = environment(catalog.kb.project.root)
     settings = catalog.kb.project.settings
-    env.globals["card"] = _card_renderer(env)
+    env.globals["card"] = _card_renderer(env, cards, fresh)
     env.globals["site"] = {
         "title": settings.title,
         "description": settings.description,
@@ -202,8 +216,11 @@ def _environment(catalog: Catalog, options: Options) -> jinja2.Environment:
     return env
 
 
-def _render_pages(catalog: Catalog, options: Options, site_pages: list[Page], *, write: Write) -> list[str]:
-    env = _environment(catalog, options)
+def _render_pages(
+    catalog: Catalog, options: Options, site_pages: list[Page], *, write: Write, cards: Cards
+) -> tuple[list[str], Cards]:
+    fresh: Cards = {}
+    env = _environment(catalog, options, cards, fresh)
     base_url, base_path = _base_url(catalog, options), site_base_path(catalog, options)
     new = []
     for page in site_pages:
@@ -219,7 +236,7 @@ def _render_pages(catalog: Catalog, options: Options, site_pages: list[Page], *,
             ) from None
         if write(page.path, html.encode("utf-8")):
             new.append(page.path)
-    return new
+    return new, fresh
 
 
 def _feed_entry(catalog: Catalog, record: Record) -> dict:
