@@ -92,7 +92,11 @@ class Project:
     def _is_record(self, path: str) -> bool:
         """papers/<id>.yaml, straight in papers/."""
         folder, name = os.path.split(path)
-        return name.endswith(".yaml") and folder == str(self.papers)
+        return name.endswith(".yaml") and folder == self._papers_folder
+
+    @cached_property
+    def _papers_folder(self) -> str:
+        return str(self.papers)
 
     def outside(self, path: Path) -> bool:
         """Whether a file under papers/ is a link to somewhere outside the knowledge base (a pull
