@@ -10,7 +10,6 @@ from __future__ import annotations
 import html
 import posixpath
 import re
-from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote
@@ -178,13 +177,13 @@ def check_site(
                     f"broken link '{link}': {target} has no element with id '{fragment}'{reader.made_by(page)}",
                     "link to an id the page has",
                 )
-    reachable, queue = {"index.html"}, deque(["index.html"])
-    while queue:
-        held = links.get(queue.popleft())
-        for target in held.targets if held else ():
-            if target.endswith(".html") and target not in reachable:
-                reachable.add(target)
-                queue.append(target)
+    # Breadth first, a whole level at a time: set unions in C instead of a step per link (a million
+    # links at 10,000 records).
+    reachable, frontier = {"index.html"}, {"index.html"}
+    while frontier:
+        targets = set().union(*(links[page].targets for page in frontier if page in links)) - reachable
+        frontier = {target for target in targets if target.endswith(".html")}
+        reachable |= frontier
     for page in pages:
         if page not in reachable and page != "404.html":
             report.error(
