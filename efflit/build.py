@@ -6,13 +6,12 @@ Both report exactly the same problems, as the build runs the check first.
 from __future__ import annotations
 
 import os
-from functools import partial
 from pathlib import Path
 
-from efflit.cache import code_version, digest, recall, remember, site_stamp
+from efflit.cache import PerRecord, code_version, digest, recall, remember, site_stamp
 from efflit.catalog import Catalog, build_catalog
 from efflit.check import KnowledgeBase, check, no_cycle_collection
-from efflit.forks import cores, meanwhile
+from efflit.forks import cores
 from efflit.keys import Keys
 from efflit.problems import Position, Report
 from efflit.project import Options
@@ -141,11 +140,8 @@ def _write_site(
     papers = [page for page in fresh if page.template == "paper.html"]
     others = [page for page in fresh if page.template != "paper.html"]
     # Cards rendered by an earlier build are reused: a topic's page lists thousands.
-    card_keys, card_version = keys.cards(), keys.template("_partials/card.html")
-    stored = recall(kb.project.root, "cards", card_version) or {}
-    cards = {paper: stored[key] for paper, key in card_keys.items() if key in stored}
-    reused = len(cards)
-    new_papers = changed | render_pages(catalog, options, papers, site.write, _workers(len(papers)), cards)
+    cards = PerRecord(kb.project.root, "cards", keys.template("_partials/card.html"), keys.cards())
+    new_papers = changed | render_pages(catalog, options, papers, site.write, _workers(len(papers)), cards.values)
     # A shard of the search index is made again when its papers, or the bytes of one's page, changed.
     shared_out = shards([record.id for record in catalog.papers])
     search = {folder: digest(indexer_version(), *papers) for folder, papers in shared_out.items()}
@@ -164,10 +160,8 @@ def _write_site(
             site.take_folder(folder)
     # Pagefind indexes them while the rest is made and checked.
     with search_index(site.staging, stale):
-        new_pages = new_papers | render_pages(catalog, options, others, site.write, _workers(len(others)), cards)
-        if len(cards) > reused:
-            stored = {card_keys[paper]: card for paper, card in cards.items()}
-            meanwhile(partial(remember, kb.project.root, "cards", card_version, stored))
+        new_pages = new_papers | render_pages(catalog, options, others, site.write, _workers(len(others)), cards.values)
+        cards.save()
         files = keys.files(kb.project.root)
         if back["files"] == files:  # kept as the back copy has them
             file_paths = back["file_paths"]
@@ -176,7 +170,9 @@ def _write_site(
                 site.take(path)
             file_paths = live["file_paths"]
         else:
-            file_paths = render_files(catalog, options, site_pages, site.write)
+            exported = PerRecord(kb.project.root, "downloads", keys.common, keys.record)
+            file_paths = render_files(catalog, options, site_pages, site.write, exported.values)
+            exported.save()
         site.drop_others({*page_keys, *file_paths, *shared_out})
         base_path, label = site_base_path(catalog, options), _label(kb, site.out)
         # Pages with the bytes they had (taken over, or made again alike) link where they did.

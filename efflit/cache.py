@@ -189,6 +189,24 @@ class _PlainUnpickler(pickle.Unpickler):
         return super().find_class(module, name)
 
 
+class PerRecord:
+    """What was made from each record (its card, its download entries), kept between runs by the
+    record's key (``keys``: record id -> key) under ``version`` (what else it was made with): a run
+    makes it again only for records that changed.  ``values`` (record id -> value) holds what is
+    known; a run adds what it makes, and `save` keeps it for the next."""
+
+    def __init__(self, root: Path, name: str, version: str, keys: dict[str, str]) -> None:
+        self.root, self.name, self.version, self.keys = root, name, version, keys
+        stored = recall(root, name, version) or {}
+        self.values: dict[str, Any] = {record: stored[key] for record, key in keys.items() if key in stored}
+        self._known = len(self.values)
+
+    def save(self) -> None:
+        if len(self.values) > self._known:  # else the stored values serve as they are
+            kept = {self.keys[record]: value for record, value in self.values.items()}
+            meanwhile(partial(remember, self.root, self.name, self.version, kept))  # as `ParseCache.save`
+
+
 def recall(root: Path, name: str, key: str) -> dict | None:
     """The result stored under ``name`` if it was made from inputs with fingerprint ``key``."""
     stored = _load(root / CACHE / f"{name}.pickle")

@@ -89,5 +89,6 @@ def _csl_name(name: str) -> dict:
     return {"family": family, "given": " ".join(given)} if given else {"literal": family}
 
 
-def csl_json(records: list[Record], entries: dict[str, BibEntry]) -> str:
-    return _json([csl_item(r, entries[r.id]) for r in records])
+def csl_json(items: list[dict]) -> str:
+    """CSL-JSON items (from `csl_item`) as one file."""
+    return _json(items)

@@ -156,6 +156,7 @@ class TemplateFailure(Exception):
 
 
 Write = Callable[[str, bytes], bool | None]  # whether the bytes are new
+Exported = dict[str, tuple[str, dict]]  # record id -> its BibTeX entry, formatted, and its CSL-JSON item
 
 
 def render_pages(
@@ -180,9 +181,12 @@ def render_pages(
     return new
 
 
-def render_files(catalog: Catalog, options: Options, site_pages: list[Page], write: Write) -> list[str]:
+def render_files(
+    catalog: Catalog, options: Options, site_pages: list[Page], write: Write, exported: Exported | None = None
+) -> list[str]:
     """Everything beside the pages: sitemap, feed, robots.txt, downloads and static assets.
-    Returns their paths."""
+    Returns their paths.  ``exported`` holds the download entries of some records already (see
+    `downloads`); those made here are added."""
     env = _environment(catalog, options, {}, {})
     absolute = _base_url(catalog, options) or "/"
     urls = [url_of(page.path) for page in site_pages if page.path != "404.html"]
@@ -191,7 +195,7 @@ def render_files(catalog: Catalog, options: Options, site_pages: list[Page], wri
         ("sitemap.xml", env.get_template("sitemap.xml").render(base=absolute, urls=urls).encode()),
         ("feed.xml", env.get_template("feed.xml").render(base=absolute, entries=entries).encode()),
         ("robots.txt", f"User-agent: *\nAllow: /\nSitemap: {absolute}sitemap.xml\n".encode()),
-        *downloads(catalog, absolute),
+        *downloads(catalog, absolute, {} if exported is None else exported),
         *static_files(catalog.kb.project.root),
     ]
     for path, data in files:
@@ -244,11 +248,13 @@ def _feed_entry(catalog: Catalog, record: Record) -> dict:
     return {"card": view["paper"], "added": record.added.isoformat(), "summary": view["description"]}
 
 
-def downloads(catalog: Catalog, base_url: str) -> Iterator[tuple[str, bytes]]:
+def downloads(catalog: Catalog, base_url: str, exported: Exported) -> Iterator[tuple[str, bytes]]:
     entries = catalog.kb.bibtex
     records = catalog.papers
-    # Each entry formatted once: a paper is in the .bib of every node above its tags too.
-    formatted = {r.id: (entries[r.id].key, exports.bibtex_entry(entries[r.id])) for r in records}
+    for r in records:  # each made once: a paper is in the .bib of every node above its tags too
+        if r.id not in exported:
+            exported[r.id] = (exports.bibtex_entry(entries[r.id]), exports.csl_item(r, entries[r.id]))
+    formatted = {r.id: (entries[r.id].key, exported[r.id][0]) for r in records}
     yield "downloads/efflit.bib", exports.bibliography(dict(formatted.values())).encode()
     for path, members in catalog.in_node.items():
         bib = exports.bibliography(dict(formatted[r.id] for r in members))
@@ -256,7 +262,7 @@ def downloads(catalog: Catalog, base_url: str) -> Iterator[tuple[str, bytes]]:
     yield "downloads/papers.json", exports.records_json(records).encode()
     yield "downloads/papers.schema.json", exports.records_schema(base_url).encode()
     yield "downloads/record.schema.json", exports.record_schema().encode()
-    yield "downloads/papers.csl.json", exports.csl_json(records, entries).encode()
+    yield "downloads/papers.csl.json", exports.csl_json([exported[r.id][1] for r in records]).encode()
 
 
 def static_files(root: Path) -> Iterator[tuple[str, bytes]]:

@@ -36,3 +36,13 @@ def test_a_planted_cache_file_cannot_run_code(kb, tmp_path, monkeypatch):
     (kb / cache.CACHE / "parsed.pickle").write_bytes(pickle.dumps({"version": "x", "files": Exploit()}))
     assert outcome(kb) == expected
     assert not (tmp_path / "pwned").exists()
+
+
+def test_what_was_made_per_record_is_reused_only_for_records_whose_key_is_the_same(tmp_path):
+    made = cache.PerRecord(tmp_path, "things", "v1", {"a": "key-a", "b": "key-b"})
+    assert made.values == {}
+    made.values |= {"a": "made from a", "b": "made from b"}
+    made.save()
+    again = cache.PerRecord(tmp_path, "things", "v1", {"a": "key-a", "b": "key-b2"})  # b was edited
+    assert again.values == {"a": "made from a"}
+    assert cache.PerRecord(tmp_path, "things", "v2", {"a": "key-a"}).values == {}  # made another way
