@@ -15,7 +15,7 @@ from efflit.forks import cores
 from efflit.keys import Keys
 from efflit.problems import Position, Report
 from efflit.project import Options
-from efflit.render import TemplateFailure, origins, pages, render_files, render_pages, site_base_path
+from efflit.render import PAPER_PARTIALS, TemplateFailure, origins, pages, render_files, render_pages, site_base_path
 from efflit.reuse import BuildRun
 from efflit.search import ENTRY_POINTS, SearchIndexError, indexer_version, search_index, shards
 from efflit.sitecheck import check_site
@@ -139,9 +139,11 @@ def _write_site(
             fresh.append(page)
     papers = [page for page in fresh if page.template == "paper.html"]
     others = [page for page in fresh if page.template != "paper.html"]
-    # Cards rendered by an earlier build are reused: a topic's page lists thousands.
-    cards = PerRecord(kb.project.root, "cards", keys.template("_partials/card.html"), keys.cards())
-    new_papers = changed | render_pages(catalog, options, papers, site.write, _workers(len(papers)), cards.values)
+    # Cards and table rows rendered by an earlier build are reused: a topic's page lists thousands.
+    root, listed = kb.project.root, keys.listed()
+    stores = {name: PerRecord(root, name, keys.template(path), listed) for name, path in PAPER_PARTIALS.items()}
+    partials = {name: store.values for name, store in stores.items()}
+    new_papers = changed | render_pages(catalog, options, papers, site.write, _workers(len(papers)), partials)
     # A shard of the search index is made again when its papers, or the bytes of one's page, changed.
     shared_out = shards([record.id for record in catalog.papers])
     search = {folder: digest(indexer_version(), *papers) for folder, papers in shared_out.items()}
@@ -160,8 +162,9 @@ def _write_site(
             site.take_folder(folder)
     # Pagefind indexes them while the rest is made and checked.
     with search_index(site.staging, stale):
-        new_pages = new_papers | render_pages(catalog, options, others, site.write, _workers(len(others)), cards.values)
-        cards.save()
+        new_pages = new_papers | render_pages(catalog, options, others, site.write, _workers(len(others)), partials)
+        for store in stores.values():
+            store.save()
         files = keys.files(kb.project.root)
         if back["files"] == files:  # kept as the back copy has them
             file_paths = back["file_paths"]

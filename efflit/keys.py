@@ -21,10 +21,10 @@ from efflit.cache import digest
 from efflit.catalog import Catalog, Group
 from efflit.models import Record
 from efflit.project import Options
-from efflit.render import TemplateFailure, environment, static_files, template_position
+from efflit.render import PAPER_PARTIALS, TemplateFailure, environment, static_files, template_position
 from efflit.validate import Node
 
-ALWAYS = ("_partials/card.html",)  # rendered through the `card` global, which Jinja cannot see
+ALWAYS = tuple(PAPER_PARTIALS.values())  # rendered through template globals, which Jinja cannot see
 
 
 class Keys:
@@ -94,9 +94,9 @@ class Keys:
             self._windows[group] = digest(*(self.record[paper] for paper in self.catalog.heads[group]))
         return self._windows[group]
 
-    def cards(self) -> dict[str, str]:
-        """The key of each paper's card: its record and the names of its tags (not the template,
-        the same for every card: see `build._build`)."""
+    def listed(self) -> dict[str, str]:
+        """The key of each paper as a listing shows it (its card, its row in the table): its record
+        and the names of its tags; not the partial's template, the same for every paper."""
         return {paper: digest(self.shape, key) for paper, key in self.record.items()}
 
     def node(self, node: Node) -> str:

@@ -116,26 +116,27 @@ def url_of(path: str) -> str:
     return path.removesuffix("index.html")
 
 
-# Stands for the path to the site root while a card is rendered, so that each card is rendered
-# once and serves every depth; made of characters that autoescaping leaves alone and no text holds.
+# Partials that show one paper, each through the template global of its name (`card(paper, root)`):
+# rendered once per paper and reused by every page that shows it (a paper appears in a dozen
+# listings, at several depths), and kept between builds (see `build._write_site`).
+PAPER_PARTIALS = {"card": "_partials/card.html", "row": "_partials/row.html"}
+# Stands for the path to the site root while a paper partial is rendered, so that one rendering
+# serves every depth; made of characters that autoescaping leaves alone and no text holds.
 ROOT_MARK = "\x00root\x00"
 
+Partials = dict[str, dict[str, str]]  # partial's name -> paper id -> its rendering, with ROOT_MARK
 
-Cards = dict[str, str]  # paper id -> its card, rendered with ROOT_MARK
 
+def _paper_partial(template: jinja2.Template, rendered: dict[str, str], fresh: dict[str, str]) -> Callable:
+    """The template global for one paper partial.  ``rendered`` holds what is known already (from
+    the last build); what is rendered here goes into ``fresh`` too."""
 
-def _card_renderer(env: jinja2.Environment, cards: Cards, fresh: Cards) -> Callable[[views.Card, str], Markup]:
-    """`card(paper, root)` for templates: a paper's card, rendered once and reused by every
-    listing that shows it (a paper appears in a dozen listings, at several depths).  ``cards`` are
-    known already (from the last build); the ones rendered here go into ``fresh`` too."""
-    template = env.get_template("_partials/card.html")
+    def render(paper: views.Card | views.Row, root: str) -> Markup:
+        if paper.id not in rendered:
+            rendered[paper.id] = fresh[paper.id] = template.render(paper=paper, root=ROOT_MARK)
+        return Markup(rendered[paper.id].replace(ROOT_MARK, root))
 
-    def card(paper: views.Card, root: str) -> Markup:
-        if paper.id not in cards:
-            cards[paper.id] = fresh[paper.id] = template.render(paper=paper, root=ROOT_MARK)
-        return Markup(cards[paper.id].replace(ROOT_MARK, root))
-
-    return card
+    return render
 
 
 def site_base_path(catalog: Catalog, options: Options) -> str:
@@ -165,19 +166,20 @@ def render_pages(
     site_pages: list[Page],
     write: Write,
     workers: int = 1,
-    cards: Cards | None = None,
+    partials: Partials | None = None,
 ) -> set[str]:
     """Render pages and hand each to ``write``, shared out between ``workers`` forked processes.
-    Returns the pages whose bytes ``write`` found new; the cards rendered meanwhile are added to
-    ``cards``, which may hold some already (see `_card_renderer`)."""
+    Returns the pages whose bytes ``write`` found new; the paper partials rendered meanwhile are
+    added to ``partials``, which may hold some already (see `_paper_partial`)."""
     if len(site_pages) <= workers:
         workers = 1
     shares = [site_pages[i::workers] for i in range(workers)]
-    cards = {} if cards is None else cards
+    partials = {name: {} for name in PAPER_PARTIALS} if partials is None else partials
     new: set[str] = set()
-    for pages_made, fresh in in_forks(partial(_render_pages, catalog, options, write=write, cards=cards), shares):
+    for pages_made, fresh in in_forks(partial(_render_pages, catalog, options, write=write, partials=partials), shares):
         new.update(pages_made)
-        cards.update(fresh)
+        for name, rendered in fresh.items():
+            partials[name].update(rendered)
     return new
 
 
@@ -187,7 +189,7 @@ def render_files(
     """Everything beside the pages: sitemap, feed, robots.txt, downloads and static assets.
     Returns their paths.  ``exported`` holds the download entries of some records already (see
     `downloads`); those made here are added."""
-    env = _environment(catalog, options, {}, {})
+    env = _environment(catalog, options, {name: {} for name in PAPER_PARTIALS}, {})
     absolute = _base_url(catalog, options) or "/"
     urls = [url_of(page.path) for page in site_pages if page.path != "404.html"]
     entries = [_feed_entry(catalog, r) for r in catalog.recent[:FEED_SIZE]]
@@ -207,10 +209,11 @@ def _base_url(catalog: Catalog, options: Options) -> str | None:
     return options.base_url or catalog.kb.project.settings.base_url
 
 
-def _environment(catalog: Catalog, options: Options, cards: Cards, fresh: Cards) -> jinja2.Environment:
+def _environment(catalog: Catalog, options: Options, partials: Partials, fresh: Partials) -> jinja2.Environment:
     env = environment(catalog.kb.project.root)
     settings = catalog.kb.project.settings
-    env.globals["card"] = _card_renderer(env, cards, fresh)
+    for name, template in PAPER_PARTIALS.items():
+        env.globals[name] = _paper_partial(env.get_template(template), partials[name], fresh.setdefault(name, {}))
     env.globals["site"] = {
         "title": settings.title,
         "description": settings.description,
@@ -221,10 +224,10 @@ def _environment(catalog: Catalog, options: Options, cards: Cards, fresh: Cards)
 
 
 def _render_pages(
-    catalog: Catalog, options: Options, site_pages: list[Page], *, write: Write, cards: Cards
-) -> tuple[list[str], Cards]:
-    fresh: Cards = {}
-    env = _environment(catalog, options, cards, fresh)
+    catalog: Catalog, options: Options, site_pages: list[Page], *, write: Write, partials: Partials
+) -> tuple[list[str], Partials]:
+    fresh: Partials = {}
+    env = _environment(catalog, options, partials, fresh)
     base_url, base_path = _base_url(catalog, options), site_base_path(catalog, options)
     new = []
     for page in site_pages:

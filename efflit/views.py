@@ -45,6 +45,20 @@ class Card:
 
 
 @dataclass(frozen=True)
+class Row:
+    """A paper as the table of all papers shows it: its card, and what the table's filters read."""
+
+    card: Card
+    dimensions: str  # the paths of its dimensions, space-separated
+    tags: str  # the paths of its tags and of the nodes above them, space-separated
+    venue: str  # the venue's slug, or ""
+
+    @property
+    def id(self) -> str:
+        return self.card.id
+
+
+@dataclass(frozen=True)
 class Segment:
     tone: int  # the dimension's colour, by its position in the taxonomy
     name: str
@@ -291,13 +305,13 @@ def table_page(catalog: Catalog) -> dict:
     return {
         "title": "All papers",
         "description": f"All {len(catalog.papers)} papers, filterable by dimension, topic, year, venue and code.",
-        "papers": cards(catalog, catalog.papers),
-        "rows": [
-            {
-                "dimensions": " ".join(sorted({t.split("/", 1)[0] for t in r.tags})),
-                "tags": " ".join(sorted({p for t in r.tags for p in tag_paths(t)})),
-                "venue": slugify(r.venue) if r.venue else "",
-            }
+        "papers": [
+            Row(
+                card(catalog, r),
+                dimensions=" ".join(sorted({t.split("/", 1)[0] for t in r.tags})),
+                tags=" ".join(sorted({p for t in r.tags for p in tag_paths(t)})),
+                venue=slugify(r.venue) if r.venue else "",
+            )
             for r in catalog.papers
         ],
         "dimensions": [Link(n.node.name, n.path) for n in catalog.nodes.values() if n.parent is None],
