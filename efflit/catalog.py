@@ -82,8 +82,8 @@ def build_catalog(kb: KnowledgeBase) -> Catalog:
         if record.venue:
             slug = slugify(record.venue)
             venues.setdefault(slug, Group(slug, record.venue)).papers.append(record)
-    heads = {("author", slug): group.papers for slug, group in authors.items()}
-    heads |= {("node", path): members for path, members in in_node.items()}
+    groups = {("author", slug): group.papers for slug, group in authors.items()}
+    groups |= {("node", path): members for path, members in in_node.items()}
     for slug, group in authors.items():  # "Jörg Müller" and "Jorg Muller" share a page; show the usual spelling
         group.name = author_spellings[slug].most_common(1)[0][0]
     return Catalog(
@@ -95,7 +95,7 @@ def build_catalog(kb: KnowledgeBase) -> Catalog:
         venues=dict(sorted(venues.items())),
         author_slugs={r.id: frozenset(slugify(name) for name in r.authors) for r in papers},
         tag_sets={r.id: frozenset(r.tags) for r in papers},
-        heads={group: tuple(r.id for r in members[:CANDIDATES]) for group, members in heads.items()},
+        heads={group: tuple(r.id for r in members[:CANDIDATES]) for group, members in groups.items()},
         newest={r.id: place for place, r in enumerate(papers)},
         recent=sorted(papers, key=lambda r: (r.added, r.year), reverse=True),
     )
