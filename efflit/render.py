@@ -174,12 +174,12 @@ def render_pages(
     if len(site_pages) <= workers:
         workers = 1
     shares = [site_pages[i::workers] for i in range(workers)]
-    partials = {name: {} for name in PAPER_PARTIALS} if partials is None else partials
+    partials = {} if partials is None else partials
     new: set[str] = set()
     for pages_made, fresh in in_forks(partial(_render_pages, catalog, options, write=write, partials=partials), shares):
         new.update(pages_made)
         for name, rendered in fresh.items():
-            partials[name].update(rendered)
+            partials.setdefault(name, {}).update(rendered)
     return new
 
 
@@ -189,7 +189,7 @@ def render_files(
     """Everything beside the pages: sitemap, feed, robots.txt, downloads and static assets.
     Returns their paths.  ``exported`` holds the download entries of some records already (see
     `downloads`); those made here are added."""
-    env = _environment(catalog, options, {name: {} for name in PAPER_PARTIALS}, {})
+    env = _environment(catalog, options, {}, {})
     absolute = _base_url(catalog, options) or "/"
     urls = [url_of(page.path) for page in site_pages if page.path != "404.html"]
     entries = [_feed_entry(catalog, r) for r in catalog.recent[:FEED_SIZE]]
@@ -213,7 +213,8 @@ def _environment(catalog: Catalog, options: Options, partials: Partials, fresh: 
     env = environment(catalog.kb.project.root)
     settings = catalog.kb.project.settings
     for name, template in PAPER_PARTIALS.items():
-        env.globals[name] = _paper_partial(env.get_template(template), partials[name], fresh.setdefault(name, {}))
+        rendered, made = partials.setdefault(name, {}), fresh.setdefault(name, {})
+        env.globals[name] = _paper_partial(env.get_template(template), rendered, made)
     env.globals["site"] = {
         "title": settings.title,
         "description": settings.description,

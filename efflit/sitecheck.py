@@ -100,10 +100,10 @@ class _Reader:
         root = "../" * (directory.count("/") + 1) if directory else ""
         sound = self.sound_from_root.setdefault(root, {})
         for kind, raw in attributes:
-            if raw in sound and kind != "id":
-                targets.add(sound[raw])
-                continue
             if kind == "id":
+                continue
+            if raw in sound:
+                targets.add(sound[raw])
                 continue
             link = html.unescape(raw)
             resolved = (page, link[1:]) if link.startswith("#") else _resolve(directory, link, self.base_path)
@@ -154,7 +154,8 @@ def check_site(
     reader = _Reader(folder, files, base_path, label, origins or {})
     pages = sorted(name for name in files if name.endswith(".html"))
     known = known or {}
-    links = {page: known[page] for page in pages if page in known}
+    kept = [page for page in pages if page in known]
+    links = {page: known[page] for page in kept}
     unknown = [page for page in pages if page not in known]
     workers = max(1, min(cores(), len(unknown) // PAGES_PER_WORKER))
     fragments: dict[str, list[Wanted]] = {}  # of pages read
@@ -163,7 +164,6 @@ def check_site(
         fragments |= wanted
         report.problems += problems
     # A known page is read again when a file or an id it links to is gone: reading it says where.
-    kept = [page for page in pages if page in known]
     targets = set().union(*(links[page].targets for page in kept))
     gone = {target for target in targets if target.partition("#")[0] not in files or _gone(target, links)}
     for page in kept:
