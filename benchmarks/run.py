@@ -1,4 +1,4 @@
-"""Time efflit on a generated knowledge base and record each step's wall time and peak memory.
+"""Time efflit on a generated knowledge base and record each step's wall time, CPU time and peak memory.
 
     python benchmarks/run.py [--records 10000] [--seed 1] [--out benchmarks/out]
 
@@ -37,8 +37,9 @@ import json, resource, subprocess, sys, time
 start = time.perf_counter()
 code = subprocess.call(sys.argv[1:], stdout=sys.stderr)
 seconds = time.perf_counter() - start
-print(json.dumps({"seconds": seconds, "returncode": code,
-                  "maxrss": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}))
+usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+print(json.dumps({"seconds": seconds, "returncode": code, "maxrss": usage.ru_maxrss,
+                  "cpu": usage.ru_utime + usage.ru_stime}))
 """
 
 
@@ -114,7 +115,9 @@ def _restore(snapshot: dict[Path, bytes | None]) -> None:
 
 
 def measure(command: list[str], log: Path) -> dict:
-    """Run ``command`` under the wrapper, its output to ``log``; its time, exit code and peak RSS."""
+    """Run ``command`` under the wrapper, its output to ``log``; its time, CPU time (user and
+    system, of all its processes: steadier than the wall time on a shared machine), exit code
+    and peak RSS."""
     with log.open("w", encoding="utf-8") as stream:
         done = subprocess.run(
             [sys.executable, "-c", WRAPPER, *command], stdout=subprocess.PIPE, stderr=stream, text=True, check=True
@@ -122,6 +125,7 @@ def measure(command: list[str], log: Path) -> dict:
     result = json.loads(done.stdout)
     return {
         "seconds": round(result["seconds"], 3),
+        "cpu_seconds": round(result["cpu"], 3),
         "peak_rss_mb": round(result["maxrss"] * RSS_BYTES / 2**20, 1),
         "returncode": result["returncode"],
     }
@@ -151,7 +155,10 @@ def _run_step(name: str, command: list[str], args: argparse.Namespace) -> dict:
     log = args.out / f"{re.sub(r'[^a-z0-9]+', '-', name).strip('-')}-{args.records}.log"
     result = {"step": name, "command": command, **measure(command, log)}
     result["last_line"] = (log.read_text(encoding="utf-8").strip().splitlines() or [""])[-1]
-    print(f"{name:<20} {result['seconds']:>9.2f} {result['peak_rss_mb']:>12.1f}  {result['last_line']}")
+    print(
+        f"{name:<24} {result['seconds']:>8.2f} {result['cpu_seconds']:>8.2f} {result['peak_rss_mb']:>12.1f}"
+        f"  {result['last_line']}"
+    )
     if result["returncode"]:
         print(f"  exit code {result['returncode']}: see {log}")
     return result
@@ -167,7 +174,7 @@ def main() -> None:
     corpus = prepare_corpus(args.out, args.records, args.seed)
 
     results = []
-    print(f"\n{'step':<20} {'seconds':>9} {'peak RSS MB':>12}")
+    print(f"\n{'step':<24} {'seconds':>8} {'CPU s':>8} {'peak RSS MB':>12}")
     original = _snapshot(corpus)
     try:
         for name, command, edit in steps(corpus):
