@@ -180,7 +180,10 @@ def _write_site(
         base_path, label = site_base_path(catalog, options), _label(kb, site.out)
         # Pages with the bytes they had (taken over, or made again alike) link where they did.
         known = {page: held for page, held in live["links"].items() if page not in new_pages}
-        links, held = check_site(site.staging, base_path, label, origins(catalog), ENTRY_POINTS, known)
+        # The staging site holds these files and nothing else (but the search bundles, whose pages
+        # link only to their entry points).
+        made_files = [*page_keys, *file_paths]
+        links, held = check_site(site.staging, base_path, label, origins(catalog), ENTRY_POINTS, known, made_files)
     made = {
         "pages": page_keys,
         "search": search,
