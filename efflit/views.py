@@ -46,16 +46,35 @@ class Card:
 
 @dataclass(frozen=True)
 class Row:
-    """A paper as the table of all papers shows it: its card, and what the table's filters read."""
+    """A paper as the table of all papers shows it: its card, and what the table's filters read.
+    Worked out only when read: a build renders the rows of changed papers alone (see
+    `render.PAPER_PARTIALS`), and making all 10,000 took a quarter of a second."""
 
-    card: Card
-    dimensions: str  # the paths of its dimensions, space-separated
-    tags: str  # the paths of its tags and of the nodes above them, space-separated
-    venue: str  # the venue's slug, or ""
+    catalog: Catalog
+    record: Record
 
     @property
     def id(self) -> str:
-        return self.card.id
+        return self.record.id
+
+    @property
+    def card(self) -> Card:
+        return card(self.catalog, self.record)
+
+    @property
+    def dimensions(self) -> str:
+        """The paths of its dimensions, space-separated."""
+        return " ".join(sorted({t.split("/", 1)[0] for t in self.record.tags}))
+
+    @property
+    def tags(self) -> str:
+        """The paths of its tags and of the nodes above them, space-separated."""
+        return " ".join(sorted({p for t in self.record.tags for p in tag_paths(t)}))
+
+    @property
+    def venue(self) -> str:
+        """The venue's slug, or ""."""
+        return slugify(self.record.venue) if self.record.venue else ""
 
 
 @dataclass(frozen=True)
@@ -305,15 +324,7 @@ def table_page(catalog: Catalog) -> dict:
     return {
         "title": "All papers",
         "description": f"All {len(catalog.papers)} papers, filterable by dimension, topic, year, venue and code.",
-        "papers": [
-            Row(
-                card(catalog, r),
-                dimensions=" ".join(sorted({t.split("/", 1)[0] for t in r.tags})),
-                tags=" ".join(sorted({p for t in r.tags for p in tag_paths(t)})),
-                venue=slugify(r.venue) if r.venue else "",
-            )
-            for r in catalog.papers
-        ],
+        "papers": [Row(catalog, r) for r in catalog.papers],
         "dimensions": [Link(n.node.name, n.path) for n in catalog.nodes.values() if n.parent is None],
         "leaves": [Link(n.node.name, n.path) for n in catalog.kb.taxonomy.leaves],
         "venues": [Link(g.name, g.slug, len(g.papers)) for g in catalog.venues.values()],
