@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 import posixpath
 import re
+import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -117,9 +118,12 @@ class _Reader:
                 where = self.at(page, text, _offset(text, kind, raw))
                 report.error(where, f"broken link '{link}': no file {target}{self.made_by(page)}", "fix the link")
                 continue
+            # One string per target, however many pages link to it: the record of the site's links
+            # (a million at 10,000 papers) is then pickled with each target once.
+            target = sys.intern(target)
             targets.add(target)
             if fragment and target.endswith(".html"):
-                targets.add(f"{target}#{fragment}")
+                targets.add(sys.intern(f"{target}#{fragment}"))
                 wanted.append((target, fragment, link, self.at(page, text, _offset(text, kind, raw))))
             elif not fragment and link.startswith(root) and not link.startswith("../", len(root)):
                 sound[raw] = target
