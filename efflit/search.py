@@ -41,7 +41,10 @@ ROOT = "[data-pagefind-body]"
 
 def shards(paper_ids: list[str]) -> dict[str, list[str]]:
     """Each shard's bundle folder and the ids of its papers.  A paper's shard follows from its id
-    alone, so that adding or editing one paper leaves the other shards as they were."""
+    alone, so that adding or editing one paper leaves the other shards as they were.  With no
+    papers there is nothing to index, and no bundle."""
+    if not paper_ids:
+        return {}
     count = min(MAX_SHARDS, max(1, -(-len(paper_ids) // SHARD_SIZE)))
     bundles: dict[str, list[str]] = {bundle(k): [] for k in range(count)}
     for paper in paper_ids:

@@ -78,6 +78,14 @@ class Row:
 
 
 @dataclass(frozen=True)
+class YearSpan:
+    """The years the papers span (none when there are no papers)."""
+
+    first: int
+    last: int
+
+
+@dataclass(frozen=True)
 class Segment:
     tone: int  # the dimension's colour, by its position in the taxonomy
     name: str
@@ -320,7 +328,8 @@ def group_index(kind: str, plural: str, groups: dict, prefix: str) -> dict:
 
 
 def table_page(catalog: Catalog) -> dict:
-    """Context of `table.html`: every paper as a row, with the filter choices."""
+    """Context of `table.html`: every paper as a row, with the filter choices (``years``: a
+    YearSpan, or None)."""
     return {
         "title": "All papers",
         "description": f"All {len(catalog.papers)} papers, filterable by dimension, topic, year, venue and code.",
@@ -328,15 +337,17 @@ def table_page(catalog: Catalog) -> dict:
         "dimensions": [Link(n.node.name, n.path) for n in catalog.nodes.values() if n.parent is None],
         "leaves": [Link(n.node.name, n.path) for n in catalog.kb.taxonomy.leaves],
         "venues": [Link(g.name, g.slug, len(g.papers)) for g in catalog.venues.values()],
-        "years": sorted(catalog.years),
+        "years": YearSpan(min(catalog.years), max(catalog.years)) if catalog.years else None,
     }
 
 
 def search_page(catalog: Catalog) -> dict:
-    """Context of `search.html`: the search index's shards beyond the first, which the page merges."""
+    """Context of `search.html`: whether there is anything to search, and the search index's shards
+    beyond the first, which the page merges."""
     return {
         "title": "Search",
         "description": "Search all papers.",
+        "searchable": bool(catalog.papers),
         "merge": [f"{folder}/" for folder in list(shards([r.id for r in catalog.papers]))[1:]],
     }
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
+
+from bs4 import BeautifulSoup
 from click.testing import CliRunner
 
 from efflit.cli import main
@@ -34,6 +37,32 @@ def test_removed_record_leaves_no_stale_page(kb):
     bib.write_text(bib.read_text().split("@misc{caching2024")[0])
     assert build(kb).exit_code == 0
     assert not (kb / "site/papers/caching2024").exists()
+
+
+def test_a_knowledge_base_with_no_papers_yet_builds_a_site_that_says_so(kb):
+    papers = kb / "papers"
+    kept = {path.name: path.read_bytes() for path in papers.iterdir()}
+    shutil.rmtree(papers)
+    papers.mkdir()
+    result = build(kb)
+    assert result.exit_code == 0, result.output
+    assert "0 records" in result.output
+
+    def page(path):
+        return BeautifulSoup((kb / "site" / path).read_text(), "html.parser")
+
+    table = page("papers/index.html")
+    assert table.select("#papers tbody tr") == []
+    assert table.find(id="status").text == "0 papers."
+    search = page("search/index.html")
+    assert search.select_one("main .empty").text == "No papers to search yet."
+    assert not search.select('script[src*="pagefind"]') and not (kb / "site/pagefind").exists()
+
+    for name, data in kept.items():  # the first papers arrive: the search index with them
+        (papers / name).write_bytes(data)
+    assert build(kb).exit_code == 0
+    assert page("search/index.html").select('script[src="../pagefind/pagefind-ui.js"]')
+    assert (kb / "site/pagefind/pagefind-ui.js").is_file()
 
 
 def test_out_and_base_url_options(kb, tmp_path):
