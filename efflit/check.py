@@ -10,12 +10,14 @@ import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from efflit.bibtex import BibEntry, load_bib
-from efflit.cache import ParseCache, input_hashes
-from efflit.link import link
+from efflit.cache import ParseCache, input_hashes, recall, remember
+from efflit.forks import meanwhile
+from efflit.link import Known, link
 from efflit.load import Document, load_yaml
 from efflit.problems import Position, Report
 from efflit.project import Project, open_project
@@ -83,8 +85,20 @@ def _check(root: Path, hashes: dict[Path, str] | None) -> tuple[KnowledgeBase | 
 
     if taxonomy is None:
         return None, report
-    bibtex = link(taxonomy, papers, entries, report)
+    stored = recall(project.root, "linked", parsed.version)
+    known = _known(stored)
+    bibtex = link(taxonomy, papers, entries, report, known)
+    if vars(known) != stored:
+        meanwhile(partial(remember, project.root, "linked", parsed.version, vars(known)))  # as `ParseCache.save`
     return KnowledgeBase(project, taxonomy, papers, bibtex), report
+
+
+def _known(stored: dict | None) -> Known:
+    """What the last link found, if it was stored whole."""
+    kinds = {"compared": dict, "titles": str, "near": list}
+    if stored and stored.keys() == kinds.keys() and all(isinstance(stored[k], t) for k, t in kinds.items()):
+        return Known(**stored)
+    return Known()
 
 
 def _record_data(path: Path, display: str, report: Report) -> Any:

@@ -3,7 +3,9 @@ their BibTeX entries, and records against each other."""
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
+import hashlib
 from collections import defaultdict
 from collections.abc import Callable
 from functools import partial
@@ -21,19 +23,46 @@ NEAR_DUPLICATE_SCORE = 90
 NEIGHBOURS = 4  # titles compared on each side of a title, in each ordering
 R = TypeVar("R")
 PARALLEL_FROM = 2000  # records: below this, forking costs more than it saves
+# Where a record and its entry disagree: (record field, record's value, entry's value, entry
+# field); the record field is "" when the entry field is nested too deeply to decode.
+Disagreement = tuple[str, str, str, str]
+Compared = dict[tuple[str, ...], tuple[Disagreement, ...]]  # what `_compare` reads -> `disagreements`
 
 
-def link(taxonomy: Taxonomy, papers: list[Paper], entries: list[BibEntry], report: Report) -> dict[str, BibEntry]:
-    """Run every cross-file check; return each record's BibTeX entry by record id."""
+@dataclasses.dataclass
+class Known:
+    """What an earlier link found (with the same code), kept between runs so that unchanged
+    inputs are not compared again; each finding is free of positions, which are looked up when
+    it is reported."""
+
+    compared: Compared = dataclasses.field(default_factory=dict)
+    titles: str = ""  # a hash of every title, in order
+    near: list[tuple[int, int]] = dataclasses.field(default_factory=list)  # the near-duplicates among them
+
+
+def link(
+    taxonomy: Taxonomy, papers: list[Paper], entries: list[BibEntry], report: Report, known: Known | None = None
+) -> dict[str, BibEntry]:
+    """Run every cross-file check; return each record's BibTeX entry by record id.  What ``known``
+    holds is not worked out again, and what is worked out is added to it."""
+    known = Known() if known is None else known
     check_tags(taxonomy, papers, report)
     check_coverage(taxonomy, papers, report)
     check_unique(papers, report)
     check_incomplete(papers, report)
+    titles = [p.record.title for p in papers]
+    titles_key = hashlib.blake2b("\0".join(titles).encode(), digest_size=16).hexdigest()
+    calls = [partial(_reported, link_bibtex, papers, entries, known)]  # in this process: it updates ``known``
+    if titles_key != known.titles:
+        calls.append(partial(near_duplicates, titles))
     # The two costly checks need nothing of each other: with many records, they run side by side.
-    calls = (partial(_reported, link_bibtex, papers, entries), partial(_reported, check_near_duplicates, papers))
-    done = side_by_side(*calls) if len(papers) >= PARALLEL_FROM and cores() > 1 else [call() for call in calls]
-    (bib, problems), (_, near_duplicates) = done
-    report.problems += problems + near_duplicates
+    parallel = len(calls) > 1 and len(papers) >= PARALLEL_FROM and cores() > 1
+    done = side_by_side(*calls) if parallel else [call() for call in calls]
+    bib, problems = done[0]
+    if len(done) > 1:
+        known.titles, known.near = titles_key, done[1]
+    report.problems += problems
+    report_near_duplicates(papers, known.near, report)
     return bib
 
 
@@ -73,7 +102,9 @@ def check_coverage(taxonomy: Taxonomy, papers: list[Paper], report: Report) -> N
             )
 
 
-def link_bibtex(papers: list[Paper], entries: list[BibEntry], report: Report) -> dict[str, BibEntry]:
+def link_bibtex(papers: list[Paper], entries: list[BibEntry], known: Known, report: Report) -> dict[str, BibEntry]:
+    """Each record's entry, by the record's key.  The comparisons ``known`` holds are not made again;
+    afterwards it holds this run's, and no others."""
     by_key: dict[str, BibEntry] = {}
     by_folded: dict[str, BibEntry] = {}
     for entry in entries:
@@ -97,6 +128,7 @@ def link_bibtex(papers: list[Paper], entries: list[BibEntry], report: Report) ->
             )
 
     linked: dict[str, BibEntry] = {}
+    previous, known.compared = known.compared, {}
     for paper in papers:
         record = paper.record
         entry = by_key.get(record.key)
@@ -111,7 +143,7 @@ def link_bibtex(papers: list[Paper], entries: list[BibEntry], report: Report) ->
             report.error(key_place, f"no BibTeX entry with key '{record.key}' in papers/*.bib", hint)
             continue
         linked[record.id] = entry
-        _compare(paper, entry, report)
+        _compare(paper, entry, previous, known.compared, report)
     used = {entry.key for entry in linked.values()}
     for entry in by_key.values():
         if entry.key not in used:
@@ -121,42 +153,56 @@ def link_bibtex(papers: list[Paper], entries: list[BibEntry], report: Report) ->
     return linked
 
 
-def _compare(paper: Paper, entry: BibEntry, report: Report) -> None:
+def _compare(paper: Paper, entry: BibEntry, previous: Compared, compared: Compared, report: Report) -> None:
+    """Report where the record and its entry disagree; ``previous`` holds outcomes known already,
+    ``compared`` gains this one."""
     record, document = paper.record, paper.document
-
-    def disagree(field: str, ours: object, theirs: object, bib_field: str) -> None:
-        report.error(
-            document.position((field, 0) if field == "authors" else (field,)),
-            f"{field} differs from BibTeX entry '{entry.key}' at {entry.field_position(bib_field)}: "
-            f"record has '{ours}', BibTeX has '{theirs}'",
-            "make the record and the BibTeX entry agree",
-        )
-
-    def decoded(bib_field: str, value: str) -> str | None:
-        try:
-            return normalize(value)
-        except LatexTooDeep:
+    fields = (entry.fields.get(name, "") for name in ("title", "year", "author"))
+    inputs = (record.title, str(record.year), record.authors[0] if record.authors else "", *fields)
+    found = previous.get(inputs)
+    compared[inputs] = found = disagreements(*inputs) if found is None else found
+    for field_name, ours, theirs, bib_field in found:
+        if not field_name:
             report.error(
                 entry.field_position(bib_field),
                 f"field '{bib_field}' of BibTeX entry '{entry.key}' is nested too deeply to decode",
                 "remove the extra braces",
             )
+            continue
+        report.error(
+            document.position((field_name, 0) if field_name == "authors" else (field_name,)),
+            f"{field_name} differs from BibTeX entry '{entry.key}' at {entry.field_position(bib_field)}: "
+            f"record has '{ours}', BibTeX has '{theirs}'",
+            "make the record and the BibTeX entry agree",
+        )
+
+
+def disagreements(
+    title: str, year: str, first_author: str, bib_title: str, bib_year: str, bib_author: str
+) -> tuple[Disagreement, ...]:
+    """Where a record's title, year and first author disagree with its entry's fields."""
+    found: list[Disagreement] = []
+
+    def decoded(bib_field: str, value: str) -> str | None:
+        try:
+            return normalize(value)
+        except LatexTooDeep:
+            found.append(("", "", "", bib_field))
             return None
 
-    title = entry.fields.get("title", "")
-    if (theirs_title := decoded("title", title)) is not None and theirs_title != normalize(record.title):
-        disagree("title", record.title, title, "title")
-    year = entry.fields.get("year", "").strip()
-    if year != str(record.year):
-        disagree("year", record.year, year, "year")
-    names = split_names(entry.fields.get("author", ""))
-    if record.authors and not names:
-        disagree("authors", record.authors[0], "no author", "author")
-    elif names and not record.authors:
-        disagree("authors", "no authors", names[0], "author")
+    if (theirs_title := decoded("title", bib_title)) is not None and theirs_title != normalize(title):
+        found.append(("title", title, bib_title, "title"))
+    if bib_year.strip() != year:
+        found.append(("year", year, bib_year.strip(), "year"))
+    names = split_names(bib_author)
+    if first_author and not names:
+        found.append(("authors", first_author, "no author", "author"))
+    elif names and not first_author:
+        found.append(("authors", "no authors", names[0], "author"))
     elif names and (theirs := decoded("author", last_name(names[0]))) is not None:
-        if not theirs or not normalize(record.authors[0]).endswith(theirs):
-            disagree("authors", record.authors[0], names[0], "author")
+        if not theirs or not normalize(first_author).endswith(theirs):
+            found.append(("authors", first_author, names[0], "author"))
+    return tuple(found)
 
 
 def check_unique(papers: list[Paper], report: Report) -> None:
@@ -175,21 +221,24 @@ def check_unique(papers: list[Paper], report: Report) -> None:
                 )
 
 
-def check_near_duplicates(papers: list[Paper], report: Report) -> None:
-    """Warn about titles that are nearly the same.  Comparing all pairs would be quadratic, so a
-    title is compared only with its neighbours in two orderings, by its words from the start and
-    from the end: a near-duplicate differs in a word or two, which leaves one end alike and puts
-    the two titles side by side in one of the orders."""
-    titles = [normalize(p.record.title) for p in papers]
+def near_duplicates(titles: list[str]) -> list[tuple[int, int]]:
+    """The pairs of titles (by place, the earlier first) that are nearly the same.  Comparing all
+    pairs would be quadratic, so a title is compared only with its neighbours in two orderings, by
+    its words from the start and from the end: a near-duplicate differs in a word or two, which
+    leaves one end alike and puts the two titles side by side in one of the orders."""
+    keys = [normalize(title) for title in titles]
     pairs = set()
-    for keys in (titles, [title[::-1] for title in titles]):
-        order = sorted(range(len(keys)), key=keys.__getitem__)
+    for ordered_by in (keys, [key[::-1] for key in keys]):
+        order = sorted(range(len(ordered_by)), key=ordered_by.__getitem__)
         for step in range(1, NEIGHBOURS + 1):
             pairs.update((a, b) if a < b else (b, a) for a, b in zip(order, order[step:], strict=False))
-    # Tens of thousands of pairs and next to no near-duplicates: the score comes first, and the
-    # cutoff lets it stop early.
-    near = sorted((a, b) for a, b in pairs if fuzz.ratio(titles[a], titles[b], score_cutoff=NEAR_DUPLICATE_SCORE))
-    for a, b in near:
+    # Tens of thousands of pairs and next to no near-duplicates: the cutoff lets a score stop early.
+    return sorted((a, b) for a, b in pairs if fuzz.ratio(keys[a], keys[b], score_cutoff=NEAR_DUPLICATE_SCORE))
+
+
+def report_near_duplicates(papers: list[Paper], pairs: list[tuple[int, int]], report: Report) -> None:
+    """Warn about each pair of `near_duplicates`, at the later record."""
+    for a, b in pairs:
         first, second = papers[a], papers[b]
         if first.record.arxiv and first.record.arxiv == second.record.arxiv:
             continue  # already an error

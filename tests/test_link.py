@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 from efflit import link
 from efflit.bibtex import decode_latex, last_name, normalize, split_names
 from kbtools import RECORD, errors, problems, write
@@ -124,11 +126,28 @@ def test_checks_side_by_side_on_two_cores_find_what_one_core_finds(kb, monkeypat
     write(kb, "papers/r2020.yaml", RECORD.format(id="r2020", title="Attention at a Discount!"))
     append_bib(kb, "@misc{r2020, title={Attention at a Discount?}, author={Other, Ada}, year={2023}}\n")
     one_core = problems(kb)
+    shutil.rmtree(kb / ".efflit-cache")  # else the findings are known, and nothing runs side by side
     monkeypatch.setattr(link, "PARALLEL_FROM", 1)
     monkeypatch.setattr(link, "cores", lambda: 2)
     assert problems(kb) == one_core
     assert any("nearly the same" in problem for problem in one_core)
     assert any("differs from BibTeX entry" in problem for problem in one_core)
+
+
+def test_findings_known_from_the_last_check_are_placed_where_they_now_stand(kb):
+    write(kb, "papers/r2020.yaml", RECORD.format(id="r2020", title="Attention at a Discount!"))
+    append_bib(kb, "@misc{r2020, title={Attention at a Discount?}, author={Other, Ada}, year={2022}}\n")
+    before = [p for p in problems(kb) if p.startswith("papers/r2020.yaml")]
+    record = kb / "papers/r2020.yaml"
+    record.write_text("# a comment moves every field down a line\n" + record.read_text())
+    after = [p for p in problems(kb) if p.startswith("papers/r2020.yaml")]
+
+    def moved_down(problem: str) -> str:
+        path, line, rest = problem.split(":", 2)
+        return f"{path}:{int(line) + 1}:{rest}"
+
+    assert len(before) == 3  # year, first author, near-duplicate title
+    assert after == [moved_down(problem) for problem in before]
 
 
 def test_node_without_papers_is_a_warning(kb):
