@@ -11,7 +11,7 @@ import unicodedata
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from efflit.models import Record, tag_paths
 
@@ -53,7 +53,6 @@ class Catalog:
     heads: dict[tuple[str, str], tuple[str, ...]]
     newest: dict[str, int]  # record id -> its place in ``papers``, newest first
     recent: list[Record]  # most recently added first; on the same day, newest papers first
-    cards: dict[str, Any] = field(default_factory=dict, repr=False)  # views.card's memory, per build
 
     @property
     def nodes(self) -> dict[str, Node]:

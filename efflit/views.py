@@ -29,28 +29,57 @@ class Link:
     count: int | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # eq=False: never compared field by field, catalog and all
 class Card:
-    """A paper as listings show it."""
+    """A paper as listings show it.  Its parts are worked out when read: a build renders the
+    cards of changed papers alone (see `render.PAPER_PARTIALS`), and a topic lists thousands."""
 
-    id: str
-    title: str
-    href: str
-    authors: list[Link]
-    year: int
-    venue: Link | None
-    tags: list[Link]
-    code: str | None
-    incomplete: bool
+    catalog: Catalog = field(repr=False)
+    record: Record
+
+    @property
+    def id(self) -> str:
+        return self.record.id
+
+    @property
+    def title(self) -> str:
+        return self.record.title
+
+    @property
+    def href(self) -> str:
+        return paper_href(self.record.id)
+
+    @property
+    def authors(self) -> list[Link]:
+        return [Link(name, f"authors/{slugify(name)}/") for name in self.record.authors]
+
+    @property
+    def year(self) -> int:
+        return self.record.year
+
+    @property
+    def venue(self) -> Link | None:
+        return Link(self.record.venue, f"venues/{slugify(self.record.venue)}/") if self.record.venue else None
+
+    @property
+    def tags(self) -> list[Link]:
+        return [Link(self.catalog.nodes[tag].node.name, node_href(tag)) for tag in self.record.tags]
+
+    @property
+    def code(self) -> str | None:
+        return self.record.code
+
+    @property
+    def incomplete(self) -> bool:
+        return self.record.incomplete
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Row:
     """A paper as the table of all papers shows it: its card, and what the table's filters read.
-    Worked out only when read: a build renders the rows of changed papers alone (see
-    `render.PAPER_PARTIALS`), and making all 10,000 took a quarter of a second."""
+    Worked out when read, as a card is."""
 
-    catalog: Catalog
+    catalog: Catalog = field(repr=False)
     record: Record
 
     @property
@@ -59,7 +88,7 @@ class Row:
 
     @property
     def card(self) -> Card:
-        return card(self.catalog, self.record)
+        return Card(self.catalog, self.record)
 
     @property
     def dimensions(self) -> str:
@@ -141,30 +170,8 @@ def node_bib_href(path: str) -> str:
     return f"downloads/topics/{path.replace('/', '--')}.bib"
 
 
-def card(catalog: Catalog, record: Record) -> Card:
-    """The record's card, made once per build: a paper appears in a dozen listings."""
-    cached = catalog.cards.get(record.id)
-    if cached is None:
-        cached = catalog.cards[record.id] = _card(catalog, record)
-    return cached
-
-
-def _card(catalog: Catalog, record: Record) -> Card:
-    return Card(
-        id=record.id,
-        title=record.title,
-        href=paper_href(record.id),
-        authors=[Link(name, f"authors/{slugify(name)}/") for name in record.authors],
-        year=record.year,
-        venue=Link(record.venue, f"venues/{slugify(record.venue)}/") if record.venue else None,
-        tags=[Link(catalog.nodes[tag].node.name, node_href(tag)) for tag in record.tags],
-        code=record.code,
-        incomplete=record.incomplete,
-    )
-
-
 def cards(catalog: Catalog, records: list[Record]) -> list[Card]:
-    return [card(catalog, record) for record in records]
+    return [Card(catalog, record) for record in records]
 
 
 TONES = 6  # colours in the stylesheet, reused in turn when there are more dimensions
@@ -286,7 +293,7 @@ def paper_page(catalog: Catalog, record: Record, settings: Settings) -> dict:
     return {
         "title": record.title,
         "description": plain_text(record.summary) if record.summary else f"{', '.join(record.authors)} ({record.year})",
-        "paper": card(catalog, record),
+        "paper": Card(catalog, record),
         "record": {"id": record.id, "added": record.added.isoformat(), "arxiv": record.arxiv, "doi": record.doi},
         "links": links,
         "pdf_url": next((link.href for link in links if link.text == "PDF"), None),
