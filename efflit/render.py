@@ -131,7 +131,7 @@ def _paper_partial(template: jinja2.Template, rendered: dict[str, str], fresh: d
     """The template global for one paper partial.  ``rendered`` holds what is known already (from
     the last build); what is rendered here goes into ``fresh`` too."""
 
-    def render(paper: views.Card | views.Row, root: str) -> Markup:
+    def render(paper: views.PaperView, root: str) -> Markup:
         if paper.id not in rendered:
             rendered[paper.id] = fresh[paper.id] = template.render(paper=paper, root=ROOT_MARK)
         return Markup(rendered[paper.id].replace(ROOT_MARK, root))

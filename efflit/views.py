@@ -30,9 +30,9 @@ class Link:
 
 
 @dataclass(frozen=True, eq=False)  # eq=False: never compared field by field, catalog and all
-class Card:
-    """A paper as listings show it.  Its parts are worked out when read: a build renders the
-    cards of changed papers alone (see `render.PAPER_PARTIALS`), and a topic lists thousands."""
+class PaperView:
+    """A paper as a view shows it, its parts worked out when read: a build renders the cards and
+    table rows of changed papers alone (see `render.PAPER_PARTIALS`), and a topic lists thousands."""
 
     catalog: Catalog = field(repr=False)
     record: Record
@@ -40,6 +40,10 @@ class Card:
     @property
     def id(self) -> str:
         return self.record.id
+
+
+class Card(PaperView):
+    """A paper as listings show it."""
 
     @property
     def title(self) -> str:
@@ -74,17 +78,8 @@ class Card:
         return self.record.incomplete
 
 
-@dataclass(frozen=True, eq=False)
-class Row:
-    """A paper as the table of all papers shows it: its card, and what the table's filters read.
-    Worked out when read, as a card is."""
-
-    catalog: Catalog = field(repr=False)
-    record: Record
-
-    @property
-    def id(self) -> str:
-        return self.record.id
+class Row(PaperView):
+    """A paper as the table of all papers shows it: its card, and what the table's filters read."""
 
     @property
     def card(self) -> Card:
