@@ -32,8 +32,14 @@ def _json(value: object) -> str:
     return orjson.dumps(value, option=orjson.OPT_INDENT_2).decode()
 
 
-def records_json(records: list[Record]) -> str:
-    return _json([r.model_dump(mode="json", exclude_none=True) for r in records])
+def record_item(record: Record) -> dict:
+    """The record as `papers.json` holds it."""
+    return record.model_dump(mode="json", exclude_none=True)
+
+
+def records_json(items: list[dict]) -> str:
+    """Records (from `record_item`) as one file."""
+    return _json(items)
 
 
 def records_schema(base_url: str) -> str:

@@ -157,7 +157,8 @@ class TemplateFailure(Exception):
 
 
 Write = Callable[[str, bytes], bool | None]  # whether the bytes are new
-Exported = dict[str, tuple[str, dict]]  # record id -> its BibTeX entry, formatted, and its CSL-JSON item
+# Record id -> its download entries: its BibTeX entry, formatted; its CSL-JSON item; its JSON item.
+Exported = dict[str, tuple[str, dict, dict]]
 
 
 def render_pages(
@@ -257,13 +258,14 @@ def downloads(catalog: Catalog, base_url: str, exported: Exported) -> Iterator[t
     records = catalog.papers
     for r in records:  # each made once: a paper is in the .bib of every node above its tags too
         if r.id not in exported:
-            exported[r.id] = (exports.bibtex_entry(entries[r.id]), exports.csl_item(r, entries[r.id]))
+            entry = entries[r.id]
+            exported[r.id] = (exports.bibtex_entry(entry), exports.csl_item(r, entry), exports.record_item(r))
     formatted = {r.id: (entries[r.id].key, exported[r.id][0]) for r in records}
     yield "downloads/efflit.bib", exports.bibliography(dict(formatted.values())).encode()
     for path, members in catalog.in_node.items():
         bib = exports.bibliography(dict(formatted[r.id] for r in members))
         yield views.node_bib_href(path), bib.encode()
-    yield "downloads/papers.json", exports.records_json(records).encode()
+    yield "downloads/papers.json", exports.records_json([exported[r.id][2] for r in records]).encode()
     yield "downloads/papers.schema.json", exports.records_schema(base_url).encode()
     yield "downloads/record.schema.json", exports.record_schema().encode()
     yield "downloads/papers.csl.json", exports.csl_json([exported[r.id][1] for r in records]).encode()
