@@ -66,32 +66,36 @@ def newest_first(records: list[Record]) -> list[Record]:
 def build_catalog(kb: KnowledgeBase) -> Catalog:
     papers = newest_first([paper.record for paper in kb.papers])
     in_node: dict[str, list[Record]] = {path: [] for path in kb.taxonomy.nodes}
-    authors: dict[str, Group] = {}
+    by_author: dict[str, list[Record]] = defaultdict(list)
     author_spellings: dict[str, Counter] = defaultdict(Counter)
-    years: dict[int, Group] = {}
-    venues: dict[str, Group] = {}
+    by_year: dict[int, list[Record]] = defaultdict(list)
+    by_venue: dict[str, list[Record]] = defaultdict(list)
+    venue_names: dict[str, str] = {}
     for record in papers:
         for path in sorted({path for tag in record.tags for path in tag_paths(tag)}):
             in_node[path].append(record)
         for name in record.authors:
             slug = slugify(name)
-            authors.setdefault(slug, Group(slug, name)).papers.append(record)
+            by_author[slug].append(record)
             author_spellings[slug][name] += 1
-        years.setdefault(record.year, Group(str(record.year), str(record.year))).papers.append(record)
+        by_year[record.year].append(record)
         if record.venue:
             slug = slugify(record.venue)
-            venues.setdefault(slug, Group(slug, record.venue)).papers.append(record)
-    groups = {("author", slug): group.papers for slug, group in authors.items()}
+            by_venue[slug].append(record)
+            venue_names.setdefault(slug, record.venue)
+    groups = {("author", slug): members for slug, members in by_author.items()}
     groups |= {("node", path): members for path, members in in_node.items()}
-    for slug, group in authors.items():  # "Jörg Müller" and "Jorg Muller" share a page; show the usual spelling
-        group.name = author_spellings[slug].most_common(1)[0][0]
     return Catalog(
         kb=kb,
         papers=papers,
         in_node=in_node,
-        authors=dict(sorted(authors.items())),
-        years=dict(sorted(years.items(), reverse=True)),
-        venues=dict(sorted(venues.items())),
+        # "Jörg Müller" and "Jorg Muller" share a page, which shows the usual spelling.
+        authors={
+            slug: Group(slug, author_spellings[slug].most_common(1)[0][0], members)
+            for slug, members in sorted(by_author.items())
+        },
+        years={year: Group(str(year), str(year), members) for year, members in sorted(by_year.items(), reverse=True)},
+        venues={slug: Group(slug, venue_names[slug], members) for slug, members in sorted(by_venue.items())},
         author_slugs={r.id: frozenset(slugify(name) for name in r.authors) for r in papers},
         tag_sets={r.id: frozenset(r.tags) for r in papers},
         heads={group: tuple(r.id for r in members[:CANDIDATES]) for group, members in groups.items()},
