@@ -6,6 +6,7 @@ library, which we turn into problems here.  Its line numbers count from 0.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 import unicodedata
@@ -37,6 +38,12 @@ class BibEntry:
     fields: dict[str, str]
     position: Position
     field_lines: dict[str, int] = field(default_factory=dict)
+    # A hash of what pages show of it (not where it stands), made with the parse and kept with it.
+    content: str = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        shown = repr((self.entry_type, self.key, self.fields)).encode()
+        object.__setattr__(self, "content", hashlib.blake2b(shown, digest_size=16).hexdigest())
 
     def field_position(self, name: str) -> Position:
         line = self.field_lines.get(name)

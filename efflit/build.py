@@ -83,7 +83,7 @@ def _build(run: BuildRun) -> tuple[KnowledgeBase | None, Report]:
     try:
         with SiteWriter(run.out, _files_of(back) if previous["back"] else None, back.get("identity")) as site:
             back = back if site.held is not None else NOTHING_BUILT
-            keys = Keys(catalog, run.options, code)
+            keys = Keys(catalog, run.options, code, run.hashes)
             made, links = _write_site(kb, catalog, run.options, keys, previous, back, site)
             if links.problems:
                 report.problems += links.problems

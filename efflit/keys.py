@@ -4,7 +4,7 @@ A build stores the keys of what it wrote (the `site-` record of `build._build`);
 only the outputs whose key changed and takes the others over from the previous site.  So a key
 must cover everything its output shows: the templates it is rendered with (with the templates
 they include or extend, and the card partial every listing uses), efflit's code, the settings and
-build options, the records it shows (their data and BibTeX entries) and the part of the taxonomy
+build options, the records it shows (their files and BibTeX entries) and the part of the taxonomy
 it names.  `tests/test_incremental.py` holds incremental builds to clean ones, byte for byte.
 """
 
@@ -30,16 +30,19 @@ ALWAYS = tuple(PAPER_PARTIALS.values())  # rendered through template globals, wh
 class Keys:
     """The keys of one build's outputs, from its catalog, options and input hashes."""
 
-    def __init__(self, catalog: Catalog, options: Options, code: str) -> None:
+    def __init__(self, catalog: Catalog, options: Options, code: str, hashes: dict[Path, str]) -> None:
+        """``hashes``: the content hash of each input file (see `cache.input_hashes`)."""
         kb = catalog.kb
         self.catalog = catalog
         self.root = kb.project.root
         self.env = environment(self.root)
         self.common = digest(code, kb.project.settings.model_dump_json(), repr(options))
+        # A record's key: its file's hash, made already (its data, for a file added since then),
+        # and its BibTeX entry's.
         self.record = {
-            r.id: digest(r.model_dump_json(), repr((e.entry_type, e.key, e.fields)))
-            for r in catalog.papers
-            for e in [kb.bibtex[r.id]]
+            r.id: digest(hashes.get(p.document.file) or r.model_dump_json(), kb.bibtex[r.id].content)
+            for p in kb.papers
+            for r in [p.record]
         }
         nodes = catalog.nodes.values()
         # Cards and charts name the nodes; only node pages and the home map show the rest.
