@@ -6,6 +6,7 @@ Both report exactly the same problems, as the build runs the check first.
 from __future__ import annotations
 
 import os
+from functools import partial
 from pathlib import Path
 
 from efflit.cache import PerRecord, code_version, digest, recall, remember, site_stamp
@@ -44,7 +45,8 @@ def check_built_site(root: Path, site: Path, base_url: str | None = None) -> tup
     if kb is None or report.errors:
         return kb, report
     catalog = build_catalog(kb)
-    links, _ = check_site(site, site_base_path(catalog, Options(base_url=base_url)), _label(kb, site), origins(catalog))
+    base_path = site_base_path(catalog, Options(base_url=base_url))
+    links, _ = check_site(site, base_path, _label(kb, site), partial(origins, catalog))
     report.problems += links.problems
     return kb, report
 
@@ -183,7 +185,8 @@ def _write_site(
         # The staging site holds these files and nothing else (but the search bundles, whose pages
         # link only to their entry points).
         made_files = [*page_keys, *file_paths]
-        links, held = check_site(site.staging, base_path, label, origins(catalog), ENTRY_POINTS, known, made_files)
+        made_by = partial(origins, catalog)
+        links, held = check_site(site.staging, base_path, label, made_by, ENTRY_POINTS, known, made_files)
     made = {
         "pages": page_keys,
         "search": search,

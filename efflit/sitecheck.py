@@ -11,8 +11,9 @@ import html
 import posixpath
 import re
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -80,7 +81,7 @@ class _Reader:
     files: set[str]
     base_path: str
     label: str
-    origins: dict[str, str]
+    origins: Callable[[], dict[str, str]]  # what made each page: asked only when a page has a problem
     # A link that climbs to the site root (`../../x/`) points at the same file from every page as
     # deep: once found sound (and without a fragment, which is checked page by page), it is not
     # resolved again at that depth.
@@ -91,7 +92,11 @@ class _Reader:
         return Position(f"{self.label}/{page}" if self.label else page, line, column)
 
     def made_by(self, page: str) -> str:
-        return f" (made by {self.origins[page]})" if page in self.origins else ""
+        return f" (made by {self._origins[page]})" if page in self._origins else ""
+
+    @cached_property
+    def _origins(self) -> dict[str, str]:
+        return self.origins()
 
     def read(self, page: str, report: Report) -> tuple[PageLinks, list[Wanted]]:
         """The page's ids and link targets, and its links to fragments; broken links go to ``report``."""
@@ -142,13 +147,14 @@ def check_site(
     folder: Path,
     base_path: str = "/",
     label: str = "",
-    origins: dict[str, str] | None = None,
+    origins: Callable[[], dict[str, str]] = dict,
     coming: frozenset[str] = frozenset(),
     known: dict[str, PageLinks] | None = None,
     listed: Iterable[str] | None = None,
 ) -> tuple[Report, dict[str, PageLinks]]:
     """Every internal link of the site at ``folder``: broken files, missing fragments, unreachable pages.
-    Problems are placed at ``label``/page:line:column and name what made the page (``origins``);
+    Problems are placed at ``label``/page:line:column and name what made the page (``origins()``,
+    called only once there is a problem);
     files in ``coming`` count as present (the search bundle, still being written).  Pages in
     ``known`` (unchanged since a check that found them sound) are not read again unless a file or
     id they link to is gone.  ``listed`` names the site's files when the caller knows them (a build
@@ -161,7 +167,7 @@ def check_site(
         prefix = len(str(folder)) + 1
         listed = (entry.path[prefix:] for entry in entries_under(folder) if not entry.is_dir())
     files = {*listed, *coming}
-    reader = _Reader(folder, files, base_path, label, origins or {})
+    reader = _Reader(folder, files, base_path, label, origins)
     pages = sorted(name for name in files if name.endswith(".html"))
     known = known or {}
     kept = [page for page in pages if page in known]
