@@ -10,13 +10,11 @@ import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 from typing import Any
 
 from efflit.bibtex import BibEntry, load_bib
 from efflit.cache import ParseCache, input_hashes, recall, remember
-from efflit.forks import meanwhile
 from efflit.link import Known, link
 from efflit.load import Document, load_yaml
 from efflit.problems import Position, Report
@@ -89,7 +87,7 @@ def _check(root: Path, hashes: dict[Path, str] | None) -> tuple[KnowledgeBase | 
     known = _known(stored)
     bibtex = link(taxonomy, papers, entries, report, known)
     if vars(known) != stored:
-        meanwhile(partial(remember, project.root, "linked", parsed.version, vars(known)))  # as `ParseCache.save`
+        remember(project.root, "linked", parsed.version, vars(known))
     return KnowledgeBase(project, taxonomy, papers, bibtex), report
 
 
