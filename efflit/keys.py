@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
+from operator import attrgetter
 from pathlib import Path
 
 import jinja2
@@ -24,6 +25,7 @@ from efflit.project import Options
 from efflit.render import PAPER_PARTIALS, TemplateFailure, environment, static_files, template_position
 from efflit.validate import Node
 
+ID = attrgetter("id")
 ALWAYS = tuple(PAPER_PARTIALS.values())  # rendered through template globals, which Jinja cannot see
 
 
@@ -53,7 +55,7 @@ class Keys:
         self._windows: dict[tuple[str, str], str] = {}
 
     def records(self, records: Iterable[Record]) -> str:
-        return digest(*(self.record[r.id] for r in records))
+        return digest(*map(self.record.__getitem__, map(ID, records)))  # map: 90,000 records a build at 10k
 
     def template(self, name: str) -> str:
         """The template with every template it pulls in, and efflit's code and settings."""
@@ -94,7 +96,7 @@ class Keys:
 
     def _window(self, group: tuple[str, str]) -> str:
         if group not in self._windows:
-            self._windows[group] = digest(*(self.record[paper] for paper in self.catalog.heads[group]))
+            self._windows[group] = digest(*map(self.record.__getitem__, self.catalog.heads[group]))
         return self._windows[group]
 
     def listed(self) -> dict[str, str]:
