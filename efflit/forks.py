@@ -25,9 +25,14 @@ def in_forks(function: Callable[[list[T]], R], shares: list[list[T]]) -> list[R]
     global _work
     if len(shares) < 2:
         return [function(share) for share in shares]
-    _work = (function, shares)
+    _work = (function, shares)  # before the fork: the workers find it there
     try:
-        with multiprocessing.get_context("fork").Pool(len(shares) - 1) as pool:
+        pool = multiprocessing.get_context("fork").Pool(len(shares) - 1)
+    except OSError:  # no room for the pool's semaphores or processes (a full disk, no /dev/shm)
+        _work = None
+        return [function(share) for share in shares]
+    try:
+        with pool:
             others = pool.map_async(_run, range(1, len(shares)))
             first = function(shares[0])  # meanwhile: its result need not travel
             return [first, *others.get()]

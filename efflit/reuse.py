@@ -8,9 +8,11 @@ parsers takes longer than the whole answer (a quarter of a second).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from efflit.cache import digest, fingerprint, input_hashes, recall, remember, site_stamp
+from efflit.forks import side_by_side
 from efflit.problems import Report
 from efflit.project import Options
 from efflit.write import folder_identity
@@ -47,7 +49,9 @@ class BuildRun:
     def of(cls, root: Path, out: Path | None, options: Options) -> BuildRun:
         root = root.resolve()
         out = (out or root / "site").resolve()
-        return cls(root, out, options, input_hashes(root), site_stamp(out), folder_identity(out))
+        # Both read thousands of files and folders: side by side, a fifth of a second sooner at 10k.
+        hashes, stamp = side_by_side(partial(input_hashes, root), partial(site_stamp, out))
+        return cls(root, out, options, hashes, stamp, folder_identity(out))
 
     @property
     def folder_id(self) -> str:
