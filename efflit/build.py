@@ -182,8 +182,8 @@ def _write_site(
         base_path, label = site_base_path(catalog, options), _label(kb, site.out)
         # Pages with the bytes they had (taken over, or made again alike) link where they did.
         known = {page: held for page, held in live["links"].items() if page not in new_pages}
-        # The staging site holds these files and nothing else (but the search bundles, whose pages
-        # link only to their entry points).
+        # The staging site holds these files and the search bundles, nothing else; pages link into
+        # the bundles only through their entry points.
         made_files = [*page_keys, *file_paths]
         made_by = partial(origins, catalog)
         links, held = check_site(site.staging, base_path, label, made_by, ENTRY_POINTS, known, made_files)

@@ -78,8 +78,8 @@ def _code_files() -> list[Path]:
     return sorted(Path(__file__).parent.glob("*.py"))
 
 
-# Libraries whose versions change what a build makes (parsed data, page bytes).
-LIBRARIES = ("bibtexparser", "jinja2", "markdown", "markupsafe", "nh3", "pydantic", "pylatexenc", "pyyaml")
+# Libraries whose versions change what a run makes (parsed data, link findings, page bytes).
+LIBRARIES = ("bibtexparser", "jinja2", "markdown", "markupsafe", "nh3", "pydantic", "pylatexenc", "pyyaml", "rapidfuzz")
 
 
 def code_version(hashes: dict[Path, str]) -> str:

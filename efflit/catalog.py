@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
@@ -33,7 +33,7 @@ class Group:
 
     slug: str
     name: str
-    papers: list[Record] = field(default_factory=list)
+    papers: list[Record]
 
 
 CANDIDATES = 24  # newest papers per author and per tag group considered for "related papers"

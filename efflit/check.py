@@ -15,7 +15,7 @@ from typing import Any
 
 from efflit.bibtex import BibEntry, load_bib
 from efflit.cache import ParseCache, input_hashes, recall, remember
-from efflit.link import Known, link
+from efflit.link import LinkFindings, link
 from efflit.load import Document, load_yaml
 from efflit.problems import Position, Report
 from efflit.project import Project, open_project
@@ -66,6 +66,7 @@ def _check(root: Path, hashes: dict[Path, str] | None) -> tuple[KnowledgeBase | 
     bib_files = _inside(project, project.bib_files(), report)
     jobs = [(path, _record_data) for path in record_files] + [(path, load_bib) for path in bib_files]
     results = parsed.parse_all([(path, project.display(path), parse) for path, parse in jobs], report)
+    linked = recall(project.root, "linked", parsed.version)  # before `save`, which a later load would wait for
     parsed.save()
     record_data = results[: len(record_files)]
     entries = [entry for found in results[len(record_files) :] for entry in found]
@@ -83,20 +84,19 @@ def _check(root: Path, hashes: dict[Path, str] | None) -> tuple[KnowledgeBase | 
 
     if taxonomy is None:
         return None, report
-    stored = recall(project.root, "linked", parsed.version)
-    known = _known(stored)
-    bibtex = link(taxonomy, papers, entries, report, known)
-    if vars(known) != stored:
-        remember(project.root, "linked", parsed.version, vars(known))
+    findings = _findings(linked)
+    bibtex = link(taxonomy, papers, entries, report, findings)
+    if vars(findings) != linked:
+        remember(project.root, "linked", parsed.version, vars(findings))
     return KnowledgeBase(project, taxonomy, papers, bibtex), report
 
 
-def _known(stored: dict | None) -> Known:
+def _findings(stored: dict | None) -> LinkFindings:
     """What the last link found, if it was stored whole."""
     kinds = {"compared": dict, "titles": str, "near": list}
     if stored and stored.keys() == kinds.keys() and all(isinstance(stored[k], t) for k, t in kinds.items()):
-        return Known(**stored)
-    return Known()
+        return LinkFindings(**stored)
+    return LinkFindings()
 
 
 def _record_data(path: Path, display: str, report: Report) -> Any:

@@ -1,6 +1,7 @@
 """Work in forked processes, which inherit everything the parent holds (the catalog, the parsed
 records) instead of receiving a pickled copy: shared out, with only the results travelling back
-(`in_forks`), or done in the background (`meanwhile`, `detached`)."""
+(`in_forks`), or done in the background (`meanwhile`, `detached`).  Where no process can be
+forked, the work is done in this one."""
 
 from __future__ import annotations
 
@@ -21,17 +22,17 @@ def cores() -> int:
 
 
 def in_forks(function: Callable[[list[T]], R], shares: list[list[T]]) -> list[R]:
-    """``function`` of each share: the first in this process, each other in a forked one, all at once."""
+    """``function`` of each share: the first in this process, each other in a forked one, all at
+    once; all in this process where no pool of processes can be made (a full disk, no /dev/shm)."""
     global _work
-    if len(shares) < 2:
-        return [function(share) for share in shares]
+    pool = None
     _work = (function, shares)  # before the fork: the workers find it there
     try:
-        pool = multiprocessing.get_context("fork").Pool(len(shares) - 1)
-    except OSError:  # no room for the pool's semaphores or processes (a full disk, no /dev/shm)
-        _work = None
-        return [function(share) for share in shares]
-    try:
+        if len(shares) > 1:
+            with contextlib.suppress(OSError):
+                pool = multiprocessing.get_context("fork").Pool(len(shares) - 1)
+        if pool is None:
+            return [function(share) for share in shares]
         with pool:
             others = pool.map_async(_run, range(1, len(shares)))
             first = function(shares[0])  # meanwhile: its result need not travel

@@ -4,8 +4,9 @@ A build stores the keys of what it wrote (the `site-` record of `build._build`);
 only the outputs whose key changed and takes the others over from the previous site.  So a key
 must cover everything its output shows: the templates it is rendered with (with the templates
 they include or extend, and the card partial every listing uses), efflit's code, the settings and
-build options, the records it shows (their files and BibTeX entries) and the part of the taxonomy
-it names.  `tests/test_incremental.py` holds incremental builds to clean ones, byte for byte.
+build options, the records it shows (their files, so that editing a comment renders them again,
+and their BibTeX entries) and the part of the taxonomy it names.  `tests/test_incremental.py`
+holds incremental builds to clean ones, byte for byte.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from efflit.project import Options
 from efflit.render import PAPER_PARTIALS, TemplateFailure, environment, static_files, template_position
 from efflit.validate import Node
 
-ID = attrgetter("id")
+RECORD_ID = attrgetter("id")
 ALWAYS = tuple(PAPER_PARTIALS.values())  # rendered through template globals, which Jinja cannot see
 
 
@@ -55,7 +56,7 @@ class Keys:
         self._windows: dict[tuple[str, str], str] = {}
 
     def records(self, records: Iterable[Record]) -> str:
-        return digest(*map(self.record.__getitem__, map(ID, records)))  # map: 90,000 records a build at 10k
+        return digest(*map(self.record.__getitem__, map(RECORD_ID, records)))  # map: 90,000 records a build at 10k
 
     def template(self, name: str) -> str:
         """The template with every template it pulls in, and efflit's code and settings."""

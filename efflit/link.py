@@ -30,10 +30,10 @@ Compared = dict[tuple[str, ...], tuple[Disagreement, ...]]  # what `_compare` re
 
 
 @dataclasses.dataclass
-class Known:
-    """What an earlier link found (with the same code), kept between runs so that unchanged
-    inputs are not compared again; each finding is free of positions, which are looked up when
-    it is reported."""
+class LinkFindings:
+    """What a link found, kept for the next run (with the same code and libraries) so that it does
+    not compare unchanged inputs again.  Findings hold no positions: those are looked up when a
+    finding is reported, so they follow edits that move lines."""
 
     compared: Compared = dataclasses.field(default_factory=dict)
     titles: str = ""  # a hash of every title, in order
@@ -41,11 +41,15 @@ class Known:
 
 
 def link(
-    taxonomy: Taxonomy, papers: list[Paper], entries: list[BibEntry], report: Report, known: Known | None = None
+    taxonomy: Taxonomy,
+    papers: list[Paper],
+    entries: list[BibEntry],
+    report: Report,
+    known: LinkFindings | None = None,
 ) -> dict[str, BibEntry]:
     """Run every cross-file check; return each record's BibTeX entry by record id.  What ``known``
-    holds is not worked out again, and what is worked out is added to it."""
-    known = Known() if known is None else known
+    holds (from the last run) is not worked out again; afterwards it holds this run's findings."""
+    known = LinkFindings() if known is None else known
     check_tags(taxonomy, papers, report)
     check_coverage(taxonomy, papers, report)
     check_unique(papers, report)
@@ -102,7 +106,9 @@ def check_coverage(taxonomy: Taxonomy, papers: list[Paper], report: Report) -> N
             )
 
 
-def link_bibtex(papers: list[Paper], entries: list[BibEntry], known: Known, report: Report) -> dict[str, BibEntry]:
+def link_bibtex(
+    papers: list[Paper], entries: list[BibEntry], known: LinkFindings, report: Report
+) -> dict[str, BibEntry]:
     """Each record's entry, by the record's key.  The comparisons ``known`` holds are not made again;
     afterwards it holds this run's, and no others."""
     by_key: dict[str, BibEntry] = {}

@@ -7,14 +7,15 @@ parsers takes longer than the whole answer (a quarter of a second).
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
-from efflit.cache import digest, fingerprint, input_hashes, recall, remember, site_stamp
-from efflit.forks import side_by_side
+from efflit.cache import PARALLEL_FROM, digest, fingerprint, input_hashes, recall, remember, site_stamp
+from efflit.forks import cores, side_by_side
 from efflit.problems import Report
-from efflit.project import Options
+from efflit.project import PAPERS, Options
 from efflit.write import folder_identity
 
 
@@ -49,8 +50,10 @@ class BuildRun:
     def of(cls, root: Path, out: Path | None, options: Options) -> BuildRun:
         root = root.resolve()
         out = (out or root / "site").resolve()
-        # Both read thousands of files and folders: side by side, a fifth of a second sooner at 10k.
-        hashes, stamp = side_by_side(partial(input_hashes, root), partial(site_stamp, out))
+        # Both read thousands of files and folders: side by side, a fifth of a second sooner at 10k
+        # records; below a thousand, forking costs more than it saves.
+        calls = partial(input_hashes, root), partial(site_stamp, out)
+        hashes, stamp = side_by_side(*calls) if _many_records(root) else [call() for call in calls]
         return cls(root, out, options, hashes, stamp, folder_identity(out))
 
     @property
@@ -69,6 +72,14 @@ class BuildRun:
     def remember(self, stamp: list[int], report: Report) -> None:
         """A build made the site now stamped ``stamp``, with ``report``."""
         remember(self.root, f"build-{self.folder_id}", self._key(), {"site": stamp, "problems": report.problems})
+
+
+def _many_records(root: Path) -> bool:
+    """Whether a knowledge base holds enough records for work in forks to pay."""
+    try:
+        return cores() > 1 and len(os.listdir(root / PAPERS)) >= PARALLEL_FROM
+    except OSError:
+        return False
 
 
 def build(root: Path, out: Path | None, options: Options) -> tuple[str, Report]:

@@ -33,7 +33,8 @@ MUST_HOLD = ("pagefind-ui.js", "pagefind-ui.css", "pagefind-entry.json")
 # Papers per shard.  Pagefind cannot update an index, so the papers are split between several,
 # which the search page merges: an edit re-indexes one shard, not every paper (0.7 s of CPU for
 # 1,000 pages, 2.2 s for 2,500).  Each shard's Pagefind walks the whole site (0.1 s at 10,000
-# papers), and the search page fetches each shard's files: hence a cap.
+# papers), and a search fetches from every shard (10 at 10,000 papers): hence a cap.  When the
+# number of shards grows (each 1,000th paper), papers move between shards and all are indexed again.
 SHARD_SIZE = 1000
 MAX_SHARDS = 32
 ROOT = "[data-pagefind-body]"

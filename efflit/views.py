@@ -34,12 +34,12 @@ class PaperView:
     """A paper as a view shows it, its parts worked out when read: a build renders the cards and
     table rows of changed papers alone (see `render.PAPER_PARTIALS`), and a topic lists thousands."""
 
-    catalog: Catalog = field(repr=False)
-    record: Record
+    _catalog: Catalog = field(repr=False)
+    _record: Record  # private, as what a view shows of it is worked out here, not in templates
 
     @property
     def id(self) -> str:
-        return self.record.id
+        return self._record.id
 
 
 class Card(PaperView):
@@ -47,35 +47,35 @@ class Card(PaperView):
 
     @property
     def title(self) -> str:
-        return self.record.title
+        return self._record.title
 
     @property
     def href(self) -> str:
-        return paper_href(self.record.id)
+        return paper_href(self._record.id)
 
     @property
     def authors(self) -> list[Link]:
-        return [Link(name, f"authors/{slugify(name)}/") for name in self.record.authors]
+        return [Link(name, f"authors/{slugify(name)}/") for name in self._record.authors]
 
     @property
     def year(self) -> int:
-        return self.record.year
+        return self._record.year
 
     @property
     def venue(self) -> Link | None:
-        return Link(self.record.venue, f"venues/{slugify(self.record.venue)}/") if self.record.venue else None
+        return Link(self._record.venue, f"venues/{slugify(self._record.venue)}/") if self._record.venue else None
 
     @property
     def tags(self) -> list[Link]:
-        return [Link(self.catalog.nodes[tag].node.name, node_href(tag)) for tag in self.record.tags]
+        return [Link(self._catalog.nodes[tag].node.name, node_href(tag)) for tag in self._record.tags]
 
     @property
     def code(self) -> str | None:
-        return self.record.code
+        return self._record.code
 
     @property
     def incomplete(self) -> bool:
-        return self.record.incomplete
+        return self._record.incomplete
 
 
 class Row(PaperView):
@@ -83,30 +83,22 @@ class Row(PaperView):
 
     @property
     def card(self) -> Card:
-        return Card(self.catalog, self.record)
+        return Card(self._catalog, self._record)
 
     @property
     def dimensions(self) -> str:
         """The paths of its dimensions, space-separated."""
-        return " ".join(sorted({t.split("/", 1)[0] for t in self.record.tags}))
+        return " ".join(sorted({t.split("/", 1)[0] for t in self._record.tags}))
 
     @property
     def tags(self) -> str:
         """The paths of its tags and of the nodes above them, space-separated."""
-        return " ".join(sorted({p for t in self.record.tags for p in tag_paths(t)}))
+        return " ".join(sorted({p for t in self._record.tags for p in tag_paths(t)}))
 
     @property
     def venue(self) -> str:
         """The venue's slug, or ""."""
-        return slugify(self.record.venue) if self.record.venue else ""
-
-
-@dataclass(frozen=True)
-class YearSpan:
-    """The years the papers span (none when there are no papers)."""
-
-    first: int
-    last: int
+        return slugify(self._record.venue) if self._record.venue else ""
 
 
 @dataclass(frozen=True)
@@ -330,8 +322,7 @@ def group_index(kind: str, plural: str, groups: dict, prefix: str) -> dict:
 
 
 def table_page(catalog: Catalog) -> dict:
-    """Context of `table.html`: every paper as a row, with the filter choices (``years``: a
-    YearSpan, or None)."""
+    """Context of `table.html`: every paper as a row, with the filter choices."""
     return {
         "title": "All papers",
         "description": f"All {len(catalog.papers)} papers, filterable by dimension, topic, year, venue and code.",
@@ -339,7 +330,7 @@ def table_page(catalog: Catalog) -> dict:
         "dimensions": [Link(n.node.name, n.path) for n in catalog.nodes.values() if n.parent is None],
         "leaves": [Link(n.node.name, n.path) for n in catalog.kb.taxonomy.leaves],
         "venues": [Link(g.name, g.slug, len(g.papers)) for g in catalog.venues.values()],
-        "years": YearSpan(min(catalog.years), max(catalog.years)) if catalog.years else None,
+        "years": sorted(catalog.years),
     }
 
 
