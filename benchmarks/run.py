@@ -33,12 +33,33 @@ THEME = REPO / "templates"
 EFFLIT = shutil.which("efflit", path=str(Path(sys.executable).parent)) or "efflit"
 RSS_BYTES = 1 if sys.platform == "darwin" else 1024  # ru_maxrss is in bytes on macOS, KiB on Linux
 WRAPPER = """
-import json, resource, subprocess, sys, time
+import json, os, resource, subprocess, sys, time
+
+def running(session):
+    # Whether a process of the session is still running (Linux; elsewhere, none is seen).
+    try:
+        names = [name for name in os.listdir("/proc") if name.isdigit()]
+    except OSError:
+        return False
+    for name in names:
+        try:
+            with open(f"/proc/{name}/stat") as stat:
+                state, _, _, sid = stat.read().rsplit(")", 1)[1].split()[:4]
+        except (OSError, ValueError):
+            continue
+        if int(sid) == session and state != "Z":
+            return True
+    return False
+
 start = time.perf_counter()
-code = subprocess.call(sys.argv[1:], stdout=sys.stderr)
+child = subprocess.Popen(sys.argv[1:], stdout=sys.stderr, start_new_session=True)
+code = child.wait()
 seconds = time.perf_counter() - start
+while running(child.pid):  # efflit stores some caches in the background after it exits
+    time.sleep(0.01)
+settled = time.perf_counter() - start
 usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-print(json.dumps({"seconds": seconds, "returncode": code, "maxrss": usage.ru_maxrss,
+print(json.dumps({"seconds": seconds, "settled": settled, "returncode": code, "maxrss": usage.ru_maxrss,
                   "cpu": usage.ru_utime + usage.ru_stime}))
 """
 
@@ -47,10 +68,14 @@ Edit = Callable[[Path], None]
 
 
 def _edit_record(root: Path, place: float = 0.5) -> None:
-    """Give one record (the one ``place`` of the way through) a summary, as a curator would."""
+    """Give one record a summary, as a curator would: the first without one from ``place`` of the
+    way through."""
     records = sorted((root / "papers").glob("*.yaml"))
-    record = records[int(len(records) * place)]
-    record.write_text(record.read_text(encoding="utf-8").replace("added:", "summary: Edited.\nadded:", 1))
+    for record in records[int(len(records) * place) :]:
+        text = record.read_text(encoding="utf-8")
+        if "\nsummary:" not in text:
+            record.write_text(text.replace("added:", "summary: Edited.\nadded:", 1))
+            return
 
 
 def _edit_another_record(root: Path) -> None:
@@ -115,8 +140,9 @@ def _restore(snapshot: dict[Path, bytes | None]) -> None:
 
 
 def measure(command: list[str], log: Path) -> dict:
-    """Run ``command`` under the wrapper, its output to ``log``; its time, CPU time (user and
-    system, of all its processes: steadier than the wall time on a shared machine), exit code
+    """Run ``command`` under the wrapper, its output to ``log``; its time until it exits and until
+    the work it left in the background (cache stores) is done too, its CPU time (user and system,
+    of the processes it waited for: steadier than the wall time on a shared machine), exit code
     and peak RSS."""
     with log.open("w", encoding="utf-8") as stream:
         done = subprocess.run(
@@ -125,6 +151,7 @@ def measure(command: list[str], log: Path) -> dict:
     result = json.loads(done.stdout)
     return {
         "seconds": round(result["seconds"], 3),
+        "settled_seconds": round(result["settled"], 3),
         "cpu_seconds": round(result["cpu"], 3),
         "peak_rss_mb": round(result["maxrss"] * RSS_BYTES / 2**20, 1),
         "returncode": result["returncode"],
@@ -156,7 +183,8 @@ def _run_step(name: str, command: list[str], args: argparse.Namespace) -> dict:
     result = {"step": name, "command": command, **measure(command, log)}
     result["last_line"] = (log.read_text(encoding="utf-8").strip().splitlines() or [""])[-1]
     print(
-        f"{name:<24} {result['seconds']:>8.2f} {result['cpu_seconds']:>8.2f} {result['peak_rss_mb']:>12.1f}"
+        f"{name:<24} {result['seconds']:>8.2f} {result['settled_seconds']:>8.2f} {result['cpu_seconds']:>8.2f}"
+        f" {result['peak_rss_mb']:>12.1f}"
         f"  {result['last_line']}"
     )
     if result["returncode"]:
@@ -174,7 +202,7 @@ def main() -> None:
     corpus = prepare_corpus(args.out, args.records, args.seed)
 
     results = []
-    print(f"\n{'step':<24} {'seconds':>8} {'CPU s':>8} {'peak RSS MB':>12}")
+    print(f"\n{'step':<24} {'seconds':>8} {'settled':>8} {'CPU s':>8} {'peak RSS MB':>12}")
     original = _snapshot(corpus)
     try:
         for name, command, edit in steps(corpus):
