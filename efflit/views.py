@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from operator import attrgetter
 
 from efflit.catalog import Catalog, Group, slugify
 from efflit.exports import bibtex_entry
@@ -29,6 +30,11 @@ class Link:
     count: int | None = None
 
 
+def _as_recorded(name: str) -> property:
+    """A view's property that shows the record's field of that name as it is."""
+    return property(attrgetter(f"_record.{name}"))
+
+
 @dataclass(frozen=True, eq=False)  # eq=False: never compared field by field, catalog and all
 class PaperView:
     """A paper as a view shows it, its parts worked out when read: a build renders the cards and
@@ -37,17 +43,16 @@ class PaperView:
     _catalog: Catalog = field(repr=False)
     _record: Record  # private, as what a view shows of it is worked out here, not in templates
 
-    @property
-    def id(self) -> str:
-        return self._record.id
+    id = _as_recorded("id")
 
 
 class Card(PaperView):
     """A paper as listings show it."""
 
-    @property
-    def title(self) -> str:
-        return self._record.title
+    title = _as_recorded("title")
+    year = _as_recorded("year")
+    code = _as_recorded("code")
+    incomplete = _as_recorded("incomplete")
 
     @property
     def href(self) -> str:
@@ -58,24 +63,12 @@ class Card(PaperView):
         return [Link(name, f"authors/{slugify(name)}/") for name in self._record.authors]
 
     @property
-    def year(self) -> int:
-        return self._record.year
-
-    @property
     def venue(self) -> Link | None:
         return Link(self._record.venue, f"venues/{slugify(self._record.venue)}/") if self._record.venue else None
 
     @property
     def tags(self) -> list[Link]:
         return [Link(self._catalog.nodes[tag].node.name, node_href(tag)) for tag in self._record.tags]
-
-    @property
-    def code(self) -> str | None:
-        return self._record.code
-
-    @property
-    def incomplete(self) -> bool:
-        return self._record.incomplete
 
 
 class Row(PaperView):
