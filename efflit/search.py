@@ -33,8 +33,7 @@ MUST_HOLD = ("pagefind-ui.js", "pagefind-ui.css", "pagefind-entry.json")
 # Papers per shard.  Pagefind cannot update an index, so the papers are split between several,
 # which the search page merges: an edit re-indexes one shard, not every paper (0.7 s of CPU for
 # 1,000 pages, 2.2 s for 2,500).  Each shard's Pagefind walks the whole site (0.1 s at 10,000
-# papers), and a search fetches from every shard (10 at 10,000 papers): hence a cap.  When the
-# number of shards grows (each 1,000th paper), papers move between shards and all are indexed again.
+# papers), and a search fetches from every shard (10 at 10,000 papers): hence a cap.
 SHARD_SIZE = 1000
 MAX_SHARDS = 32
 ROOT = "[data-pagefind-body]"
@@ -42,16 +41,25 @@ ROOT = "[data-pagefind-body]"
 
 def shards(paper_ids: list[str]) -> dict[str, list[str]]:
     """Each shard's bundle folder and the ids of its papers.  A paper's shard follows from its id
-    alone, so that adding or editing one paper leaves the other shards as they were.  With no
-    papers there is nothing to index, and no bundle."""
+    and the number of shards alone, so that adding or editing one paper leaves the other shards as
+    they were.  With no papers there is nothing to index, and no bundle."""
     if not paper_ids:
         return {}
     count = min(MAX_SHARDS, max(1, -(-len(paper_ids) // SHARD_SIZE)))
     bundles: dict[str, list[str]] = {bundle(k): [] for k in range(count)}
     for paper in paper_ids:
-        shard = zlib.crc32(paper.encode()) % count  # fixed by the id, and ten times faster than blake2b
-        bundles[bundle(shard)].append(paper)
+        bundles[bundle(shard_of(paper, count))].append(paper)
     return {folder: papers for folder, papers in bundles.items() if papers or folder == BUNDLE}  # the UI's
+
+
+def shard_of(paper: str, count: int) -> int:
+    """Which of ``count`` shards holds a paper: by linear hashing, so that one more shard takes
+    half the papers of one other and leaves the rest where they were (were it the hash modulo the
+    count, each thousandth paper would move nearly every paper, and all shards be indexed again)."""
+    hashed = zlib.crc32(paper.encode())  # fixed by the id, and ten times faster than blake2b
+    level = 1 << (count.bit_length() - 1)  # the largest power of two up to the count
+    shard = hashed % (2 * level)
+    return shard if shard < count else hashed % level
 
 
 def bundle(shard: int) -> str:

@@ -19,6 +19,16 @@ def test_every_paper_is_in_one_shard_and_stays_there_as_papers_are_added() -> No
     assert moved == {"newcomer2026"}
 
 
+def test_one_more_shard_takes_papers_from_one_other_and_moves_no_other() -> None:
+    ids = [f"paper{n}" for n in range(3 * search.SHARD_SIZE)]
+    before = search.shards(ids)  # three shards, full
+    after = search.shards([*ids, "newcomer2026"])  # four
+    assert len(before) == 3 and len(after) == 4
+    changed = {folder for folder in after if set(after[folder]) - {"newcomer2026"} != set(before.get(folder, []))}
+    assert len(changed) == 2  # the shard split in two, and the new one: the others are not indexed again
+    assert all(400 <= len(papers) <= 1600 for papers in after.values())
+
+
 def test_shards_are_capped_so_the_search_page_merges_few_bundles() -> None:
     ids = [f"paper{n}" for n in range(search.SHARD_SIZE * (search.MAX_SHARDS + 5))]
     bundles = search.shards(ids)

@@ -40,7 +40,7 @@ def site_url(tmp_path_factory) -> str:
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(search, "SHARD_SIZE", 1)  # a search index in shards, which the search page merges
         _, report = build(root)
-    assert sorted(p.name for p in (root / "site").glob("pagefind*")) == ["pagefind", "pagefind-2"]
+    assert sorted(p.name for p in (root / "site").glob("pagefind*")) == ["pagefind", "pagefind-1"]
     assert not report.errors, report.errors
     server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(root / "site")))
     threading.Thread(target=server.serve_forever, daemon=True).start()
