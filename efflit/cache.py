@@ -180,6 +180,7 @@ class _PlainUnpickler(pickle.Unpickler):
         ("efflit.problems", "Problem"),
         ("efflit.problems", "Severity"),
         ("efflit.bibtex", "BibEntry"),
+        ("efflit.render", "Downloads"),
         ("efflit.sitecheck", "PageLinks"),
     }
 

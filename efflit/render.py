@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import partial
 from operator import methodcaller
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 from urllib.parse import urlsplit
 
 import jinja2
@@ -32,8 +32,23 @@ if TYPE_CHECKING:  # the keys module imports this one
 FEED_SIZE = 50
 
 
+class _Environment(jinja2.Environment):
+    """Templates see what the views give them, not what is private behind it (a paper view's record
+    and catalog): a page must show only what its key covers (see efflit.keys)."""
+
+    def getattr(self, obj: object, attribute: str) -> object:
+        if attribute.startswith("_"):
+            return self.undefined(obj=obj, name=attribute)
+        return super().getattr(obj, attribute)
+
+    def getitem(self, obj: object, argument: object) -> object:
+        if isinstance(argument, str) and argument.startswith("_"):
+            return self.undefined(obj=obj, name=argument)
+        return super().getitem(obj, argument)
+
+
 def environment(root: Path) -> jinja2.Environment:
-    return jinja2.Environment(
+    return _Environment(
         loader=jinja2.FileSystemLoader([str(d) for d in template_dirs(root)]),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
@@ -157,8 +172,17 @@ class TemplateFailure(Exception):
 
 
 Write = Callable[[str, bytes], bool | None]  # whether the bytes are new
-# Record id -> its download entries: its BibTeX entry, formatted; its CSL-JSON item; its JSON item.
-Exported = dict[str, tuple[str, dict, dict]]
+
+
+class Downloads(NamedTuple):
+    """What the downloads hold of one record: made once, and kept between builds (see `downloads`)."""
+
+    bibtex: str  # its BibTeX entry, formatted
+    csl: dict  # its CSL-JSON item
+    record: dict  # its item of papers.json
+
+
+Exported = dict[str, Downloads]  # record id -> its download entries
 
 
 def render_pages(
@@ -259,16 +283,16 @@ def downloads(catalog: Catalog, base_url: str, exported: Exported) -> Iterator[t
     for r in records:  # each made once: a paper is in the .bib of every node above its tags too
         if r.id not in exported:
             entry = entries[r.id]
-            exported[r.id] = (exports.bibtex_entry(entry), exports.csl_item(r, entry), exports.record_item(r))
-    formatted = {r.id: (entries[r.id].key, exported[r.id][0]) for r in records}
+            exported[r.id] = Downloads(exports.bibtex_entry(entry), exports.csl_item(r, entry), exports.record_item(r))
+    formatted = {r.id: (entries[r.id].key, exported[r.id].bibtex) for r in records}
     yield "downloads/efflit.bib", exports.bibliography(dict(formatted.values())).encode()
     for path, members in catalog.in_node.items():
         bib = exports.bibliography(dict(formatted[r.id] for r in members))
         yield views.node_bib_href(path), bib.encode()
-    yield "downloads/papers.json", exports.records_json([exported[r.id][2] for r in records]).encode()
+    yield "downloads/papers.json", exports.records_json([exported[r.id].record for r in records]).encode()
     yield "downloads/papers.schema.json", exports.records_schema(base_url).encode()
     yield "downloads/record.schema.json", exports.record_schema().encode()
-    yield "downloads/papers.csl.json", exports.csl_json([exported[r.id][1] for r in records]).encode()
+    yield "downloads/papers.csl.json", exports.csl_json([exported[r.id].csl for r in records]).encode()
 
 
 def static_files(root: Path) -> Iterator[tuple[str, bytes]]:

@@ -93,6 +93,17 @@ def test_template_error_is_reported_with_its_file_and_line(kb):
     assert "templates/404.html:2:1: error: template error: 'missing' is undefined" in result.output
 
 
+def test_templates_cannot_reach_what_a_view_keeps_private(kb):
+    # A card that read the catalog behind its paper would show what the card's cache key does not cover.
+    (kb / "templates/_partials").mkdir(parents=True)
+    (kb / "templates/_partials/card.html").write_text("<li>{{ paper._catalog.papers|length }}</li>\n")
+    result = build(kb)
+    assert result.exit_code == 1
+    assert "templates/_partials/card.html:1:1: error: template error:" in result.output
+    assert "has no attribute '_catalog'" in result.output
+    assert "Traceback" not in result.output
+
+
 def test_an_unchanged_knowledge_base_is_not_built_again_but_any_edit_is_seen(kb):
     assert build(kb).exit_code == 0
     again = build(kb)
