@@ -1,11 +1,18 @@
 """Time efflit on a generated knowledge base and record each step's wall time, CPU time and peak memory.
 
     python benchmarks/run.py [--records 10000] [--seed 1] [--out benchmarks/out]
+                             [--rounds 1] [--against OTHER_CHECKOUT]
 
 Generates OUT/corpus-N with make_corpus.py (reused when it already holds N records of
 the same seed and generator), runs each step of ``steps()`` in a subprocess, prints a
 table and writes OUT/results-N.json.  Each step's output goes to OUT/<step>-N.log; its
 last line (efflit's summary) is shown and kept.
+
+The machines we measure on are shared and drift (the same build can take twice as long within
+an hour), so ``--rounds`` runs all steps several times and reports each one's median, and
+``--against`` compares with another checkout of efflit (a `git worktree` of another commit):
+each round runs the steps with that efflit first, then with this one, so that both meet the
+machine in the same state.
 
 Each command runs under a fresh wrapper interpreter that reads
 ``getrusage(RUSAGE_CHILDREN).ru_maxrss`` after it: the peak RSS of that command's
@@ -17,9 +24,11 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
+import os
 import platform
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 from collections.abc import Callable
@@ -139,14 +148,19 @@ def _restore(snapshot: dict[Path, bytes | None]) -> None:
             path.write_bytes(data)
 
 
-def measure(command: list[str], log: Path) -> dict:
-    """Run ``command`` under the wrapper, its output to ``log``; its time until it exits and until
-    the work it left in the background (cache stores) is done too, its CPU time (user and system,
-    of the processes it waited for: steadier than the wall time on a shared machine), exit code
-    and peak RSS."""
+def measure(command: list[str], log: Path, environment: dict[str, str] | None = None) -> dict:
+    """Run ``command`` under the wrapper (with ``environment`` added), its output to ``log``; its
+    time until it exits and until the work it left in the background (cache stores) is done too,
+    its CPU time (user and system, of the processes it waited for: steadier than the wall time on a
+    shared machine), exit code and peak RSS."""
     with log.open("w", encoding="utf-8") as stream:
         done = subprocess.run(
-            [sys.executable, "-c", WRAPPER, *command], stdout=subprocess.PIPE, stderr=stream, text=True, check=True
+            [sys.executable, "-c", WRAPPER, *command],
+            stdout=subprocess.PIPE,
+            stderr=stream,
+            text=True,
+            check=True,
+            env=os.environ | (environment or {}),
         )
     result = json.loads(done.stdout)
     return {
@@ -170,26 +184,71 @@ def prepare_corpus(out: Path, records: int, seed: int) -> Path:
     return corpus
 
 
-def git_commit() -> str | None:
+def git_commit(checkout: Path) -> str | None:
     try:
-        done = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True)
+        done = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=checkout, capture_output=True, text=True)
     except OSError:
         return None
     return done.stdout.strip() if done.returncode == 0 else None
 
 
-def _run_step(name: str, command: list[str], args: argparse.Namespace) -> dict:
-    log = args.out / f"{re.sub(r'[^a-z0-9]+', '-', name).strip('-')}-{args.records}.log"
-    result = {"step": name, "command": command, **measure(command, log)}
+def _run_step(name: str, command: list[str], log: Path, environment: dict[str, str]) -> dict:
+    result = {"step": name, "command": command, **measure(command, log, environment)}
     result["last_line"] = (log.read_text(encoding="utf-8").strip().splitlines() or [""])[-1]
-    print(
-        f"{name:<24} {result['seconds']:>8.2f} {result['settled_seconds']:>8.2f} {result['cpu_seconds']:>8.2f}"
-        f" {result['peak_rss_mb']:>12.1f}"
-        f"  {result['last_line']}"
-    )
+    print(f"  {name:<24} {result['seconds']:>8.2f} s {result['cpu_seconds']:>8.2f} CPU s", flush=True)
     if result["returncode"]:
-        print(f"  exit code {result['returncode']}: see {log}")
+        print(f"  {name}: exit code {result['returncode']}: see {log}")
     return result
+
+
+def _run_round(corpus: Path, args: argparse.Namespace, label: str, environment: dict[str, str]) -> list[dict]:
+    """Every step once, with the efflit that ``environment`` imports; the corpus is as before afterwards."""
+    results = []
+    original = _snapshot(corpus)
+    try:
+        for name, command, edit in steps(corpus):
+            if edit:
+                edit(corpus)
+            slug = re.sub(r"[^a-z0-9]+", "-", f"{name} {label}").strip("-")
+            results.append(_run_step(name, command, args.out / f"{slug}-{args.records}.log", environment))
+    finally:
+        _restore(original)
+    return results
+
+
+def _efflit_of(checkout: Path | None) -> dict[str, str]:
+    """The environment under which ``EFFLIT`` runs the efflit of ``checkout`` (None: this one)."""
+    if checkout is None:
+        return {}
+    return {"PYTHONPATH": os.pathsep.join([str(checkout), *filter(None, [os.environ.get("PYTHONPATH")])])}
+
+
+def _summary(runs: list[dict]) -> dict:
+    """A step's median over the rounds (and its fastest run), with the runs themselves."""
+    figures = ("seconds", "settled_seconds", "cpu_seconds", "peak_rss_mb")
+    median = {figure: round(statistics.median(run[figure] for run in runs), 3) for figure in figures}
+    fastest = {f"min_{figure}": min(run[figure] for run in runs) for figure in ("seconds", "cpu_seconds")}
+    return {"step": runs[0]["step"], **median, **fastest, "last_line": runs[-1]["last_line"], "runs": runs}
+
+
+def _table(variants: dict[str, list[dict]]) -> str:
+    """One line per step: each variant's median wall time, settled time, CPU time and peak memory."""
+    labels = list(variants)
+    named = len(labels) > 1  # a single variant's columns need no name
+    header = f"{'step':<24}" + "".join(
+        f" {(label + ' ' if named else '') + column:>{max(12, len(label) + 9)}}"
+        for label in labels
+        for column in ("s", "settled", "CPU s", "RSS MB")
+    )
+    lines = [header]
+    for index, step in enumerate(variants[labels[0]]):
+        cells = "".join(
+            f" {variants[label][index][figure]:>{max(12, len(label) + 9)}.2f}"
+            for label in labels
+            for figure in ("seconds", "settled_seconds", "cpu_seconds", "peak_rss_mb")
+        )
+        lines.append(f"{step['step']:<24}{cells}  {variants[labels[-1]][index]['last_line']}")
+    return "\n".join(lines)
 
 
 def main() -> None:
@@ -197,30 +256,34 @@ def main() -> None:
     parser.add_argument("--records", type=int, default=10_000, help="corpus size (default 10000)")
     parser.add_argument("--seed", type=int, default=1, help="corpus seed (default 1)")
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "out", help="output folder")
+    parser.add_argument("--rounds", type=int, default=1, help="runs of every step; the median is shown (default 1)")
+    parser.add_argument("--against", type=Path, help="another checkout of efflit, run in turns with this one")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     corpus = prepare_corpus(args.out, args.records, args.seed)
 
-    results = []
-    print(f"\n{'step':<24} {'seconds':>8} {'settled':>8} {'CPU s':>8} {'peak RSS MB':>12}")
-    original = _snapshot(corpus)
-    try:
-        for name, command, edit in steps(corpus):
-            if edit:
-                edit(corpus)
-            results.append(_run_step(name, command, args))
-    finally:
-        _restore(original)
+    checkouts = {"this": None} if args.against is None else {"other": args.against.resolve(), "this": None}
+    runs: dict[str, list[list[dict]]] = {label: [] for label in checkouts}
+    for number in range(1, args.rounds + 1):
+        for label, checkout in checkouts.items():
+            print(f"round {number} of {args.rounds}: {label} ({checkout or REPO}) ...", flush=True)
+            runs[label].append(_run_round(corpus, args, label, _efflit_of(checkout)))
+    variants = {label: [_summary(list(step)) for step in zip(*rounds, strict=True)] for label, rounds in runs.items()}
+    print(f"\nmedian of {args.rounds} round(s):\n{_table(variants)}")
 
     report = {
         "records": args.records,
         "seed": args.seed,
-        "commit": git_commit(),
+        "rounds": args.rounds,
         "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "python": platform.python_version(),
         "platform": platform.platform(),
-        "steps": results,
+        "commit": git_commit(REPO),
+        "steps": variants["this"],
     }
+    if args.against is not None:
+        report["against"] = {"checkout": str(checkouts["other"]), "commit": git_commit(checkouts["other"])}
+        report["against"]["steps"] = variants["other"]
     path = args.out / f"results-{args.records}.json"
     path.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     print(f"\nwrote {path}")
