@@ -74,6 +74,7 @@ print(json.dumps({"seconds": seconds, "settled": settled, "returncode": code, "m
 
 
 Edit = Callable[[Path], None]
+SEARCH_INDEX = re.compile(r"^efflit build: timings: .*\bsearch index ([0-9.]+) s")
 
 
 def _edit_record(root: Path, place: float = 0.5) -> None:
@@ -118,10 +119,11 @@ def _forget_all(root: Path) -> None:
     shutil.rmtree(_site(root).with_name(f".{_site(root).name}.back"), ignore_errors=True)
 
 
-def steps(root: Path) -> list[tuple[str, list[str], Edit | None]]:
-    """The measured steps, in order: (name, command, edit made just before)."""
+def steps(root: Path, timings: bool = True) -> list[tuple[str, list[str], Edit | None]]:
+    """The measured steps, in order: (name, command, edit made just before).  With ``timings``, builds
+    say how long each stage took (an efflit from before `--timings` cannot)."""
     check = [EFFLIT, "check", "--root", str(root)]
-    build = [EFFLIT, "build", "--root", str(root), "--out", str(_site(root))]
+    build = [EFFLIT, "build", "--root", str(root), "--out", str(_site(root)), *(["--timings"] if timings else [])]
     return [
         ("check (cold)", check, _forget),
         ("check (warm)", check, None),
@@ -194,7 +196,11 @@ def git_commit(checkout: Path) -> str | None:
 
 def _run_step(name: str, command: list[str], log: Path, environment: dict[str, str]) -> dict:
     result = {"step": name, "command": command, **measure(command, log, environment)}
-    result["last_line"] = (log.read_text(encoding="utf-8").strip().splitlines() or [""])[-1]
+    lines = log.read_text(encoding="utf-8").strip().splitlines()
+    result["last_line"] = (lines or [""])[-1]
+    # The build's own account of its stages: how long Pagefind took, alongside the rest.
+    indexed = [float(found[1]) for line in lines if (found := SEARCH_INDEX.search(line))]
+    result["search_index_seconds"] = indexed[-1] if indexed else 0.0
     print(f"  {name:<24} {result['seconds']:>8.2f} s {result['cpu_seconds']:>8.2f} CPU s", flush=True)
     if result["returncode"]:
         print(f"  {name}: exit code {result['returncode']}: see {log}")
@@ -204,9 +210,10 @@ def _run_step(name: str, command: list[str], log: Path, environment: dict[str, s
 def _run_round(corpus: Path, args: argparse.Namespace, label: str, environment: dict[str, str]) -> list[dict]:
     """Every step once, with the efflit that ``environment`` imports; the corpus is as before afterwards."""
     results = []
+    usage = subprocess.run([EFFLIT, "build", "--help"], capture_output=True, text=True, env=os.environ | environment)
     original = _snapshot(corpus)
     try:
-        for name, command, edit in steps(corpus):
+        for name, command, edit in steps(corpus, "--timings" in usage.stdout):
             if edit:
                 edit(corpus)
             slug = re.sub(r"[^a-z0-9]+", "-", f"{name} {label}").strip("-")
@@ -225,27 +232,28 @@ def _efflit_of(checkout: Path | None) -> dict[str, str]:
 
 def _summary(runs: list[dict]) -> dict:
     """A step's median over the rounds (and its fastest run), with the runs themselves."""
-    figures = ("seconds", "settled_seconds", "cpu_seconds", "peak_rss_mb")
+    figures = ("seconds", "settled_seconds", "cpu_seconds", "peak_rss_mb", "search_index_seconds")
     median = {figure: round(statistics.median(run[figure] for run in runs), 3) for figure in figures}
     fastest = {f"min_{figure}": min(run[figure] for run in runs) for figure in ("seconds", "cpu_seconds")}
     return {"step": runs[0]["step"], **median, **fastest, "last_line": runs[-1]["last_line"], "runs": runs}
 
 
 def _table(variants: dict[str, list[dict]]) -> str:
-    """One line per step: each variant's median wall time, settled time, CPU time and peak memory."""
+    """One line per step: each variant's median wall time, settled time, CPU time, peak memory and
+    search indexing time (which the build reports: it runs alongside the rest)."""
     labels = list(variants)
     named = len(labels) > 1  # a single variant's columns need no name
     header = f"{'step':<24}" + "".join(
         f" {(label + ' ' if named else '') + column:>{max(12, len(label) + 9)}}"
         for label in labels
-        for column in ("s", "settled", "CPU s", "RSS MB")
+        for column in ("s", "settled", "CPU s", "RSS MB", "index s")
     )
     lines = [header]
     for index, step in enumerate(variants[labels[0]]):
         cells = "".join(
             f" {variants[label][index][figure]:>{max(12, len(label) + 9)}.2f}"
             for label in labels
-            for figure in ("seconds", "settled_seconds", "cpu_seconds", "peak_rss_mb")
+            for figure in ("seconds", "settled_seconds", "cpu_seconds", "peak_rss_mb", "search_index_seconds")
         )
         lines.append(f"{step['step']:<24}{cells}  {variants[labels[-1]][index]['last_line']}")
     return "\n".join(lines)

@@ -6,6 +6,9 @@ Both report exactly the same problems, as the build runs the check first.
 from __future__ import annotations
 
 import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
 
@@ -65,12 +68,17 @@ def build(root: Path, out: Path | None = None, options: Options | None = None) -
 
 def build_run(run: BuildRun) -> tuple[KnowledgeBase | None, Report]:
     """`build`, for a run whose inputs are known already."""
+    started = time.perf_counter()
     with no_cycle_collection():
-        return _build(run)
+        kb, report = _build(run)
+    report.timings["total"] = time.perf_counter() - started
+    return kb, report
 
 
 def _build(run: BuildRun) -> tuple[KnowledgeBase | None, Report]:
+    started = time.perf_counter()
     kb, report = check(run.root, run.hashes)
+    report.timings["check"] = time.perf_counter() - started
     if kb is None or report.failed():
         return kb, report
     catalog = build_catalog(kb)
@@ -86,7 +94,7 @@ def _build(run: BuildRun) -> tuple[KnowledgeBase | None, Report]:
         with SiteWriter(run.out, _files_of(back) if previous["back"] else None, back.get("identity")) as site:
             back = back if site.held is not None else NOTHING_BUILT
             keys = Keys(catalog, run.options, code, run.hashes)
-            made, links = _write_site(kb, catalog, run.options, keys, previous, back, site)
+            made, links = _write_site(kb, catalog, run.options, keys, previous, back, site, report.timings)
             if links.problems:
                 report.problems += links.problems
                 raise SiteAbandoned
@@ -115,17 +123,34 @@ def _build(run: BuildRun) -> tuple[KnowledgeBase | None, Report]:
     return kb, report
 
 
+@contextmanager
+def _timed(timings: dict[str, float], stage: str) -> Iterator[None]:
+    """Adds the time the block takes to the stage's."""
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        timings[stage] = timings.get(stage, 0.0) + time.perf_counter() - started
+
+
 def _files_of(record: dict) -> list[str]:
     return [*record["pages"], *record["file_paths"], *record["bundles"]]
 
 
 def _write_site(
-    kb: KnowledgeBase, catalog: Catalog, options: Options, keys: Keys, live: dict, back: dict, site: SiteWriter
+    kb: KnowledgeBase,
+    catalog: Catalog,
+    options: Options,
+    keys: Keys,
+    live: dict,
+    back: dict,
+    site: SiteWriter,
+    timings: dict[str, float],
 ) -> tuple[dict, Report]:
     """Write the site into staging.  An output whose key is the one recorded for the back copy
     (``back``, which staging starts from when it can) is kept as it is there; one whose key is the
     live site's (``live``) is taken over from it; the others are made.  Returns the new record of
-    keys, and the report of the new site's links."""
+    keys, and the report of the new site's links; ``timings`` gets the time of each stage."""
     site_pages = list(pages(catalog))
     page_keys = {page.path: keys.page(page.template, page.shows(keys)) for page in site_pages}
     fresh, changed = [], set()  # pages to make, and pages kept whose bytes differ from the live site's
@@ -145,7 +170,8 @@ def _write_site(
     root, listed = kb.project.root, keys.listed()
     stores = {name: PerRecord(root, name, keys.template(path), listed) for name, path in PAPER_PARTIALS.items()}
     partials = {name: store.values for name, store in stores.items()}
-    new_papers = changed | render_pages(catalog, options, papers, site.write, _workers(len(papers)), partials)
+    with _timed(timings, "render"):
+        new_papers = changed | render_pages(catalog, options, papers, site.write, _workers(len(papers)), partials)
     # A shard of the search index is made again when its papers, or the bytes of one's page, changed.
     shared_out = shards([record.id for record in catalog.papers])
     search = {folder: digest(indexer_version(), *papers) for folder, papers in shared_out.items()}
@@ -163,21 +189,22 @@ def _write_site(
         if back["bundles"].get(folder) != bundles[folder]:  # else the back copy holds this very bundle
             site.take_folder(folder)
     # Pagefind indexes them while the rest is made and checked.
-    with search_index(site.staging, stale):
-        new_pages = new_papers | render_pages(catalog, options, others, site.write, _workers(len(others)), partials)
-        for store in stores.values():
-            store.save()
-        files = keys.files(kb.project.root)
-        if back["files"] == files:  # kept as the back copy has them
-            file_paths = back["file_paths"]
-        elif live["files"] == files:
-            for path in live["file_paths"]:
-                site.take(path)
-            file_paths = live["file_paths"]
-        else:
-            exported = PerRecord(kb.project.root, "downloads", keys.common, keys.record)
-            file_paths = render_files(catalog, options, site_pages, site.write, exported.values)
-            exported.save()
+    with search_index(site.staging, stale) as indexing:
+        with _timed(timings, "render"):
+            new_pages = new_papers | render_pages(catalog, options, others, site.write, _workers(len(others)), partials)
+            for store in stores.values():
+                store.save()
+            files = keys.files(kb.project.root)
+            if back["files"] == files:  # kept as the back copy has them
+                file_paths = back["file_paths"]
+            elif live["files"] == files:
+                for path in live["file_paths"]:
+                    site.take(path)
+                file_paths = live["file_paths"]
+            else:
+                exported = PerRecord(kb.project.root, "downloads", keys.common, keys.record)
+                file_paths = render_files(catalog, options, site_pages, site.write, exported.values)
+                exported.save()
         site.drop_others({*page_keys, *file_paths, *shared_out})
         base_path, label = site_base_path(catalog, options), _label(kb, site.out)
         # Pages with the bytes they had (taken over, or made again alike) link where they did.
@@ -186,7 +213,9 @@ def _write_site(
         # the bundles only through their entry points.
         made_files = [*page_keys, *file_paths]
         made_by = partial(origins, catalog)
-        links, held = check_site(site.staging, base_path, label, made_by, ENTRY_POINTS, known, made_files)
+        with _timed(timings, "link check"):
+            links, held = check_site(site.staging, base_path, label, made_by, ENTRY_POINTS, known, made_files)
+    timings["search index"] = indexing.seconds  # alongside rendering and the link check
     made = {
         "pages": page_keys,
         "search": search,

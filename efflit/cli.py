@@ -107,10 +107,21 @@ def schema(output_format: str) -> None:
 @root_option
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Output folder [default: ROOT/site].")
 @click.option("--base-url", help="Public address of the site, e.g. https://example.org/efflit/ (for feed and sitemap).")
-def build(root: Path, out: Path | None, base_url: str | None) -> None:
+@click.option("--timings", is_flag=True, help="Also print how long each stage took.")
+def build(root: Path, out: Path | None, base_url: str | None, timings: bool) -> None:
     """Check the knowledge base, then render the static site into site/."""
     counted, report = reuse.build(root, out, Options(base_url=_with_slash(base_url)))
+    if timings:
+        click.echo(f"efflit build: timings: {_timings(report)}", err=True)
     _finish("efflit build", counted, report)
+
+
+def _timings(report: Report) -> str:
+    if not report.timings:
+        return "nothing to build"
+    stages = ", ".join(f"{stage} {seconds:.2f} s" for stage, seconds in report.timings.items() if stage != "total")
+    alongside = " (alongside rendering and the link check)" if "search index" in report.timings else ""
+    return f"{report.timings['total']:.2f} s in all: {stages}{alongside}"
 
 
 def _with_slash(url: str | None) -> str | None:

@@ -50,9 +50,11 @@ class Problem:
 
 @dataclass
 class Report:
-    """Collects the problems of one run."""
+    """Collects the problems of one run, and how long its stages took."""
 
     problems: list[Problem] = field(default_factory=list)
+    # Stage -> seconds, in the order the stages ran (a run replayed from the cache has none).
+    timings: dict[str, float] = field(default_factory=dict)
 
     def error(self, position: Position, message: str, hint: str = "") -> None:
         self.problems.append(Problem(position, Severity.ERROR, message, hint))

@@ -17,9 +17,11 @@ import shutil
 import subprocess
 import tempfile
 import threading
+import time
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
@@ -78,11 +80,19 @@ class SearchIndexError(RuntimeError):
     """The indexer failed; its output says why."""
 
 
+@dataclass
+class Indexing:
+    """How long the indexer ran, from the first bundle's start to the last one's end."""
+
+    seconds: float = 0.0
+
+
 @contextmanager
-def search_index(site: Path, bundles: dict[str, list[str]]) -> Iterator[None]:
+def search_index(site: Path, bundles: dict[str, list[str]]) -> Iterator[Indexing]:
     """Index each bundle's papers (their pages under ``site``) into ``site/<bundle>``, one Pagefind
     after the other in the background while the caller goes on (the build checks its links
-    meanwhile); leaving the block waits for them."""
+    meanwhile); leaving the block waits for them, and then the `Indexing` it gave says how long
+    they took."""
     executable = get_executable()
     if executable is None:
         raise SearchIndexError("the Pagefind indexer is missing: pip install 'pagefind[bin]'")
@@ -96,8 +106,8 @@ def search_index(site: Path, bundles: dict[str, list[str]]) -> Iterator[None]:
             shutil.rmtree(config, ignore_errors=True)
         raise SearchIndexError(f"cannot prepare the search index: {error.strerror or error}") from None
     try:
-        with _indexing(executable, configs):
-            yield
+        with _indexing(executable, configs) as indexing:
+            yield indexing
     finally:
         for config in configs.values():
             shutil.rmtree(config, ignore_errors=True)
@@ -125,10 +135,11 @@ def _config(site: Path, folder: str, papers: list[str]) -> dict:
 
 
 @contextmanager
-def _indexing(executable: Path, configs: dict[str, Path]) -> Iterator[None]:
+def _indexing(executable: Path, configs: dict[str, Path]) -> Iterator[Indexing]:
     failures: list[str] = []
     running: list[subprocess.Popen] = []
     stop = threading.Event()
+    indexing, start = Indexing(), time.perf_counter()
 
     def index_all() -> None:
         for config in configs.values():
@@ -142,11 +153,12 @@ def _indexing(executable: Path, configs: dict[str, Path]) -> Iterator[None]:
             if process.returncode != 0:
                 failures.append(f"Pagefind failed (exit {process.returncode}): {output.strip() or 'no message'}")
                 return
+        indexing.seconds = time.perf_counter() - start
 
     worker = threading.Thread(target=index_all)
     worker.start()
     try:
-        yield
+        yield indexing
     except BaseException:
         stop.set()
         for process in running:

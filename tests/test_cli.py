@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
@@ -78,3 +79,15 @@ def test_schema_is_derived_from_the_model():
 def test_console_script_is_installed():
     result = subprocess.run([sys.executable, "-m", "efflit", "--help"], capture_output=True, text=True)
     assert result.returncode == 0 and "check" in result.stdout
+
+
+def test_a_build_says_how_long_each_stage_took_when_asked(kb):
+    first = run("build", "--root", str(kb), "--timings")
+    assert first.exit_code == 0, first.output
+    line = next(line for line in first.output.splitlines() if line.startswith("efflit build: timings: "))
+    stages = dict(re.findall(r"([a-z][a-z ]*) ([0-9.]+) s", line.split(" in all: ")[1]))
+    assert list(stages) == ["check", "render", "link check", "search index"]
+    assert "alongside rendering and the link check" in line
+    again = run("build", "--root", str(kb), "--timings")
+    assert "efflit build: timings: nothing to build" in again.output and "site is up to date" in again.output
+    assert "timings" not in run("build", "--root", str(kb)).output
