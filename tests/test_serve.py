@@ -9,6 +9,8 @@ import urllib.request
 
 import pytest
 
+from efflit.cli import _print_build
+from efflit.problems import Report
 from efflit.serve import EVENTS, DevServer
 
 
@@ -65,3 +67,11 @@ def test_a_broken_edit_keeps_serving_the_previous_site(server, kb):
     report = server.rebuild()
     assert report.failed()
     assert "Caching Keys Without Authors" in get(server.url + "papers/caching2024/")
+
+
+def test_the_terminal_says_how_long_each_rebuild_took(capsys):
+    _print_build(Report(timings={"check": 0.5, "total": 3.4567}))
+    _print_build(Report())  # up to date: nothing was built
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[0].endswith(" built in 3.46 s: 0 errors, 0 warnings")
+    assert lines[1].endswith(" built: 0 errors, 0 warnings")
