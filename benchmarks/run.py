@@ -5,14 +5,14 @@
 
 Generates OUT/corpus-N with make_corpus.py (reused when it already holds N records of
 the same seed and generator), runs each step of ``steps()`` in a subprocess, prints a
-table and writes OUT/results-N.json.  Each step's output goes to OUT/<step>-N.log; its
-last line (efflit's summary) is shown and kept.
+table and writes OUT/results-N.json.  Each step's output goes to OUT/<step>-<this|other>-N.log
+(the last round's); its last line (efflit's summary) is shown and kept.
 
 The machines we measure on are shared and drift (the same build can take twice as long within
 an hour), so ``--rounds`` runs all steps several times and reports each one's median, and
 ``--against`` compares with another checkout of efflit (a `git worktree` of another commit):
-each round runs the steps with that efflit first, then with this one, so that both meet the
-machine in the same state.
+each round runs the steps with both, the one first in odd rounds and the other in even ones, so
+that neither meets the machine in a better state by its place.
 
 Each command runs under a fresh wrapper interpreter that reads
 ``getrusage(RUSAGE_CHILDREN).ru_maxrss`` after it: the peak RSS of that command's
@@ -32,6 +32,7 @@ import statistics
 import subprocess
 import sys
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import make_corpus
@@ -97,10 +98,10 @@ def _edit_taxonomy(root: Path) -> None:
     path.write_text(path.read_text(encoding="utf-8").replace("description: >-", "description: >-\n      Edited.", 1))
 
 
-def _edit_template(root: Path) -> None:
+def _edit_template(root: Path, theme: Path = THEME) -> None:
     template = root / "templates" / "404.html"
     template.parent.mkdir(exist_ok=True)
-    template.write_text((THEME / "404.html").read_text(encoding="utf-8") + "{# edited #}\n")
+    template.write_text((theme / "404.html").read_text(encoding="utf-8") + "{# edited #}\n")
 
 
 def _site(root: Path) -> Path:
@@ -119,9 +120,10 @@ def _forget_all(root: Path) -> None:
     shutil.rmtree(_site(root).with_name(f".{_site(root).name}.back"), ignore_errors=True)
 
 
-def steps(root: Path, timings: bool = True) -> list[tuple[str, list[str], Edit | None]]:
+def steps(root: Path, timings: bool = True, theme: Path = THEME) -> list[tuple[str, list[str], Edit | None]]:
     """The measured steps, in order: (name, command, edit made just before).  With ``timings``, builds
-    say how long each stage took (an efflit from before `--timings` cannot)."""
+    say how long each stage took (an efflit from before `--timings` cannot); ``theme`` is the
+    templates folder of the efflit measured, which the template edit starts from."""
     check = [EFFLIT, "check", "--root", str(root)]
     build = [EFFLIT, "build", "--root", str(root), "--out", str(_site(root)), *(["--timings"] if timings else [])]
     return [
@@ -132,7 +134,7 @@ def steps(root: Path, timings: bool = True) -> list[tuple[str, list[str], Edit |
         ("rebuild, 1 record", build, _edit_record),  # the first since the cold build: no back copy yet
         ("rebuild, another record", build, _edit_another_record),  # staged in the back copy
         ("rebuild, taxonomy", build, _edit_taxonomy),
-        ("rebuild, template", build, _edit_template),
+        ("rebuild, template", build, partial(_edit_template, theme=theme)),
     ]
 
 
@@ -200,20 +202,21 @@ def _run_step(name: str, command: list[str], log: Path, environment: dict[str, s
     result["last_line"] = (lines or [""])[-1]
     # The build's own account of its stages: how long Pagefind took, alongside the rest.
     indexed = [float(found[1]) for line in lines if (found := SEARCH_INDEX.search(line))]
-    result["search_index_seconds"] = indexed[-1] if indexed else 0.0
+    result["search_index_seconds"] = indexed[-1] if indexed else None  # a check, or an efflit that cannot say
     print(f"  {name:<24} {result['seconds']:>8.2f} s {result['cpu_seconds']:>8.2f} CPU s", flush=True)
     if result["returncode"]:
         print(f"  {name}: exit code {result['returncode']}: see {log}")
     return result
 
 
-def _run_round(corpus: Path, args: argparse.Namespace, label: str, environment: dict[str, str]) -> list[dict]:
-    """Every step once, with the efflit that ``environment`` imports; the corpus is as before afterwards."""
-    results = []
+def _run_round(corpus: Path, args: argparse.Namespace, label: str, checkout: Path) -> list[dict]:
+    """Every step once, with the efflit of ``checkout``; the corpus is as before afterwards."""
+    environment = _efflit_of(checkout)
     usage = subprocess.run([EFFLIT, "build", "--help"], capture_output=True, text=True, env=os.environ | environment)
+    results = []
     original = _snapshot(corpus)
     try:
-        for name, command, edit in steps(corpus, "--timings" in usage.stdout):
+        for name, command, edit in steps(corpus, "--timings" in usage.stdout, checkout / "templates"):
             if edit:
                 edit(corpus)
             slug = re.sub(r"[^a-z0-9]+", "-", f"{name} {label}").strip("-")
@@ -223,19 +226,37 @@ def _run_round(corpus: Path, args: argparse.Namespace, label: str, environment: 
     return results
 
 
-def _efflit_of(checkout: Path | None) -> dict[str, str]:
-    """The environment under which ``EFFLIT`` runs the efflit of ``checkout`` (None: this one)."""
-    if checkout is None:
+def _efflit_of(checkout: Path) -> dict[str, str]:
+    """The environment under which ``EFFLIT`` runs the efflit of ``checkout``: this one's is installed."""
+    if checkout == REPO:
         return {}
     return {"PYTHONPATH": os.pathsep.join([str(checkout), *filter(None, [os.environ.get("PYTHONPATH")])])}
 
 
+def _imported_from(checkout: Path) -> Path:
+    """Where the efflit run for ``checkout`` comes from: a wrong path would compare this one with itself."""
+    found = subprocess.run(
+        [sys.executable, "-c", "import efflit; print(efflit.__file__)"],
+        capture_output=True,
+        text=True,
+        env=os.environ | _efflit_of(checkout),
+    )
+    return Path(found.stdout.strip()).resolve().parent.parent if found.returncode == 0 else Path()
+
+
+FIGURES = ("seconds", "settled_seconds", "cpu_seconds", "peak_rss_mb", "search_index_seconds")
+
+
 def _summary(runs: list[dict]) -> dict:
-    """A step's median over the rounds (and its fastest run), with the runs themselves."""
-    figures = ("seconds", "settled_seconds", "cpu_seconds", "peak_rss_mb", "search_index_seconds")
-    median = {figure: round(statistics.median(run[figure] for run in runs), 3) for figure in figures}
-    fastest = {f"min_{figure}": min(run[figure] for run in runs) for figure in ("seconds", "cpu_seconds")}
-    return {"step": runs[0]["step"], **median, **fastest, "last_line": runs[-1]["last_line"], "runs": runs}
+    """A step's median over the rounds (and its fastest and slowest run), with the runs themselves.
+    A figure no run measured is None."""
+    summary = {"step": runs[0]["step"]}
+    for figure in FIGURES:
+        measured = [run[figure] for run in runs if run[figure] is not None]
+        summary[figure] = round(statistics.median(measured), 3) if measured else None
+        if figure in ("seconds", "cpu_seconds"):
+            summary[f"min_{figure}"], summary[f"max_{figure}"] = min(measured), max(measured)
+    return summary | {"last_line": runs[-1]["last_line"], "runs": runs}
 
 
 def _table(variants: dict[str, list[dict]]) -> str:
@@ -251,12 +272,16 @@ def _table(variants: dict[str, list[dict]]) -> str:
     lines = [header]
     for index, step in enumerate(variants[labels[0]]):
         cells = "".join(
-            f" {variants[label][index][figure]:>{max(12, len(label) + 9)}.2f}"
+            f" {_cell(variants[label][index][figure]):>{max(12, len(label) + 9)}}"
             for label in labels
-            for figure in ("seconds", "settled_seconds", "cpu_seconds", "peak_rss_mb", "search_index_seconds")
+            for figure in FIGURES
         )
         lines.append(f"{step['step']:<24}{cells}  {variants[labels[-1]][index]['last_line']}")
     return "\n".join(lines)
+
+
+def _cell(figure: float | None) -> str:
+    return "-" if figure is None else f"{figure:.2f}"
 
 
 def main() -> None:
@@ -270,12 +295,16 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     corpus = prepare_corpus(args.out, args.records, args.seed)
 
-    checkouts = {"this": None} if args.against is None else {"other": args.against.resolve(), "this": None}
+    checkouts = {"this": REPO} if args.against is None else {"other": args.against.resolve(), "this": REPO}
+    for checkout in checkouts.values():
+        if _imported_from(checkout) != checkout:
+            sys.exit(f"{checkout} holds no efflit package (efflit/__init__.py) to run: give a checkout's top folder")
     runs: dict[str, list[list[dict]]] = {label: [] for label in checkouts}
     for number in range(1, args.rounds + 1):
-        for label, checkout in checkouts.items():
-            print(f"round {number} of {args.rounds}: {label} ({checkout or REPO}) ...", flush=True)
-            runs[label].append(_run_round(corpus, args, label, _efflit_of(checkout)))
+        order = list(checkouts.items())
+        for label, checkout in order if number % 2 else order[::-1]:  # neither always first
+            print(f"round {number} of {args.rounds}: {label} ({checkout}) ...", flush=True)
+            runs[label].append(_run_round(corpus, args, label, checkout))
     variants = {label: [_summary(list(step)) for step in zip(*rounds, strict=True)] for label, rounds in runs.items()}
     print(f"\nmedian of {args.rounds} round(s):\n{_table(variants)}")
 

@@ -68,11 +68,8 @@ def build(root: Path, out: Path | None = None, options: Options | None = None) -
 
 def build_run(run: BuildRun) -> tuple[KnowledgeBase | None, Report]:
     """`build`, for a run whose inputs are known already."""
-    started = time.perf_counter()
     with no_cycle_collection():
-        kb, report = _build(run)
-    report.timings["total"] = time.perf_counter() - started
-    return kb, report
+        return _build(run)
 
 
 def _build(run: BuildRun) -> tuple[KnowledgeBase | None, Report]:
@@ -215,7 +212,8 @@ def _write_site(
         made_by = partial(origins, catalog)
         with _timed(timings, "link check"):
             links, held = check_site(site.staging, base_path, label, made_by, ENTRY_POINTS, known, made_files)
-    timings["search index"] = indexing.seconds  # alongside rendering and the link check
+    if stale:
+        timings["search index"] = indexing.seconds  # alongside rendering and the link check
     made = {
         "pages": page_keys,
         "search": search,

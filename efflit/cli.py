@@ -150,9 +150,9 @@ def _print_build(report: Report) -> None:
     problems = report.sorted()
     if problems:
         click.echo(FORMATTERS["text"](problems))
-    verdict = "build failed, still serving the previous site" if report.failed() else "built"
     took = f" in {report.timings['total']:.2f} s" if "total" in report.timings else ""  # none when up to date
-    click.echo(f"{time.strftime('%H:%M:%S')} {verdict}{took}: {summary(report)}", err=True)
+    verdict = f"build failed{took}, still serving the previous site" if report.failed() else f"built{took}"
+    click.echo(f"{time.strftime('%H:%M:%S')} {verdict}: {summary(report)}", err=True)
 
 
 def _curation(run: Callable[[], Importer]) -> Importer:

@@ -8,6 +8,7 @@ parsers takes longer than the whole answer (a quarter of a second).
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -84,12 +85,16 @@ def _many_records(root: Path) -> bool:
 
 def build(root: Path, out: Path | None, options: Options) -> tuple[str, Report]:
     """`efflit build`: its count line and report.  Nothing is done when no input changed since the
-    last build into ``out`` and that site is as the build left it."""
+    last build into ``out`` and that site is as the build left it.  The report says how long each
+    stage took, and the whole build from hashing the inputs on ("total")."""
+    started = time.perf_counter()
     run = BuildRun.of(root, out, options)
+    inputs = time.perf_counter() - started
     if (report := run.replayed()) is not None:
         return "site is up to date: ", report
     from efflit.build import build_run  # only now that there is work: see above
     from efflit.check import counts
 
     kb, report = build_run(run)
+    report.timings = {"inputs": inputs, **report.timings, "total": time.perf_counter() - started}
     return counts(kb), report

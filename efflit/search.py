@@ -32,7 +32,8 @@ BUNDLE = "pagefind"  # the first shard's bundle, with the search UI; shard k > 0
 ENTRY_POINTS = frozenset(f"{BUNDLE}/{name}" for name in ("pagefind-ui.js", "pagefind-ui.css"))
 # Pagefind exits 0 even when a full disk left its files empty: these must hold something.
 MUST_HOLD = ("pagefind-ui.js", "pagefind-ui.css", "pagefind-entry.json")
-# Papers per shard.  Pagefind cannot update an index, so the papers are split between several,
+# Papers per shard, on average: a shard not yet split holds twice as many as one split (500 to
+# 1,500, see `shard_of`).  Pagefind cannot update an index, so the papers are split between several,
 # which the search page merges: an edit re-indexes one shard, not every paper (0.7 s of CPU for
 # 1,000 pages, 2.2 s for 2,500).  Each shard's Pagefind walks the whole site (0.1 s at 10,000
 # papers), and a search fetches from every shard (10 at 10,000 papers): hence a cap.

@@ -96,12 +96,13 @@ def test_template_error_is_reported_with_its_file_and_line(kb):
 def test_templates_cannot_reach_what_a_view_keeps_private(kb):
     # A card that read the catalog behind its paper would show what the card's cache key does not cover.
     (kb / "templates/_partials").mkdir(parents=True)
-    (kb / "templates/_partials/card.html").write_text("<li>{{ paper._catalog.papers|length }}</li>\n")
-    result = build(kb)
-    assert result.exit_code == 1
-    assert "templates/_partials/card.html:1:1: error: template error:" in result.output
-    assert "has no attribute '_catalog'" in result.output
-    assert "Traceback" not in result.output
+    for reach in ("paper._catalog.papers|length", "(paper|attr('_record')).title", "paper['_record'].title"):
+        (kb / "templates/_partials/card.html").write_text(f"<li>{{{{ {reach} }}}}</li>\n")
+        result = build(kb)
+        assert result.exit_code == 1, reach
+        assert "templates/_partials/card.html:1:1: error: template error:" in result.output
+        assert "has no attribute '_" in result.output, result.output
+        assert "Traceback" not in result.output
 
 
 def test_an_unchanged_knowledge_base_is_not_built_again_but_any_edit_is_seen(kb):

@@ -86,7 +86,7 @@ def test_a_build_says_how_long_each_stage_took_when_asked(kb):
     assert first.exit_code == 0, first.output
     line = next(line for line in first.output.splitlines() if line.startswith("efflit build: timings: "))
     stages = dict(re.findall(r"([a-z][a-z ]*) ([0-9.]+) s", line.split(" in all: ")[1]))
-    assert list(stages) == ["check", "render", "link check", "search index"]
+    assert list(stages) == ["inputs", "check", "render", "link check", "search index"]
     assert "alongside rendering and the link check" in line
     again = run("build", "--root", str(kb), "--timings")
     assert "efflit build: timings: nothing to build" in again.output and "site is up to date" in again.output

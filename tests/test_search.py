@@ -6,6 +6,8 @@ import gzip
 import json
 from pathlib import Path
 
+import pytest
+
 from efflit import search
 from efflit.build import build
 
@@ -19,14 +21,15 @@ def test_every_paper_is_in_one_shard_and_stays_there_as_papers_are_added() -> No
     assert moved == {"newcomer2026"}
 
 
-def test_one_more_shard_takes_papers_from_one_other_and_moves_no_other() -> None:
-    ids = [f"paper{n}" for n in range(3 * search.SHARD_SIZE)]
-    before = search.shards(ids)  # three shards, full
-    after = search.shards([*ids, "newcomer2026"])  # four
-    assert len(before) == 3 and len(after) == 4
-    changed = {folder for folder in after if set(after[folder]) - {"newcomer2026"} != set(before.get(folder, []))}
-    assert len(changed) == 2  # the shard split in two, and the new one: the others are not indexed again
-    assert all(400 <= len(papers) <= 1600 for papers in after.values())
+@pytest.mark.parametrize("count", range(1, search.MAX_SHARDS))
+def test_one_more_shard_takes_papers_from_one_other_and_moves_no_other(count: int) -> None:
+    ids = [f"paper{n}" for n in range(2000)]
+    before = {paper: search.shard_of(paper, count) for paper in ids}
+    after = {paper: search.shard_of(paper, count + 1) for paper in ids}
+    assert set(before.values()) <= set(range(count)) and set(after.values()) <= set(range(count + 1))
+    moved = [paper for paper in ids if before[paper] != after[paper]]
+    assert moved and {after[paper] for paper in moved} == {count}  # into the new shard
+    assert len({before[paper] for paper in moved}) == 1  # out of one other: the rest are not indexed again
 
 
 def test_shards_are_capped_so_the_search_page_merges_few_bundles() -> None:

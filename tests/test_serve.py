@@ -10,7 +10,7 @@ import urllib.request
 import pytest
 
 from efflit.cli import _print_build
-from efflit.problems import Report
+from efflit.problems import Position, Report
 from efflit.serve import EVENTS, DevServer
 
 
@@ -72,6 +72,10 @@ def test_a_broken_edit_keeps_serving_the_previous_site(server, kb):
 def test_the_terminal_says_how_long_each_rebuild_took(capsys):
     _print_build(Report(timings={"check": 0.5, "total": 3.4567}))
     _print_build(Report())  # up to date: nothing was built
+    failed = Report(timings={"check": 0.5, "total": 0.5})
+    failed.error(Position("papers/x.yaml", 2), "broken")
+    _print_build(failed)
     lines = capsys.readouterr().err.splitlines()
     assert lines[0].endswith(" built in 3.46 s: 0 errors, 0 warnings")
     assert lines[1].endswith(" built: 0 errors, 0 warnings")
+    assert lines[2].endswith(" build failed in 0.50 s, still serving the previous site: 1 error, 0 warnings")
