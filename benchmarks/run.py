@@ -236,7 +236,7 @@ def _efflit_of(checkout: Path) -> dict[str, str]:
 def _imported_from(checkout: Path) -> Path:
     """Where the efflit run for ``checkout`` comes from: a wrong path would compare this one with itself."""
     found = subprocess.run(
-        [sys.executable, "-c", "import efflit; print(efflit.__file__)"],
+        [sys.executable, "-P", "-c", "import efflit; print(efflit.__file__)"],  # -P: not from the working folder
         capture_output=True,
         text=True,
         env=os.environ | _efflit_of(checkout),
