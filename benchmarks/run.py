@@ -229,9 +229,8 @@ def _run_round(corpus: Path, args: argparse.Namespace, label: str, checkout: Pat
 
 
 def _efflit_of(checkout: Path) -> dict[str, str]:
-    """The environment under which ``EFFLIT`` runs the efflit of ``checkout``: this one's is installed."""
-    if checkout == REPO:
-        return {}
+    """The environment under which ``EFFLIT`` runs the efflit of ``checkout``, however efflit is
+    installed (a copy, not this checkout as editable, would otherwise be measured for this one)."""
     return {"PYTHONPATH": os.pathsep.join([str(checkout), *filter(None, [os.environ.get("PYTHONPATH")])])}
 
 
