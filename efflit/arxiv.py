@@ -14,8 +14,6 @@ import xml.etree.ElementTree as ET
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import httpx
-
 from efflit.retries import retry_after
 from efflit.write import write_atomic
 
@@ -47,6 +45,8 @@ class Client:
     def __init__(
         self, endpoint: str = ENDPOINT, interval: float = INTERVAL, cache: Path | None = None, timeout: float = 30
     ) -> None:
+        import httpx  # here, not at the top: every efflit command imports this module, few ask arXiv
+
         self.endpoint, self.interval, self.cache_path = endpoint, interval, cache
         self.http = httpx.Client(timeout=timeout, headers={"User-Agent": "efflit (+https://github.com/efflit/efflit)"})
         self.last_request = float("-inf")
@@ -66,6 +66,8 @@ class Client:
             write_atomic(self.cache_path, json.dumps(self.cache, indent=1, sort_keys=True, ensure_ascii=False))
 
     def _query(self, ids: list[str]) -> list[Paper]:
+        import httpx
+
         params = {"id_list": ",".join(ids), "max_results": str(len(ids))}
         for attempt in range(RETRIES + 1):
             self._wait(self.interval)
