@@ -32,14 +32,20 @@ def _json(value: object) -> str:
     return orjson.dumps(value, option=orjson.OPT_INDENT_2).decode()
 
 
-def record_item(record: Record) -> dict:
-    """The record as `papers.json` holds it."""
-    return record.model_dump(mode="json", exclude_none=True)
+def record_item(record: Record) -> str:
+    """The record as `papers.json` holds it (see `json_array`)."""
+    return json_item(record.model_dump(mode="json", exclude_none=True))
 
 
-def records_json(items: list[dict]) -> str:
-    """Records (from `record_item`) as one file."""
-    return _json(items)
+def json_item(value: object) -> str:
+    """A value as an item of a JSON array that `json_array` writes.  Builds keep the items of
+    unchanged records, as text: reading them back as dicts took longer than writing the files."""
+    return _json(value).replace("\n", "\n  ")
+
+
+def json_array(items: list[str]) -> str:
+    """Items (from `json_item`) as one JSON array, laid out as `_json` lays out a list."""
+    return "[\n  " + ",\n  ".join(items) + "\n]" if items else "[]"
 
 
 def records_schema(base_url: str) -> str:
@@ -61,8 +67,8 @@ def record_schema() -> str:
     return _json(Record.model_json_schema())
 
 
-def csl_item(record: Record, entry: BibEntry) -> dict:
-    """A CSL-JSON item, as Zotero, Mendeley and citeproc read it."""
+def csl_item(record: Record, entry: BibEntry) -> str:
+    """A CSL-JSON item, as Zotero, Mendeley and citeproc read it (see `json_array`)."""
     item: dict = {
         "id": record.key,
         "type": "paper-conference" if entry.entry_type == "inproceedings" else "article",
@@ -83,7 +89,7 @@ def csl_item(record: Record, entry: BibEntry) -> dict:
         item["URL"] = record.url
     if record.doi:
         item["DOI"] = record.doi
-    return item
+    return json_item(item)
 
 
 def _csl_name(name: str) -> dict:
@@ -93,8 +99,3 @@ def _csl_name(name: str) -> dict:
         return {"family": family, "given": given}
     *given, family = name.split()
     return {"family": family, "given": " ".join(given)} if given else {"literal": family}
-
-
-def csl_json(items: list[dict]) -> str:
-    """CSL-JSON items (from `csl_item`) as one file."""
-    return _json(items)

@@ -178,8 +178,8 @@ class Downloads(NamedTuple):
     """What the downloads hold of one record: made once, and kept between builds (see `downloads`)."""
 
     bibtex: str  # its BibTeX entry, formatted
-    csl: dict  # its CSL-JSON item
-    record: dict  # its item of papers.json
+    csl: str  # its CSL-JSON item
+    record: str  # its item of papers.json
 
 
 Exported = dict[str, Downloads]  # record id -> its download entries
@@ -289,10 +289,10 @@ def downloads(catalog: Catalog, base_url: str, exported: Exported) -> Iterator[t
     for path, members in catalog.in_node.items():
         bib = exports.bibliography(dict(formatted[r.id] for r in members))
         yield views.node_bib_href(path), bib.encode()
-    yield "downloads/papers.json", exports.records_json([exported[r.id].record for r in records]).encode()
+    yield "downloads/papers.json", exports.json_array([exported[r.id].record for r in records]).encode()
     yield "downloads/papers.schema.json", exports.records_schema(base_url).encode()
     yield "downloads/record.schema.json", exports.record_schema().encode()
-    yield "downloads/papers.csl.json", exports.csl_json([exported[r.id].csl for r in records]).encode()
+    yield "downloads/papers.csl.json", exports.json_array([exported[r.id].csl for r in records]).encode()
 
 
 def static_files(root: Path) -> Iterator[tuple[str, bytes]]:
