@@ -31,6 +31,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
@@ -110,14 +111,48 @@ def _site(root: Path) -> Path:
 
 def _forget(root: Path) -> None:
     """No cache of efflit's own (the OS file cache stays warm)."""
-    shutil.rmtree(root / ".efflit-cache", ignore_errors=True)
+    _set_aside(root / ".efflit-cache", root.parent / TRASH)
 
 
 def _forget_all(root: Path) -> None:
     """No cache and no previous site (nor the back copy beside it): a build from scratch."""
     _forget(root)
-    shutil.rmtree(_site(root), ignore_errors=True)
-    shutil.rmtree(_site(root).with_name(f".{_site(root).name}.back"), ignore_errors=True)
+    _set_aside(_site(root), root.parent / TRASH)
+    _set_aside(_site(root).with_name(f".{_site(root).name}.back"), root.parent / TRASH)
+
+
+# What the steps forget is moved here, and deleted once every step has run.  Deleting a site just
+# before a build would time the deletion's aftermath: ext4 without a journal (these VMs) does not
+# reuse an inode within a minute of freeing it, and every file and folder created meanwhile first
+# walks past the freed ones (a cold build at 10,000 records took 4 s longer right after the
+# previous site was deleted, and a minute later did not).
+TRASH = "trash"
+SETTLE_SECONDS = 65  # after a deletion, before the next measured step
+
+
+def _set_aside(path: Path, trash: Path) -> None:
+    if path.exists():
+        trash.mkdir(exist_ok=True)
+        path.rename(trash / f"{len(os.listdir(trash))}-{path.name}")
+
+
+def _empty_trash(out: Path) -> None:
+    """Delete what the steps set aside (in this run, or in one that was interrupted)."""
+    if (out / TRASH).exists():
+        print(f"deleting what the steps set aside ({out / TRASH}) ...", flush=True)
+        shutil.rmtree(out / TRASH, ignore_errors=True)
+        (out / ".trash-emptied").touch()
+
+
+def _settle(out: Path) -> None:
+    """Wait, if files were deleted less than SETTLE_SECONDS ago (see TRASH)."""
+    try:
+        waiting = SETTLE_SECONDS - (datetime.datetime.now().timestamp() - (out / ".trash-emptied").stat().st_mtime)
+    except OSError:
+        return
+    if waiting > 0:
+        print(f"waiting {waiting:.0f} s: files deleted in the last minute slow down creating new ones", flush=True)
+        time.sleep(waiting)
 
 
 def steps(root: Path, timings: bool = True, theme: Path = THEME) -> list[tuple[str, list[str], Edit | None]]:
@@ -296,6 +331,8 @@ def main() -> None:
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     corpus = prepare_corpus(args.out, args.records, args.seed)
+    _empty_trash(args.out)  # left by an interrupted run
+    _settle(args.out)
 
     checkouts = {"this": REPO} if args.against is None else {"other": args.against.resolve(), "this": REPO}
     for checkout in checkouts.values():
@@ -307,6 +344,7 @@ def main() -> None:
         for label, checkout in order if number % 2 else order[::-1]:  # neither always first
             print(f"round {number} of {args.rounds}: {label} ({checkout}) ...", flush=True)
             runs[label].append(_run_round(corpus, args, label, checkout))
+    _empty_trash(args.out)
     variants = {label: [_summary(list(step)) for step in zip(*rounds, strict=True)] for label, rounds in runs.items()}
     print(f"\nmedian of {args.rounds} round(s):\n{_table(variants)}")
 
