@@ -139,6 +139,14 @@ def test_json_download_validates_against_its_published_schema(site):
     assert {p["id"] for p in papers} == {"caching2024", "example2023quantizing", "muller2022attention"}
 
 
+def test_json_downloads_are_indented_for_reading(site):
+    # Each record's items are kept between builds as text and joined: the file must still read as
+    # one document laid out throughout, as a JSON encoder lays it out.
+    for name in ("papers.json", "papers.csl.json"):
+        text = (site / "downloads" / name).read_text(encoding="utf-8")
+        assert text == json.dumps(json.loads(text), indent=2, ensure_ascii=False)
+
+
 def test_csl_json_is_what_zotero_reads(site):
     items = {i["id"]: i for i in json.loads((site / "downloads/papers.csl.json").read_text(encoding="utf-8"))}
     assert items["muller2022attention"]["author"] == [{"family": "Müller", "given": "Jörg"}]
