@@ -15,7 +15,7 @@ from pathlib import Path
 from efflit.cache import PerRecord, code_version, digest, recall, remember, site_stamp
 from efflit.catalog import Catalog, build_catalog
 from efflit.check import KnowledgeBase, check, no_cycle_collection
-from efflit.forks import cores, side_by_side
+from efflit.forks import cores
 from efflit.keys import Keys
 from efflit.problems import Position, Report
 from efflit.project import Options
@@ -188,23 +188,20 @@ def _write_site(
     # Pagefind indexes them while the rest is made and checked.
     with search_index(site.staging, stale) as indexing:
         with _timed(timings, "render"):
+            new_pages = new_papers | render_pages(catalog, options, others, site.write, _workers(len(others)), partials)
+            for store in stores.values():
+                store.save()
             files = keys.files(kb.project.root)
-            render_others = partial(render_pages, catalog, options, others, site.write, _workers(len(others)), partials)
             if back["files"] == files:  # kept as the back copy has them
-                file_paths, new_others = back["file_paths"], render_others()
+                file_paths = back["file_paths"]
             elif live["files"] == files:
                 for path in live["file_paths"]:
                     site.take(path)
-                file_paths, new_others = live["file_paths"], render_others()
+                file_paths = live["file_paths"]
             else:
-                # Made in another process meanwhile: they share nothing with the pages.
                 exported = PerRecord(kb.project.root, "downloads", keys.common, keys.record)
-                make_files = partial(render_files, catalog, options, site_pages, site.write, exported.values)
-                new_others, (file_paths, exported.values) = side_by_side(render_others, make_files)
+                file_paths = render_files(catalog, options, site_pages, site.write, exported.values)
                 exported.save()
-            new_pages = new_papers | new_others
-            for store in stores.values():
-                store.save()
         site.drop_others({*page_keys, *file_paths, *shared_out})
         base_path, label = site_base_path(catalog, options), _label(kb, site.out)
         # Pages with the bytes they had (taken over, or made again alike) link where they did.

@@ -210,25 +210,24 @@ def render_pages(
 
 def render_files(
     catalog: Catalog, options: Options, site_pages: list[Page], write: Write, exported: Exported | None = None
-) -> tuple[list[str], Exported]:
+) -> list[str]:
     """Everything beside the pages: sitemap, feed, robots.txt, downloads and static assets.
-    Returns their paths, and the download entries of every record: ``exported`` holds some already
-    (see `downloads`), and the others are made here."""
+    Returns their paths.  ``exported`` holds the download entries of some records already (see
+    `downloads`); those made here are added."""
     env = _environment(catalog, options, {}, {})
     absolute = _base_url(catalog, options) or "/"
     urls = [url_of(page.path) for page in site_pages if page.path != "404.html"]
     entries = [_feed_entry(catalog, r) for r in catalog.recent[:FEED_SIZE]]
-    exported = {} if exported is None else exported
     files = [
         ("sitemap.xml", env.get_template("sitemap.xml").render(base=absolute, urls=urls).encode()),
         ("feed.xml", env.get_template("feed.xml").render(base=absolute, entries=entries).encode()),
         ("robots.txt", f"User-agent: *\nAllow: /\nSitemap: {absolute}sitemap.xml\n".encode()),
-        *downloads(catalog, absolute, exported),
+        *downloads(catalog, absolute, {} if exported is None else exported),
         *static_files(catalog.kb.project.root),
     ]
     for path, data in files:
         write(path, data)
-    return [path for path, _ in files], exported
+    return [path for path, _ in files]
 
 
 def _base_url(catalog: Catalog, options: Options) -> str | None:
