@@ -14,7 +14,6 @@ import os
 import pickle
 from collections.abc import Callable
 from functools import partial
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -88,6 +87,8 @@ def code_version(hashes: dict[Path, str]) -> str:
 
 
 def _version(library: str) -> str:
+    from importlib import metadata  # here: a run answered from the cache never asks (15 ms to import)
+
     try:
         return f"{library} {metadata.version(library)}"
     except metadata.PackageNotFoundError:

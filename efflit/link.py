@@ -196,7 +196,12 @@ def disagreements(
             found.append(("", "", "", bib_field))
             return None
 
-    if (theirs_title := decoded("title", bib_title)) is not None and theirs_title != normalize(title):
+    # Most entries hold the record's title with protective braces: then they agree, and the
+    # costlier comparison of decoded, folded texts is spared (a tenth of a second at 10,000).
+    braced_same = (
+        "\\" not in bib_title and "$" not in bib_title and bib_title.replace("{", "").replace("}", "") == title
+    )
+    if not braced_same and (theirs := decoded("title", bib_title)) is not None and theirs != normalize(title):
         found.append(("title", title, bib_title, "title"))
     if bib_year.strip() != year:
         found.append(("year", year, bib_year.strip(), "year"))

@@ -163,3 +163,11 @@ def test_incomplete_records_are_counted_in_one_warning(kb):
 def test_a_repeated_string_macro_is_reported_not_a_crash(kb):
     append_bib(kb, "@string{ne = {NeurIPS}}\n@string{ne = {ICML}}\n")
     assert "papers/references.bib:23:1: error: duplicate BibTeX key 'ne' (first on line 22)" in errors(kb)
+
+
+def test_a_title_agrees_with_its_braced_entry_and_differs_from_any_other():
+    plain = "{LLM}s at {Scale}: A Study"
+    assert link.disagreements("LLMs at Scale: A Study", "2023", "", plain, "2023", "") == ()
+    assert link.disagreements("LLMs at Scale: A Survey", "2023", "", plain, "2023", "")[0][0] == "title"
+    # Decoded and folded, not only unbraced: accents written in LaTeX still agree.
+    assert link.disagreements("Müller's Model", "2023", "", "M{\\\"u}ller's Model", "2023", "") == ()
