@@ -147,7 +147,7 @@ def _empty_trash(out: Path) -> None:
 def _settle(out: Path) -> None:
     """Wait, if files were deleted less than SETTLE_SECONDS ago (see TRASH)."""
     try:
-        waiting = SETTLE_SECONDS - (datetime.datetime.now().timestamp() - (out / ".trash-emptied").stat().st_mtime)
+        waiting = SETTLE_SECONDS - (time.time() - (out / ".trash-emptied").stat().st_mtime)
     except OSError:
         return
     if waiting > 0:
