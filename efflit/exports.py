@@ -40,7 +40,7 @@ def record_item(record: Record) -> str:
 def json_item(value: object) -> str:
     """A value as an item of a JSON array that `json_array` writes.  Builds keep the items of
     unchanged records, as text: reading them back as dicts took longer than writing the files."""
-    return _json(value).replace("\n", "\n  ")
+    return _json(value).replace("\n", "\n  ")  # JSON escapes newlines in strings: each one here is layout
 
 
 def json_array(items: list[str]) -> str:
