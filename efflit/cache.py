@@ -132,10 +132,9 @@ class ParseCache:
 
     def save(self) -> None:
         if self.changed:
-            # Stored by a forked process while the check goes on: pickling the parse results of 10,000
-            # records takes a tenth of a second.  `_load` waits for it in this process; another
+            # Stored while the check goes on.  `_load` waits for it in this process; another
             # process that reads the file before it is replaced finds the previous one, or none.
-            meanwhile(partial(_store, self.file, {"version": self.version, "files": self.current}))
+            _store(self.file, {"version": self.version, "files": self.current}, in_background=True)
 
 
 PARALLEL_FROM = 1000  # files: below this, forking costs more than it saves
@@ -206,7 +205,7 @@ class PerRecord:
     def save(self) -> None:
         if len(self.values) > self._known:  # else the stored values serve as they are
             kept = {self.keys[record]: value for record, value in self.values.items()}
-            meanwhile(partial(remember, self.root, self.name, self.version, kept))  # as `ParseCache.save`
+            remember(self.root, self.name, self.version, kept, in_background=True)  # as `ParseCache.save`
 
 
 def recall(root: Path, name: str, key: str) -> dict | None:
@@ -215,26 +214,61 @@ def recall(root: Path, name: str, key: str) -> dict | None:
     return stored.get("result") if isinstance(stored, dict) and stored.get("key") == key else None
 
 
-def remember(root: Path, name: str, key: str, result: dict) -> None:
-    _store(root / CACHE / f"{name}.pickle", {"key": key, "result": result})
+def remember(root: Path, name: str, key: str, result: dict, *, in_background: bool = False) -> None:
+    _store(root / CACHE / f"{name}.pickle", {"key": key, "result": result}, in_background=in_background)
+
+
+# What this process last stored or read of each cache file, and that file's identity then (None
+# while a write in the background is under way): a process that runs many builds (`efflit serve`)
+# takes its own results back from here, not from the disk (unpickling the parsed records of 10,000
+# records takes a third of a second).  It serves only while the file is the one it was: a file
+# written by another process, or damaged, is read again.  Values are never changed in place.
+_known: dict[Path, tuple[Any, tuple[int, int, int] | None]] = {}
 
 
 def _load(path: Path) -> Any:
     """What ``_store`` kept at ``path``, or None.  Pickle, as a record of a large site holds millions
     of numbers (ten times faster than JSON), restricted to plain data and efflit's value classes."""
     wait_meanwhile()  # this process may still be storing it
+    identity = _identity(path)
+    value, seen = _known.get(path, (None, None))
+    if identity is not None and path in _known and seen in (None, identity):
+        # A write in the background is done now (see above): the file is the one it wrote.  Had the
+        # write failed, the value still stands: each one says which inputs it was made from.
+        _known[path] = (value, identity)
+        return value
     try:
         with path.open("rb") as stream:
-            return _PlainUnpickler(stream).load()
+            value = _PlainUnpickler(stream).load()
     except Exception:  # noqa: BLE001 -- damaged or planted: any failure means no cache
+        _known.pop(path, None)
         return None
+    _known[path] = (value, identity)
+    return value
 
 
-def _store(path: Path, value: Any) -> None:
+def _store(path: Path, value: Any, *, in_background: bool = False) -> None:
+    """Keep ``value`` at ``path``; ``in_background``, by a forked process while this one goes on
+    (pickling the parse results of 10,000 records takes a tenth of a second)."""
+    if in_background:
+        _known[path] = (value, None)
+        meanwhile(partial(_store, path, value))
+        return
     try:
         write_atomic(path, pickle.dumps(value, pickle.HIGHEST_PROTOCOL))
     except (OSError, pickle.PicklingError):
-        pass  # a cache that cannot be written only costs time
+        _known.pop(path, None)
+        return  # a cache that cannot be written only costs time
+    _known[path] = (value, _identity(path))
+
+
+def _identity(path: Path) -> tuple[int, int, int] | None:
+    """Which file is at ``path``: each write replaces it (see `write_atomic`), with a new inode."""
+    try:
+        found = path.stat()
+    except OSError:
+        return None
+    return (found.st_ino, found.st_size, found.st_mtime_ns)
 
 
 def site_stamp(folder: Path) -> list[int]:

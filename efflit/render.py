@@ -13,10 +13,12 @@ from dataclasses import dataclass
 from functools import partial
 from operator import methodcaller
 from pathlib import Path
+from types import CodeType
 from typing import TYPE_CHECKING, NamedTuple
 from urllib.parse import urlsplit
 
 import jinja2
+import jinja2.bccache
 from markupsafe import Markup
 
 from efflit import exports, views
@@ -47,9 +49,31 @@ class _Environment(jinja2.Environment):
         return super().getitem(obj, argument)
 
 
+class _CompiledTemplates(jinja2.BytecodeCache):
+    """Templates compiled in this process, by file and source: a build sets up an environment per
+    render (in each worker) and `efflit serve` more at every rebuild, and each would compile every
+    template again.  In memory only: compiled code kept in a checkout could be planted there."""
+
+    def __init__(self) -> None:
+        self.compiled: dict[str, tuple[str, CodeType]] = {}
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        checksum, code = self.compiled.get(bucket.key, (None, None))
+        if checksum == bucket.checksum:
+            bucket.code = code
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        if bucket.code is not None:
+            self.compiled[bucket.key] = (bucket.checksum, bucket.code)
+
+
+_COMPILED = _CompiledTemplates()  # every environment has the settings below, so they can share it
+
+
 def environment(root: Path) -> jinja2.Environment:
     return _Environment(
         loader=jinja2.FileSystemLoader([str(d) for d in template_dirs(root)]),
+        bytecode_cache=_COMPILED,
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,

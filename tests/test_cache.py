@@ -8,6 +8,7 @@ import pickle
 
 from efflit import cache
 from efflit.check import check
+from efflit.forks import wait_meanwhile
 
 
 def outcome(root):
@@ -46,3 +47,30 @@ def test_what_was_made_per_record_is_reused_only_for_records_whose_key_is_the_sa
     again = cache.PerRecord(tmp_path, "things", "v1", {"a": "key-a", "b": "key-b2"})  # b was edited
     assert again.values == {"a": "made from a"}
     assert cache.PerRecord(tmp_path, "things", "v2", {"a": "key-a"}).values == {}  # made another way
+
+
+def test_a_cache_file_another_process_wrote_is_read_again(tmp_path):
+    cache.remember(tmp_path, "things", "key", {"made": "here"})
+    assert cache.recall(tmp_path, "things", "key") == {"made": "here"}
+    other = {"key": "key", "result": {"made": "by another efflit"}}
+    (tmp_path / cache.CACHE / "things.pickle").write_bytes(pickle.dumps(other))  # as another process would
+    assert cache.recall(tmp_path, "things", "key") == {"made": "by another efflit"}
+
+
+def test_a_cache_file_damaged_or_deleted_since_it_was_written_is_not_trusted(tmp_path):
+    cache.remember(tmp_path, "things", "key", {"made": "here"})
+    (tmp_path / cache.CACHE / "things.pickle").write_bytes(b"damaged")
+    assert cache.recall(tmp_path, "things", "key") is None
+    cache.remember(tmp_path, "things", "key", {"made": "here"}, in_background=True)
+    wait_meanwhile()
+    (tmp_path / cache.CACHE / "things.pickle").unlink()
+    assert cache.recall(tmp_path, "things", "key") is None
+
+
+def test_records_are_validated_again_in_the_same_process_when_their_file_changes(kb):
+    record = kb / "papers/muller2022attention.yaml"
+    first = check(kb)[1].sorted()
+    record.write_text(record.read_text().replace("year: 2022", "year: 1022"))
+    assert any("year" in problem.message for problem in check(kb)[1].errors)
+    record.write_text(record.read_text().replace("year: 1022", "year: 2022"))
+    assert check(kb)[1].sorted() == first
