@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import yaml
@@ -16,6 +18,7 @@ from efflit.build import build
 from efflit.cache import CACHE
 from efflit.catalog import build_catalog
 from efflit.check import check
+from efflit.forks import wait_meanwhile
 from efflit.load import load_yaml
 from efflit.problems import Report
 from efflit.project import Options
@@ -98,7 +101,7 @@ def test_arbitrary_yaml_documents_give_records_or_problems(data):
 @settings(max_examples=examples(40), deadline=None)
 @given(records)
 def test_whole_check_never_raises(data):
-    with tempfile.TemporaryDirectory() as folder:
+    with scratch_folder() as folder:
         root = Path(folder) / "kb"
         shutil.copytree(FIXTURES / "tiny", root)
         (root / "papers/fuzz.yaml").write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
@@ -325,6 +328,17 @@ def write_kb(root: Path, files: dict[str, str | bytes]) -> None:
         write(root, name, text)
 
 
+@contextmanager
+def scratch_folder() -> Iterator[str]:
+    """A temporary folder for a knowledge base, removed once the cache stores efflit left running
+    in the background are done (else one can write into the folder while it is removed)."""
+    with tempfile.TemporaryDirectory() as folder:
+        try:
+            yield folder
+        finally:
+            wait_meanwhile()
+
+
 def tree(folder: Path) -> dict[str, bytes | None]:
     """Every entry under ``folder`` but efflit's cache: files with their bytes, folders as None."""
     return {
@@ -360,7 +374,7 @@ def test_arbitrary_bibtex_gives_entries_or_problems(text):
 def test_generated_knowledge_bases_check_and_render_without_exceptions(files):
     """The invariant: records or problems, never an exception, nothing written by a check but its
     cache, and the same problems when the files are read from that cache."""
-    with tempfile.TemporaryDirectory() as folder:
+    with scratch_folder() as folder:
         root = Path(folder) / "kb"
         write_kb(root, files)
         before = tree(Path(folder))
@@ -388,7 +402,7 @@ def test_generated_knowledge_bases_check_and_render_without_exceptions(files):
 @given(knowledge_bases(sound=True) | knowledge_bases())
 def test_generated_knowledge_bases_build_only_into_the_output_folder(files):
     """The whole build, search index included: the site or problems, and no file outside --out."""
-    with tempfile.TemporaryDirectory() as folder:
+    with scratch_folder() as folder:
         base = Path(folder)
         root, scratch, out = base / "kb", base / "cwd", base / "public" / "site"
         write_kb(root, files)
