@@ -4,7 +4,8 @@
                              [--rounds 1] [--against OTHER_CHECKOUT]
 
 Generates OUT/corpus-N with make_corpus.py (reused when it already holds N records of
-the same seed and generator), runs each step of ``steps()`` in a subprocess, prints a
+the same seed and generator), runs each step of ``steps()`` in a subprocess, then
+`efflit serve` with a record edited while a page is open (``measure_serve``), prints a
 table and writes OUT/results-N.json.  Each step's output goes to OUT/<step>-<this|other>-N.log
 (the last round's); its last line (efflit's summary) is shown and kept.
 
@@ -23,18 +24,25 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import http.client
 import json
 import os
 import platform
+import queue
 import re
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
+import threading
 import time
+import urllib.parse
+import urllib.request
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
+from typing import TextIO
 
 import make_corpus
 
@@ -82,12 +90,13 @@ SEARCH_INDEX = re.compile(r"^efflit build: timings: .*\bsearch index ([0-9.]+) s
 def _edit_record(root: Path, place: float = 0.5) -> None:
     """Give one record a summary, as a curator would: the first without one from ``place`` of the
     way through."""
+    record = _record_to_edit(root, place)
+    record.write_text(record.read_text(encoding="utf-8").replace("added:", "summary: Edited.\nadded:", 1))
+
+
+def _record_to_edit(root: Path, place: float) -> Path:
     records = sorted((root / "papers").glob("*.yaml"))
-    for record in records[int(len(records) * place) :]:
-        text = record.read_text(encoding="utf-8")
-        if "\nsummary:" not in text:
-            record.write_text(text.replace("added:", "summary: Edited.\nadded:", 1))
-            return
+    return next(r for r in records[int(len(records) * place) :] if "\nsummary:" not in r.read_text(encoding="utf-8"))
 
 
 def _edit_another_record(root: Path) -> None:
@@ -246,6 +255,86 @@ def _run_step(name: str, command: list[str], log: Path, environment: dict[str, s
     return result
 
 
+SERVING = re.compile(r"Serving (http://127\.0\.0\.1:([0-9]+)/)")
+SERVE_PLACE = 0.75  # of the way through the records: the one edited while `efflit serve` runs
+
+
+def measure_serve(root: Path, log: Path, environment: dict[str, str]) -> list[dict]:
+    """`efflit serve` on the knowledge base (its first build is not timed), with a browser's event
+    stream open on the page of one record, which is then edited: the time from the edit until the
+    page is told to reload (and shows the edit) and until the whole site is built again, and the
+    server's peak RSS."""
+    record = _record_to_edit(root, SERVE_PLACE)
+    page = f"/papers/{record.stem}/"
+    command = [EFFLIT, "serve", "--root", str(root), "--out", str(_site(root)), "--port", "0"]
+    lines: queue.Queue[str] = queue.Queue()
+    with log.open("w", encoding="utf-8") as stream:
+        server = subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=os.environ | environment
+        )
+        threading.Thread(target=_pump, args=(server, stream, lines), daemon=True).start()
+        try:
+            url, port = _wait_for(lines, SERVING).groups()
+            connection = http.client.HTTPConnection("127.0.0.1", int(port), timeout=600)
+            connection.request("GET", f"/__efflit/events?page={urllib.parse.quote(page)}")
+            events = connection.getresponse()
+            time.sleep(0.5)  # for the server to count the page as open, which it does once it answered
+            started = time.perf_counter()
+            _edit_record(root, SERVE_PLACE)
+            while not events.readline().startswith(b"event: reload"):
+                pass
+            shown = time.perf_counter() - started
+            with urllib.request.urlopen(url + page.lstrip("/"), timeout=60) as response:
+                shows_edit = b"Edited." in response.read()
+            built_line = _wait_for(lines, re.compile(r" built| build failed")).string.strip()
+            built = time.perf_counter() - started
+            peak = _peak_rss_mb(server.pid)
+            connection.close()
+        finally:
+            server.send_signal(signal.SIGINT)
+            try:
+                server.wait(30)
+            except subprocess.TimeoutExpired:
+                server.kill()
+    unmeasured = dict.fromkeys(FIGURES[1:], None) | {"command": command, "returncode": 0}
+    results = [
+        unmeasured
+        | {
+            "step": "serve: edit shown",
+            "seconds": round(shown, 3),
+            "last_line": f"{page} reloaded" + (" and shows the edit" if shows_edit else ", WITHOUT the edit"),
+        },
+        unmeasured
+        | {"step": "serve: site rebuilt", "seconds": round(built, 3), "peak_rss_mb": peak, "last_line": built_line},
+    ]
+    for result in results:
+        print(f"  {result['step']:<24} {result['seconds']:>8.2f} s", flush=True)
+    return results
+
+
+def _pump(server: subprocess.Popen, log: TextIO, lines: queue.Queue[str]) -> None:
+    for line in server.stdout:
+        log.write(line)
+        lines.put(line)
+
+
+def _wait_for(lines: queue.Queue[str], pattern: re.Pattern) -> re.Match:
+    """The first line still to come that matches (the server's first build may take minutes)."""
+    while not (found := pattern.search(lines.get(timeout=1800))):
+        pass
+    return found
+
+
+def _peak_rss_mb(pid: int) -> float | None:
+    """A process's own peak RSS so far (Linux), its forked workers not counted."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return None
+    found = re.search(r"^VmHWM:\s+([0-9]+) kB", status, re.M)
+    return round(int(found[1]) / 1024, 1) if found else None
+
+
 def _run_round(corpus: Path, args: argparse.Namespace, label: str, checkout: Path) -> list[dict]:
     """Every step once, with the efflit of ``checkout``; the corpus is as before afterwards."""
     environment = _efflit_of(checkout)
@@ -258,6 +347,7 @@ def _run_round(corpus: Path, args: argparse.Namespace, label: str, checkout: Pat
                 edit(corpus)
             slug = re.sub(r"[^a-z0-9]+", "-", f"{name} {label}").strip("-")
             results.append(_run_step(name, command, args.out / f"{slug}-{args.records}.log", environment))
+        results += measure_serve(corpus, args.out / f"serve-{label}-{args.records}.log", environment)
     finally:
         _restore(original)
     return results
@@ -291,7 +381,10 @@ def _summary(runs: list[dict]) -> dict:
         measured = [run[figure] for run in runs if run[figure] is not None]
         summary[figure] = round(statistics.median(measured), 3) if measured else None
         if figure in ("seconds", "cpu_seconds"):
-            summary[f"min_{figure}"], summary[f"max_{figure}"] = min(measured), max(measured)
+            summary[f"min_{figure}"], summary[f"max_{figure}"] = (
+                min(measured, default=None),
+                max(measured, default=None),
+            )
     return summary | {"last_line": runs[-1]["last_line"], "runs": runs}
 
 

@@ -5,6 +5,7 @@ Both report exactly the same problems, as the build runs the check first.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from collections.abc import Iterator
@@ -52,6 +53,26 @@ def check_built_site(root: Path, site: Path, base_url: str | None = None) -> tup
     links, _ = check_site(site, base_path, _label(kb, site), partial(origins, catalog))
     report.problems += links.problems
     return kb, report
+
+
+def preview(root: Path, paths: set[str], options: Options) -> tuple[Report, dict[str, bytes]]:
+    """The check's report, and the pages at ``paths`` (in the site) as a build would make them now,
+    if it has no errors: `efflit serve` shows an edit in the pages open in a browser before it
+    builds the whole site.  A template that fails leaves it to the build to say so."""
+    with no_cycle_collection():
+        return _preview(root, paths, options)
+
+
+def _preview(root: Path, paths: set[str], options: Options) -> tuple[Report, dict[str, bytes]]:
+    kb, report = check(root)
+    shown: dict[str, bytes] = {}
+    if kb is None or report.failed():
+        return report, shown
+    catalog = build_catalog(kb)
+    wanted = [page for page in pages(catalog) if page.path in paths]
+    with contextlib.suppress(TemplateFailure):
+        render_pages(catalog, options, wanted, shown.__setitem__)
+    return report, shown
 
 
 # The record of a site's keys when none is usable.  "bundles" tells search bundles apart that

@@ -151,6 +151,8 @@ def _print_build(report: Report) -> None:
     if problems:
         click.echo(FORMATTERS["text"](problems))
     took = f" in {report.timings['total']:.2f} s" if "total" in report.timings else ""  # none when up to date
+    if "open pages shown" in report.timings:
+        took += f" (open pages showed it after {report.timings['open pages shown']:.2f} s)"
     verdict = f"build failed{took}, still serving the previous site" if report.failed() else f"built{took}"
     click.echo(f"{time.strftime('%H:%M:%S')} {verdict}: {summary(report)}", err=True)
 

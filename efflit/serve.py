@@ -5,6 +5,11 @@ Pages built for serving load `static/livereload.js`, which listens on
 server stamps each HTML page it sends with the build it came from, so a rebuild
 that finishes before the page has connected still reloads it.  A rebuild with
 errors prints them and leaves the served site as it was.
+
+An edit shows in the open pages before the whole site is built again, as in Hugo's
+fast render mode: each page's event stream says which page it is, those pages are
+rendered from the edited knowledge base first (a fraction of a second, where the
+whole build takes seconds) and served from memory until the new site is in place.
 """
 
 from __future__ import annotations
@@ -12,17 +17,21 @@ from __future__ import annotations
 import functools
 import threading
 import time
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from http import HTTPStatus
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, unquote
 
+from efflit.build import preview
 from efflit.problems import Report
 from efflit.project import Options
 from efflit.reuse import build
 
 EVENTS = "/__efflit/events"
+SERVED = Options(live_reload=True)
 POLL_SECONDS = 0.4
 KEEPALIVE_SECONDS = 15
 
@@ -45,25 +54,75 @@ class Generation:
             return self.number
 
 
+class Browsers:
+    """What the connected browsers see: the pages open in them (their event streams say which), and
+    the pages rendered ahead of the build (site path -> bytes), served instead of the site's own."""
+
+    def __init__(self) -> None:
+        self.ahead: dict[str, bytes] = {}  # replaced whole, never changed in place: threads read it
+        self.sent_behind = False  # whether a page was sent from the site while others were shown ahead
+        self._open: Counter[str] = Counter()
+        self._lock = threading.Lock()
+
+    def show_ahead(self, pages: dict[str, bytes]) -> None:
+        self.sent_behind = False
+        self.ahead = pages
+
+    def stop_showing_ahead(self) -> dict[str, bytes]:
+        """The pages that were shown ahead of the build."""
+        ahead, self.ahead = self.ahead, {}
+        return ahead
+
+    @contextmanager
+    def showing(self, page: str) -> Iterator[None]:
+        """While a browser shows the page at this site path."""
+        with self._lock:
+            self._open[page] += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._open[page] -= 1
+                if not self._open[page]:
+                    del self._open[page]
+
+    def open_pages(self) -> set[str]:
+        with self._lock:
+            return set(self._open)
+
+
+def site_path(url_path: str) -> str:
+    """The file of the site a URL path asks for: `/papers/x/` is `papers/x/index.html`."""
+    path = unquote(url_path).lstrip("/")
+    return f"{path}index.html" if path == "" or path.endswith("/") else path
+
+
 class Handler(SimpleHTTPRequestHandler):
     generation: Generation
+    browsers: Browsers
 
     def do_GET(self) -> None:
         path, _, query = self.path.partition("?")
         if path == EVENTS:
-            self._stream_events(parse_qs(query).get("since", [""])[0])
+            asked = parse_qs(query)
+            self._stream_events(asked.get("since", [""])[0], site_path(asked.get("page", ["/"])[0]))
+            return
+        ahead = self.browsers.ahead.get(site_path(path))
+        if ahead is not None:
+            self._send_page(ahead)
             return
         file = Path(self.translate_path(path))
         if file.is_dir() and path.endswith("/"):
             file = file / "index.html"
         if file.suffix == ".html" and file.is_file():
-            self._send_page(file)
+            self.browsers.sent_behind |= bool(self.browsers.ahead)
+            self._send_page(file.read_bytes())
         else:
             super().do_GET()
 
-    def _send_page(self, file: Path) -> None:
+    def _send_page(self, page: bytes) -> None:
         stamp = f'<meta name="efflit-build" content="{self.generation.number}">'
-        body = file.read_bytes().replace(b"<head>", b"<head>" + stamp.encode(), 1)
+        body = page.replace(b"<head>", b"<head>" + stamp.encode(), 1)
         self.send_response(HTTPStatus.OK)
         self.send_header("Content-Type", "text/html; charset=utf-8")
         self.send_header("Content-Length", str(len(body)))
@@ -83,18 +142,19 @@ class Handler(SimpleHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def _stream_events(self, since: str) -> None:
+    def _stream_events(self, since: str, page: str) -> None:
         self.send_response(HTTPStatus.OK)
         self.send_header("Content-Type", "text/event-stream")
         self.send_header("Cache-Control", "no-cache")
         self.end_headers()
         seen = int(since) if since.isdigit() else self.generation.number
         try:
-            while True:
-                now = self.generation.wait_after(seen, KEEPALIVE_SECONDS)
-                self.wfile.write(b"event: reload\ndata: %d\n\n" % now if now != seen else b": keep-alive\n\n")
-                self.wfile.flush()
-                seen = now
+            with self.browsers.showing(page):
+                while True:
+                    now = self.generation.wait_after(seen, KEEPALIVE_SECONDS)
+                    self.wfile.write(b"event: reload\ndata: %d\n\n" % now if now != seen else b": keep-alive\n\n")
+                    self.wfile.flush()
+                    seen = now
         except (BrokenPipeError, ConnectionResetError):
             pass
 
@@ -114,8 +174,8 @@ class DevServer:
 
     def __init__(self, root: Path, out: Path, port: int, on_build: Callable[[Report], None]) -> None:
         self.root, self.out, self.on_build = root, out, on_build
-        self.generation = Generation()
-        handler = type("BoundHandler", (Handler,), {"generation": self.generation})
+        self.generation, self.browsers = Generation(), Browsers()
+        handler = type("BoundHandler", (Handler,), {"generation": self.generation, "browsers": self.browsers})
         self.server = ThreadingHTTPServer(("127.0.0.1", port), functools.partial(handler, directory=str(out)))
         self.server.daemon_threads = True
         self.stopping = threading.Event()
@@ -125,11 +185,47 @@ class DevServer:
         return f"http://127.0.0.1:{self.server.server_address[1]}/"
 
     def rebuild(self) -> Report:
-        _, report = build(self.root, self.out, Options(live_reload=True))
-        if not report.failed():
+        shown = self._show_ahead()
+        _, report = build(self.root, self.out, SERVED)
+        ahead = self.browsers.stop_showing_ahead()
+        if shown is not None:
+            report.timings["open pages shown"] = shown
+        if self._outdated(ahead, report):
             self.generation.bump()
         self.on_build(report)
         return report
+
+    def _show_ahead(self) -> float | None:
+        """Render the open pages from the knowledge base as it is now and serve them until the build
+        is done; returns how long it took them to be shown, or None where none could be."""
+        started = time.perf_counter()
+        open_pages = self.browsers.open_pages()
+        if not open_pages:
+            return None
+        checked, ahead = preview(self.root, open_pages, SERVED)
+        if checked.failed() or not ahead:  # the build says why
+            return None
+        self.browsers.show_ahead(ahead)
+        self.generation.bump()
+        return time.perf_counter() - started
+
+    def _outdated(self, ahead: dict[str, bytes], report: Report) -> bool:
+        """Whether open pages must reload to show the site served now.  Without pages shown ahead,
+        after every build that succeeded; with them, only if the site holds other bytes for one of
+        them (as after a failed build), or a page was sent from the previous site meanwhile."""
+        if not ahead:
+            return not report.failed()
+        return (
+            self.browsers.sent_behind
+            or not self.browsers.open_pages() <= ahead.keys()
+            or any(not self._serves(path, page) for path, page in ahead.items())
+        )
+
+    def _serves(self, path: str, page: bytes) -> bool:
+        try:
+            return (self.out / path).read_bytes() == page
+        except OSError:
+            return False
 
     def start(self) -> None:
         self.rebuild()

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import http.client
 import threading
+import time
 import urllib.error
 import urllib.request
 
 import pytest
 
+from efflit import serve
 from efflit.cli import _print_build
 from efflit.problems import Position, Report
-from efflit.serve import EVENTS, DevServer
+from efflit.reuse import build
+from efflit.serve import EVENTS, DevServer, site_path
 
 
 @pytest.fixture
@@ -42,23 +45,103 @@ def test_missing_page_gets_the_404_page(server):
     assert "Page not found" in error.value.read().decode()
 
 
+class EventStream:
+    """A browser's event stream, as `livereload.js` opens it for the page it shows."""
+
+    def __init__(self, server: DevServer, page: str) -> None:
+        self.connection = http.client.HTTPConnection("127.0.0.1", server.server.server_address[1], timeout=20)
+        self.connection.request("GET", f"{EVENTS}?page={page}")
+        self.response = self.connection.getresponse()
+        assert self.response.headers["Content-Type"] == "text/event-stream"
+        deadline = time.monotonic() + 10
+        while site_path(page) not in server.browsers.open_pages():  # the server counts it as open
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+
+    def next_event(self) -> bytes:
+        """The next event or keep-alive comment, up to the blank line that ends it."""
+        lines = [self.response.readline()]
+        while lines[-1] not in (b"\n", b""):
+            lines.append(self.response.readline())
+        return b"".join(lines)
+
+    def close(self) -> None:
+        self.connection.close()
+
+
+def edit_title(kb, new: str) -> None:
+    for name in ("caching2024.yaml", "references.bib"):
+        file = kb / "papers" / name
+        file.write_text(file.read_text().replace("Caching Keys Without Authors", new))
+
+
 def test_a_record_edit_rebuilds_and_tells_open_pages_to_reload(server, kb):
-    port = server.server.server_address[1]
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=20)
-    connection.request("GET", EVENTS)
-    stream = connection.getresponse()
-    assert stream.headers["Content-Type"] == "text/event-stream"
+    stream = EventStream(server, "/papers/caching2024/")
     received: list[bytes] = []
-    reader = threading.Thread(target=lambda: received.append(stream.readline() + stream.readline()))
+    reader = threading.Thread(target=lambda: received.append(stream.next_event()))
     reader.start()
-    record = kb / "papers/caching2024.yaml"
-    record.write_text(record.read_text().replace("Caching Keys Without Authors", "Caching Keys, Edited"))
-    bib = kb / "papers/references.bib"
-    bib.write_text(bib.read_text().replace("Caching Keys Without Authors", "Caching Keys, Edited"))
+    edit_title(kb, "Caching Keys, Edited")
     reader.join(timeout=20)
     assert received and received[0].startswith(b"event: reload")
     assert "Caching Keys, Edited" in get(server.url + "papers/caching2024/")
-    connection.close()
+    stream.close()
+
+
+def built(server: DevServer, builds: int) -> None:
+    """Wait until the server has built once more than ``builds`` times."""
+    deadline = time.monotonic() + 20
+    while len(server.builds) <= builds:
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+
+
+@pytest.fixture
+def held_build(monkeypatch):
+    """The server's builds wait until released, and return what ``outcome`` says (by default, what
+    the build gives)."""
+    release, outcome = threading.Event(), {}
+
+    def held(root, out, options):
+        assert release.wait(20)
+        return outcome.get("report") or build(root, out, options)
+
+    monkeypatch.setattr(serve, "build", held)
+    return release, outcome
+
+
+def test_an_open_page_shows_an_edit_before_the_whole_site_is_built_again(server, kb, held_build):
+    release, _ = held_build
+    stream = EventStream(server, "/papers/caching2024/")
+    seen, builds = server.generation.number, len(server.builds)
+    edit_title(kb, "Caching Keys, Shown Ahead")  # the server notices
+    assert stream.next_event().startswith(b"event: reload")
+    assert "Caching Keys, Shown Ahead" in get(server.url + "papers/caching2024/")
+    assert "Caching Keys, Shown Ahead" not in (kb / "site/papers/caching2024/index.html").read_text()
+    release.set()
+    built(server, builds)
+    assert "Caching Keys, Shown Ahead" in (kb / "site/papers/caching2024/index.html").read_text()
+    assert server.generation.number == seen + 1  # the page shown ahead is the site's: no second reload
+    assert "open pages shown" in server.builds[-1].timings
+    stream.close()
+
+
+def test_pages_shown_ahead_of_a_build_that_fails_go_back_to_the_site_served(server, kb, held_build):
+    release, outcome = held_build
+    failed = Report()
+    failed.error(Position("papers/references.bib"), "the link check failed")
+    outcome["report"] = ("", failed)
+    stream = EventStream(server, "/papers/caching2024/")
+    seen, builds = server.generation.number, len(server.builds)
+    edit_title(kb, "Caching Keys, Shown Ahead")
+    assert stream.next_event().startswith(b"event: reload")
+    assert "Caching Keys, Shown Ahead" in get(server.url + "papers/caching2024/")
+    assert "Caching Keys, Shown Ahead" not in get(server.url + "papers/")  # a page not open waits for the build
+    release.set()
+    assert stream.next_event().startswith(b"event: reload")
+    built(server, builds)
+    assert server.generation.number == seen + 2
+    assert "Caching Keys Without Authors" in get(server.url + "papers/caching2024/")
+    stream.close()
 
 
 def test_a_broken_edit_keeps_serving_the_previous_site(server, kb):
@@ -75,7 +158,9 @@ def test_the_terminal_says_how_long_each_rebuild_took(capsys):
     failed = Report(timings={"check": 0.5, "total": 0.5})
     failed.error(Position("papers/x.yaml", 2), "broken")
     _print_build(failed)
+    _print_build(Report(timings={"check": 0.5, "total": 3.4567, "open pages shown": 0.61}))
     lines = capsys.readouterr().err.splitlines()
     assert lines[0].endswith(" built in 3.46 s: 0 errors, 0 warnings")
+    assert lines[3].endswith(" built in 3.46 s (open pages showed it after 0.61 s): 0 errors, 0 warnings")
     assert lines[1].endswith(" built: 0 errors, 0 warnings")
     assert lines[2].endswith(" build failed in 0.50 s, still serving the previous site: 1 error, 0 warnings")

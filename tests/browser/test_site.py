@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import time
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
@@ -119,19 +120,30 @@ def test_screenshots(page, site_url, artifacts, width):
     page.screenshot(path=artifacts / f"search-{width}.png", full_page=True)
 
 
+def until(condition, seconds: float = 15) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "waited in vain"
+        time.sleep(0.02)
+
+
 def test_serve_reloads_the_open_page_after_an_edit(browser, tmp_path):
     root = tmp_path / "kb"
     shutil.copytree(FIXTURES / "tiny", root)
-    server = DevServer(root, root / "site", 0, on_build=lambda report: None)
+    builds = []
+    server = DevServer(root, root / "site", 0, on_build=builds.append)
     server.start()
     try:
         page = browser.new_page()
         page.goto(server.url + "papers/muller2022attention/")
         expect(page.get_by_role("heading", level=1)).to_have_text("Attention at a Discount")
+        until(lambda: server.browsers.open_pages() == {"papers/muller2022attention/index.html"})
         for name in ("papers/muller2022attention.yaml", "papers/references.bib"):
             path = root / name
             path.write_text(path.read_text().replace("a {D}iscount", "a {B}argain").replace("a Discount", "a Bargain"))
         expect(page.get_by_role("heading", level=1)).to_have_text("Attention at a Bargain", timeout=15000)
+        # The page was shown the edit ahead of the whole build.
+        until(lambda: any("open pages shown" in report.timings for report in builds[1:]))
         page.close()
     finally:
         server.stop()
