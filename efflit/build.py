@@ -55,16 +55,21 @@ def check_built_site(root: Path, site: Path, base_url: str | None = None) -> tup
     return kb, report
 
 
-def preview(root: Path, paths: set[str], options: Options) -> tuple[Report, dict[str, bytes]]:
+def preview(
+    root: Path, paths: set[str], options: Options, hashes: dict[Path, str] | None = None
+) -> tuple[Report, dict[str, bytes]]:
     """The check's report, and the pages at ``paths`` (in the site) as a build would make them now,
     if it has no errors: `efflit serve` shows an edit in the pages open in a browser before it
-    builds the whole site.  A template that fails leaves it to the build to say so."""
+    builds the whole site.  A template that fails leaves it to the build to say so.  ``hashes``
+    are the inputs' hashes when the caller knows them."""
     with no_cycle_collection():
-        return _preview(root, paths, options)
+        return _preview(root, paths, options, hashes)
 
 
-def _preview(root: Path, paths: set[str], options: Options) -> tuple[Report, dict[str, bytes]]:
-    kb, report = check(root)
+def _preview(
+    root: Path, paths: set[str], options: Options, hashes: dict[Path, str] | None
+) -> tuple[Report, dict[str, bytes]]:
+    kb, report = check(root, hashes)
     shown: dict[str, bytes] = {}
     if kb is None or report.failed():
         return report, shown

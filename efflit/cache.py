@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import os
 import pickle
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -33,13 +33,20 @@ def input_hashes(root: Path) -> dict[Path, str]:
     files = [root / TAXONOMY, root / PYPROJECT, *_files_under(root / PAPERS)]
     files += [path for folder in template_dirs(root) for path in _files_under(folder)]
     files += _code_files()
-    hashes = {}
-    for path in files:
+    return updated_hashes({}, files)
+
+
+def updated_hashes(hashes: dict[Path, str], changed: Iterable[Path]) -> dict[Path, str]:
+    """``hashes`` (of `input_hashes`) with those of the files ``changed`` (edited, added or removed)
+    read again and no other.  A caller that knows which files changed (`efflit serve`, from the
+    system's file events) saves reading them all; a file it does not know of is read as new."""
+    updated = dict(hashes)
+    for path in changed:
         try:
-            hashes[path] = hashlib.sha256(_read(path)).hexdigest()
+            updated[path] = hashlib.sha256(_read(path)).hexdigest()
         except OSError:
-            pass  # unreadable: the stage that reads it reports why
-    return hashes
+            updated.pop(path, None)  # gone, or unreadable: the stage that reads it reports why
+    return updated
 
 
 def _read(path: Path) -> bytes:

@@ -25,14 +25,18 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, unquote
 
+import watchfiles
+
 from efflit.build import preview
+from efflit.cache import input_hashes, updated_hashes
 from efflit.problems import Report
-from efflit.project import Options
+from efflit.project import PAPERS, PYPROJECT, TAXONOMY, Options
 from efflit.reuse import build
 
 EVENTS = "/__efflit/events"
 SERVED = Options(live_reload=True)
-POLL_SECONDS = 0.4
+QUIET_MS = 50  # a change is built once no other came for this long (an editor saving several files)
+TOP_FILES_MS = 400  # how often the taxonomy and the settings are looked at
 KEEPALIVE_SECONDS = 15
 
 
@@ -162,29 +166,50 @@ class Handler(SimpleHTTPRequestHandler):
         pass  # the terminal shows builds, not every request
 
 
-def sources(root: Path) -> dict[Path, tuple[int, int]]:
-    """What a rebuild depends on, with modification time and size."""
-    files = [root / "taxonomy.yaml", root / "pyproject.toml"]
-    files += [p for folder in ("papers", "templates") for p in (root / folder).rglob("*")]
-    return {p: (s.st_mtime_ns, s.st_size) for p in files if p.is_file() and (s := p.stat())}
+def _watched_folders(root: Path) -> list[Path]:
+    """The folders whose files a build reads, each watched as a whole (records, .bib files, templates)."""
+    return [folder for folder in (root / PAPERS, root / "templates") if folder.is_dir()]
+
+
+def _top_files(root: Path) -> list[tuple[int, int, int] | None]:
+    """The files at the top that a build reads, as they stand (inode, size, time), None where missing."""
+    stats = []
+    for name in (TAXONOMY, PYPROJECT):
+        try:
+            found = (root / name).stat()
+        except OSError:
+            stats.append(None)
+        else:
+            stats.append((found.st_ino, found.st_size, found.st_mtime_ns))
+    return stats
 
 
 class DevServer:
     """The served site and its watcher; ``start()`` returns once the first build is done."""
 
     def __init__(self, root: Path, out: Path, port: int, on_build: Callable[[Report], None]) -> None:
-        self.root, self.out, self.on_build = root, out, on_build
+        self.root, self.out, self.on_build = root.resolve(), out.resolve(), on_build
+        self._hashes: dict[Path, str] = {}  # of the inputs, as the last rebuild saw them
         self.generation, self.browsers = Generation(), Browsers()
         handler = type("BoundHandler", (Handler,), {"generation": self.generation, "browsers": self.browsers})
-        self.server = ThreadingHTTPServer(("127.0.0.1", port), functools.partial(handler, directory=str(out)))
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), functools.partial(handler, directory=str(self.out)))
         self.server.daemon_threads = True
-        self.stopping = threading.Event()
+        self.stopping, self._watching, self._building = threading.Event(), threading.Event(), threading.Lock()
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.server.server_address[1]}/"
 
-    def rebuild(self) -> Report:
+    def rebuild(self, changed: set[Path] | None = None) -> Report:
+        """Build again, after the files ``changed`` changed (None: any may have)."""
+        with self._building:  # one at a time: the watcher's, and any other caller's
+            return self._rebuild(changed)
+
+    def _rebuild(self, changed: set[Path] | None) -> Report:
+        # The inputs' hashes for the pages shown ahead: the last ones, with the changed files read
+        # again (reading all 10,000 records of a large knowledge base takes a quarter of a second).
+        known = changed is not None and self._hashes
+        self._hashes = updated_hashes(self._hashes, changed) if known else input_hashes(self.root)
         shown = self._show_ahead()
         _, report = build(self.root, self.out, SERVED)
         ahead = self.browsers.stop_showing_ahead()
@@ -202,7 +227,7 @@ class DevServer:
         open_pages = self.browsers.open_pages()
         if not open_pages:
             return None
-        checked, ahead = preview(self.root, open_pages, SERVED)
+        checked, ahead = preview(self.root, open_pages, SERVED, self._hashes)
         if checked.failed() or not ahead:  # the build says why
             return None
         self.browsers.show_ahead(ahead)
@@ -229,8 +254,12 @@ class DevServer:
 
     def start(self) -> None:
         self.rebuild()
+        # Learn now what showing an edit ahead needs (the build may have been answered from the
+        # cache, and then checked nothing): the first edit is shown as fast as the next ones.
+        preview(self.root, set(), SERVED, self._hashes)
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
         threading.Thread(target=self._watch, daemon=True).start()
+        self._watching.wait()  # an edit made from now on is seen
 
     def stop(self) -> None:
         self.stopping.set()
@@ -238,10 +267,25 @@ class DevServer:
         self.server.server_close()
 
     def _watch(self) -> None:
-        seen = sources(self.root)
-        while not self.stopping.wait(POLL_SECONDS):
-            now = sources(self.root)
-            if now != seen:
-                seen = now
-                time.sleep(0.05)  # let an editor finish writing the file it saves
-                self.rebuild()
+        """Rebuild after each change.  The folders are watched through the system's file events
+        (no time is spent while nothing changes, and an edit is seen at once), then each burst of
+        changes is built once; the two files at the top are looked at between events instead, as
+        a watch on a file misses the editors that save by replacing it."""
+        moved = False  # a watched folder was made or removed: what it holds was not watched
+        try:
+            while not self.stopping.is_set():
+                folders, files = _watched_folders(self.root), _top_files(self.root)
+                for changes in watchfiles.watch(
+                    *folders, stop_event=self.stopping, step=QUIET_MS, rust_timeout=TOP_FILES_MS, yield_on_timeout=True
+                ):
+                    self._watching.set()  # its first answer comes once it watches
+                    now = _top_files(self.root)
+                    if changes or moved or now != files:
+                        changed = {Path(path) for _, path in changes} | {self.root / TAXONOMY, self.root / PYPROJECT}
+                        self.rebuild(None if moved else changed)
+                        moved, files = False, now
+                    if _watched_folders(self.root) != folders:
+                        moved = True
+                        break  # to watch them anew
+        finally:
+            self._watching.set()  # `start` must not wait for a watcher that failed

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.client
+import os
 import threading
 import time
 import urllib.error
@@ -15,6 +16,7 @@ from efflit.cli import _print_build
 from efflit.problems import Position, Report
 from efflit.reuse import build
 from efflit.serve import EVENTS, DevServer, site_path
+from kbtools import REPOSITORY
 
 
 @pytest.fixture
@@ -164,3 +166,26 @@ def test_the_terminal_says_how_long_each_rebuild_took(capsys):
     assert lines[3].endswith(" built in 3.46 s (open pages showed it after 0.61 s): 0 errors, 0 warnings")
     assert lines[1].endswith(" built: 0 errors, 0 warnings")
     assert lines[2].endswith(" build failed in 0.50 s, still serving the previous site: 1 error, 0 warnings")
+
+
+def test_the_taxonomy_saved_by_replacing_the_file_is_rebuilt(server, kb):
+    builds = len(server.builds)
+    taxonomy = kb / "taxonomy.yaml"
+    saved = kb / ".taxonomy.yaml.new"  # as editors save: a new file, renamed over the old one
+    saved.write_text(taxonomy.read_text().replace("name: Inference efficiency", "name: Inference, edited"))
+    os.replace(saved, taxonomy)
+    built(server, builds)
+    assert "Inference, edited" in get(server.url + "topics/inference/")
+
+
+def test_templates_made_while_serving_are_used(server, kb):
+    builds = len(server.builds)
+    (kb / "templates").mkdir()
+    (kb / "templates/404.html").write_text(
+        (REPOSITORY / "templates/404.html").read_text().replace("</h1>", " (our own)</h1>")
+    )
+    built(server, builds)
+    deadline = time.monotonic() + 20
+    while "(our own)" not in (kb / "site/404.html").read_text():  # perhaps in the build after the folder's
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
