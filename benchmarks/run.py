@@ -256,18 +256,18 @@ def _run_step(name: str, command: list[str], log: Path, environment: dict[str, s
 
 
 SERVING = re.compile(r"Serving (http://127\.0\.0\.1:([0-9]+)/)")
-SERVE_PLACE = 0.75  # of the way through the records: the one edited while `efflit serve` runs
+SERVE_EDITS = {"1 record": 0.75, "another": 0.9}  # edited while `efflit serve` runs: where in the records
 
 
 def measure_serve(root: Path, log: Path, environment: dict[str, str]) -> list[dict]:
-    """`efflit serve` on the knowledge base (its first build is not timed), with a browser's event
-    stream open on the page of one record, which is then edited: the time from the edit until the
-    page is told to reload (and shows the edit) and until the whole site is built again, and the
-    server's peak RSS."""
-    record = _record_to_edit(root, SERVE_PLACE)
-    page = f"/papers/{record.stem}/"
+    """`efflit serve` on the knowledge base (its first build is not timed); then, for each of
+    SERVE_EDITS in turn, a browser's event stream open on the page of one record, which is edited:
+    the time from the edit until the page is told to reload (and shows the edit), and until the
+    whole site is built again, with the server's peak RSS so far.  The first edit is the first since
+    the server started; the next shows what a curator meets from then on."""
     command = [EFFLIT, "serve", "--root", str(root), "--out", str(_site(root)), "--port", "0"]
     lines: queue.Queue[str] = queue.Queue()
+    results = []
     with log.open("w", encoding="utf-8") as stream:
         server = subprocess.Popen(
             command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=os.environ | environment
@@ -275,41 +275,43 @@ def measure_serve(root: Path, log: Path, environment: dict[str, str]) -> list[di
         threading.Thread(target=_pump, args=(server, stream, lines), daemon=True).start()
         try:
             url, port = _wait_for(lines, SERVING).groups()
-            connection = http.client.HTTPConnection("127.0.0.1", int(port), timeout=600)
-            connection.request("GET", f"/__efflit/events?page={urllib.parse.quote(page)}")
-            events = connection.getresponse()
-            time.sleep(0.5)  # for the server to count the page as open, which it does once it answered
-            started = time.perf_counter()
-            _edit_record(root, SERVE_PLACE)
-            while not events.readline().startswith(b"event: reload"):
-                pass
-            shown = time.perf_counter() - started
-            with urllib.request.urlopen(url + page.lstrip("/"), timeout=60) as response:
-                shows_edit = b"Edited." in response.read()
-            built_line = _wait_for(lines, re.compile(r" built| build failed")).string.strip()
-            built = time.perf_counter() - started
-            peak = _peak_rss_mb(server.pid)
-            connection.close()
+            for name, place in SERVE_EDITS.items():
+                results += _serve_edit(name, place, root, url, int(port), lines, server.pid)
         finally:
             server.send_signal(signal.SIGINT)
             try:
                 server.wait(30)
             except subprocess.TimeoutExpired:
                 server.kill()
-    unmeasured = dict.fromkeys(FIGURES[1:], None) | {"command": command, "returncode": 0}
-    results = [
-        unmeasured
-        | {
-            "step": "serve: edit shown",
-            "seconds": round(shown, 3),
-            "last_line": f"{page} reloaded" + (" and shows the edit" if shows_edit else ", WITHOUT the edit"),
-        },
-        unmeasured
-        | {"step": "serve: site rebuilt", "seconds": round(built, 3), "peak_rss_mb": peak, "last_line": built_line},
-    ]
     for result in results:
         print(f"  {result['step']:<24} {result['seconds']:>8.2f} s", flush=True)
-    return results
+    return [result | {"command": command} for result in results]
+
+
+def _serve_edit(name: str, place: float, root: Path, url: str, port: int, lines: queue.Queue[str], pid: int) -> list:
+    page = f"/papers/{_record_to_edit(root, place).stem}/"
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
+    connection.request("GET", f"/__efflit/events?page={urllib.parse.quote(page)}")
+    events = connection.getresponse()
+    time.sleep(0.5)  # for the server to count the page as open, which it does once it answered
+    started = time.perf_counter()
+    _edit_record(root, place)
+    while not events.readline().startswith(b"event: reload"):
+        pass
+    shown = time.perf_counter() - started
+    with urllib.request.urlopen(url + page.lstrip("/"), timeout=60) as response:
+        shows_edit = b"Edited." in response.read()
+    built_line = _wait_for(lines, re.compile(r" built| build failed")).string.strip()
+    built = time.perf_counter() - started
+    connection.close()
+    unmeasured = dict.fromkeys(FIGURES[1:], None) | {"returncode": 0}
+    outcome = f"{page} reloaded" + (" and shows the edit" if shows_edit else ", WITHOUT the edit")
+    return [
+        unmeasured | {"step": f"serve, {name}: shown", "seconds": round(shown, 3), "last_line": outcome},
+        unmeasured
+        | {"step": f"serve, {name}: built", "seconds": round(built, 3), "peak_rss_mb": _peak_rss_mb(pid)}
+        | {"last_line": built_line},
+    ]
 
 
 def _pump(server: subprocess.Popen, log: TextIO, lines: queue.Queue[str]) -> None:
