@@ -63,7 +63,19 @@ def newest_first(records: list[Record]) -> list[Record]:
     return sorted(records, key=lambda r: (-r.year, r.title.casefold(), r.id))
 
 
+# The catalog made last, and of which knowledge base: one checked once (see `check._last`) is
+# catalogued once, for the pages `efflit serve` shows ahead and for the build that follows.
+_last: tuple[KnowledgeBase, Catalog] | None = None
+
+
 def build_catalog(kb: KnowledgeBase) -> Catalog:
+    global _last
+    if _last is None or _last[0] is not kb:
+        _last = (kb, _catalog(kb))
+    return _last[1]
+
+
+def _catalog(kb: KnowledgeBase) -> Catalog:
     papers = newest_first([paper.record for paper in kb.papers])
     in_node: dict[str, list[Record]] = {path: [] for path in kb.taxonomy.nodes}
     by_author: dict[str, list[Record]] = defaultdict(list)

@@ -11,6 +11,7 @@ import urllib.request
 
 import pytest
 
+from efflit import check as check_module
 from efflit import serve
 from efflit.cli import _print_build
 from efflit.problems import Position, Report
@@ -189,3 +190,17 @@ def test_templates_made_while_serving_are_used(server, kb):
     while "(our own)" not in (kb / "site/404.html").read_text():  # perhaps in the build after the folder's
         assert time.monotonic() < deadline
         time.sleep(0.05)
+
+
+def test_an_edit_shown_ahead_is_checked_once_for_the_page_and_the_build(server, kb, monkeypatch):
+    checks = []
+    real = check_module._check
+    monkeypatch.setattr(check_module, "_check", lambda *args: checks.append(args) or real(*args))
+    stream = EventStream(server, "/papers/caching2024/")
+    builds = len(server.builds)
+    edit_title(kb, "Caching Keys, Checked Once")
+    assert stream.next_event().startswith(b"event: reload")
+    built(server, builds)
+    assert "Caching Keys, Checked Once" in (kb / "site/papers/caching2024/index.html").read_text()
+    assert len(checks) == 1
+    stream.close()
