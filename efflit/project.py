@@ -42,7 +42,6 @@ class Options:
     """What a build is asked for beyond the settings."""
 
     base_url: str | None = None  # absolute, ending in "/"; None: links in feed and sitemap are root-relative
-    live_reload: bool = False  # add the script `efflit serve` uses to reload open pages
 
 
 @dataclass(frozen=True)

@@ -268,7 +268,6 @@ def _environment(catalog: Catalog, options: Options, partials: Partials, fresh: 
         "title": settings.title,
         "description": settings.description,
         "base_url": _base_url(catalog, options),
-        "live_reload": options.live_reload,
     }
     return env
 

@@ -1,6 +1,6 @@
 """`efflit serve`: build, serve the site on 127.0.0.1, rebuild on every change, reload open pages.
 
-Pages built for serving load `static/livereload.js`, which listens on
+Pages served load `static/livereload.js` (the server adds it), which listens on
 `/__efflit/events` (server-sent events) and reloads when a rebuild succeeds.  The
 server stamps each HTML page it sends with the build it came from, so a rebuild
 that finishes before the page has connected still reloads it.  A rebuild with
@@ -34,7 +34,8 @@ from efflit.project import PAPERS, PYPROJECT, TAXONOMY, Options
 from efflit.reuse import build
 
 EVENTS = "/__efflit/events"
-SERVED = Options(live_reload=True)
+SERVED = Options()  # the site `efflit build` makes, with no other options
+RELOAD_SCRIPT = '<script src="/static/livereload.js" defer></script>'  # the site is served at the root
 QUIET_MS = 50  # a change is built once no other came for this long (an editor saving several files)
 TOP_FILES_MS = 400  # how often the taxonomy and the settings are looked at
 KEEPALIVE_SECONDS = 15
@@ -124,10 +125,13 @@ class Handler(SimpleHTTPRequestHandler):
         else:
             super().do_GET()
 
-    def _send_page(self, page: bytes) -> None:
-        stamp = f'<meta name="efflit-build" content="{self.generation.number}">'
+    def _send_page(self, page: bytes, status: HTTPStatus = HTTPStatus.OK) -> None:
+        """A page of the site as served: stamped with the build it came from, and with the script
+        that reloads it (added here, not by the build, so that the site `efflit build` makes is
+        the one served, and each reuses what the other made)."""
+        stamp = f'<meta name="efflit-build" content="{self.generation.number}">{RELOAD_SCRIPT}'
         body = page.replace(b"<head>", b"<head>" + stamp.encode(), 1)
-        self.send_response(HTTPStatus.OK)
+        self.send_response(status)
         self.send_header("Content-Type", "text/html; charset=utf-8")
         self.send_header("Content-Length", str(len(body)))
         self.send_header("Cache-Control", "no-cache")
@@ -139,12 +143,7 @@ class Handler(SimpleHTTPRequestHandler):
         if code != HTTPStatus.NOT_FOUND or not page.is_file():
             super().send_error(code, message, explain)
             return
-        body = page.read_bytes()
-        self.send_response(code)
-        self.send_header("Content-Type", "text/html; charset=utf-8")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        self._send_page(page.read_bytes(), HTTPStatus.NOT_FOUND)
 
     def _stream_events(self, since: str, page: str) -> None:
         self.send_response(HTTPStatus.OK)
