@@ -5,7 +5,6 @@ Both report exactly the same problems, as the build runs the check first.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import time
 from collections.abc import Iterator
@@ -75,8 +74,10 @@ def _preview(
         return report, shown
     catalog = build_catalog(kb)
     wanted = [page for page in pages(catalog) if page.path in paths]
-    with contextlib.suppress(TemplateFailure):
+    try:
         render_pages(catalog, options, wanted, shown.__setitem__)
+    except TemplateFailure:
+        shown.clear()  # all or none: the build says what failed
     return report, shown
 
 

@@ -95,13 +95,14 @@ def _check(root: Path, hashes: dict[Path, str] | None) -> tuple[KnowledgeBase | 
     findings = _findings(linked)
     bibtex = link(taxonomy, papers, entries, report, findings)
     if vars(findings) != linked:
-        remember(project.root, "linked", parsed.version, vars(findings))
+        remember(project.root, "linked", parsed.version, dict(vars(findings)))  # kept: a copy
     return KnowledgeBase(project, taxonomy, papers, bibtex), report
 
 
 # The records this process validated last, by file, with their content hash and problems: a process
 # that runs many checks (`efflit serve`) validates again only the records an edit changed (all of
-# them take a third of a second at 10,000 records).  Records are immutable, so they can be shared.
+# them take a third of a second at 10,000 records).  Records are immutable, so they can be shared
+# (a document works out where its values stand once asked, the same for any reader).
 _known: dict[str, tuple[str | None, Paper | None, list[Problem]]] = {}
 
 
@@ -114,13 +115,14 @@ def _validated(
     for path, content in zip(files, data, strict=True):
         if content is None:
             continue
-        display, key = project.display(path), hashes.get(path)
-        if key is not None and _known.get(display, (None,))[0] == key:
-            _, paper, problems = _known[display]
+        file, key = str(path), hashes.get(path)  # the whole path: a process may check several roots
+        if key is not None and _known.get(file, (None,))[0] == key:
+            _, paper, problems = _known[file]
         else:
             own = Report()
-            paper, problems = validate_record(Document(display, content, None, path), own), own.problems
-        known[display] = (key, paper, problems)
+            paper = validate_record(Document(project.display(path), content, None, path), own)
+            problems = own.problems
+        known[file] = (key, paper, problems)
         report.problems += problems
         if paper is not None:
             papers.append(paper)

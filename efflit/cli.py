@@ -110,7 +110,7 @@ def schema(output_format: str) -> None:
 @click.option("--timings", is_flag=True, help="Also print how long each stage took.")
 def build(root: Path, out: Path | None, base_url: str | None, timings: bool) -> None:
     """Check the knowledge base, then render the static site into site/."""
-    counted, report = reuse.build(root, out, Options(base_url=_with_slash(base_url)))
+    counted, report, _ = reuse.build(root, out, Options(base_url=_with_slash(base_url)))
     if timings:
         click.echo(f"efflit build: timings: {_timings(report)}", err=True)
     _finish("efflit build", counted, report)

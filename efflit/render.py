@@ -268,6 +268,7 @@ def _environment(catalog: Catalog, options: Options, partials: Partials, fresh: 
         "title": settings.title,
         "description": settings.description,
         "base_url": _base_url(catalog, options),
+        "live_reload": False,  # tested by a `base.html` copied from an earlier theme: serve adds the script now
     }
     return env
 

@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
+from typing import NamedTuple
 
 from efflit.cache import PARALLEL_FROM, digest, fingerprint, input_hashes, recall, remember, site_stamp
 from efflit.forks import cores, side_by_side
@@ -83,7 +84,15 @@ def _many_records(root: Path) -> bool:
         return False
 
 
-def build(root: Path, out: Path | None, options: Options) -> tuple[str, Report]:
+class Built(NamedTuple):
+    """What `build` tells: its count line, its report, and the hashes of the inputs it built from."""
+
+    counts: str
+    report: Report
+    hashes: dict[Path, str]
+
+
+def build(root: Path, out: Path | None, options: Options) -> Built:
     """`efflit build`: its count line and report.  Nothing is done when no input changed since the
     last build into ``out`` and that site is as the build left it.  The report says how long each
     stage took, and the whole build from hashing the inputs on ("total")."""
@@ -91,10 +100,10 @@ def build(root: Path, out: Path | None, options: Options) -> tuple[str, Report]:
     run = BuildRun.of(root, out, options)
     inputs = time.perf_counter() - started
     if (report := run.replayed()) is not None:
-        return "site is up to date: ", report
+        return Built("site is up to date: ", report, run.hashes)
     from efflit.build import build_run  # only now that there is work: see above
     from efflit.check import counts
 
     kb, report = build_run(run)
     report.timings = {"inputs": inputs, **report.timings, "total": time.perf_counter() - started}
-    return counts(kb), report
+    return Built(counts(kb), report, run.hashes)

@@ -15,8 +15,10 @@ whole build takes seconds) and served from memory until the new site is in place
 from __future__ import annotations
 
 import functools
+import sys
 import threading
 import time
+import traceback
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -32,17 +34,21 @@ from efflit.cache import input_hashes, updated_hashes
 from efflit.problems import Report
 from efflit.project import PAPERS, PYPROJECT, TAXONOMY, Options
 from efflit.reuse import build
+from efflit.write import folder_identity
 
 EVENTS = "/__efflit/events"
 SERVED = Options()  # the site `efflit build` makes, with no other options
 RELOAD_SCRIPT = '<script src="/static/livereload.js" defer></script>'  # the site is served at the root
-QUIET_MS = 50  # a change is built once no other came for this long (an editor saving several files)
-TOP_FILES_MS = 400  # how often the taxonomy and the settings are looked at
+QUIET_MS = 50  # a change is built once no other came for this long (an editor saving several files),
+# or once changes have kept coming for 1.6 s (watchfiles' longest wait)
+TOP_FILES = (TAXONOMY, PYPROJECT)  # read by a build beside the watched folders
+TOP_FILES_MS = 400  # how often they are looked at
 KEEPALIVE_SECONDS = 15
 
 
 class Generation:
-    """Counts successful builds; event streams wait on it."""
+    """Counts what the open pages must reload for (a build in place, pages shown ahead of one);
+    event streams wait on it."""
 
     def __init__(self) -> None:
         self.number = 0
@@ -97,7 +103,8 @@ class Browsers:
 
 
 def site_path(url_path: str) -> str:
-    """The file of the site a URL path asks for: `/papers/x/` is `papers/x/index.html`."""
+    """The file of the site a URL path asks for: `/papers/x/` is `papers/x/index.html`.  Not made
+    safe to open (`..` is left as it is): it only names pages among those shown ahead."""
     path = unquote(url_path).lstrip("/")
     return f"{path}index.html" if path == "" or path.endswith("/") else path
 
@@ -112,24 +119,26 @@ class Handler(SimpleHTTPRequestHandler):
             asked = parse_qs(query)
             self._stream_events(asked.get("since", [""])[0], site_path(asked.get("page", ["/"])[0]))
             return
+        # Read before the page: a page older than its stamp could miss the reload it needs.
+        build = self.generation.number
         ahead = self.browsers.ahead.get(site_path(path))
         if ahead is not None:
-            self._send_page(ahead)
+            self._send_page(ahead, build)
             return
         file = Path(self.translate_path(path))
         if file.is_dir() and path.endswith("/"):
             file = file / "index.html"
         if file.suffix == ".html" and file.is_file():
             self.browsers.sent_behind |= bool(self.browsers.ahead)
-            self._send_page(file.read_bytes())
+            self._send_page(file.read_bytes(), build)
         else:
             super().do_GET()
 
-    def _send_page(self, page: bytes, status: HTTPStatus = HTTPStatus.OK) -> None:
+    def _send_page(self, page: bytes, build: int, status: HTTPStatus = HTTPStatus.OK) -> None:
         """A page of the site as served: stamped with the build it came from, and with the script
         that reloads it (added here, not by the build, so that the site `efflit build` makes is
         the one served, and each reuses what the other made)."""
-        stamp = f'<meta name="efflit-build" content="{self.generation.number}">{RELOAD_SCRIPT}'
+        stamp = f'<meta name="efflit-build" content="{build}">{RELOAD_SCRIPT}'
         body = page.replace(b"<head>", b"<head>" + stamp.encode(), 1)
         self.send_response(status)
         self.send_header("Content-Type", "text/html; charset=utf-8")
@@ -139,11 +148,11 @@ class Handler(SimpleHTTPRequestHandler):
         self.wfile.write(body)
 
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
-        page = Path(self.directory) / "404.html"
+        build, page = self.generation.number, Path(self.directory) / "404.html"
         if code != HTTPStatus.NOT_FOUND or not page.is_file():
             super().send_error(code, message, explain)
             return
-        self._send_page(page.read_bytes(), HTTPStatus.NOT_FOUND)
+        self._send_page(page.read_bytes(), build, HTTPStatus.NOT_FOUND)
 
     def _stream_events(self, since: str, page: str) -> None:
         self.send_response(HTTPStatus.OK)
@@ -165,15 +174,17 @@ class Handler(SimpleHTTPRequestHandler):
         pass  # the terminal shows builds, not every request
 
 
-def _watched_folders(root: Path) -> list[Path]:
-    """The folders whose files a build reads, each watched as a whole (records, .bib files, templates)."""
-    return [folder for folder in (root / PAPERS, root / "templates") if folder.is_dir()]
+def _watched_folders(root: Path) -> dict[Path, tuple[int, int]]:
+    """The folders whose files a build reads (records, .bib files, templates), each watched as a
+    whole, and which folder is there: one replaced under the same name must be watched anew."""
+    found = {folder: folder_identity(folder) for folder in (root / PAPERS, root / "templates")}
+    return {folder: identity for folder, identity in found.items() if identity is not None}
 
 
 def _top_files(root: Path) -> list[tuple[int, int, int] | None]:
     """The files at the top that a build reads, as they stand (inode, size, time), None where missing."""
     stats = []
-    for name in (TAXONOMY, PYPROJECT):
+    for name in TOP_FILES:
         try:
             found = (root / name).stat()
         except OSError:
@@ -188,7 +199,7 @@ class DevServer:
 
     def __init__(self, root: Path, out: Path, port: int, on_build: Callable[[Report], None]) -> None:
         self.root, self.out, self.on_build = root.resolve(), out.resolve(), on_build
-        self._hashes: dict[Path, str] = {}  # of the inputs, as the last rebuild saw them
+        self._hashes: dict[Path, str] = {}  # of the inputs, as the last build read them
         self.generation, self.browsers = Generation(), Browsers()
         handler = type("BoundHandler", (Handler,), {"generation": self.generation, "browsers": self.browsers})
         self.server = ThreadingHTTPServer(("127.0.0.1", port), functools.partial(handler, directory=str(self.out)))
@@ -205,12 +216,13 @@ class DevServer:
             return self._rebuild(changed)
 
     def _rebuild(self, changed: set[Path] | None) -> Report:
-        # The inputs' hashes for the pages shown ahead: the last ones, with the changed files read
-        # again (reading all 10,000 records of a large knowledge base takes a quarter of a second).
+        # The inputs' hashes for the pages shown ahead: the build's last ones, with the changed
+        # files read again (reading all 10,000 records of a large knowledge base takes a quarter of
+        # a second); the build reads them all, and its hashes are the next ones.
         known = changed is not None and self._hashes
         self._hashes = updated_hashes(self._hashes, changed) if known else input_hashes(self.root)
         shown = self._show_ahead()
-        _, report = build(self.root, self.out, SERVED)
+        _, report, self._hashes = build(self.root, self.out, SERVED)
         ahead = self.browsers.stop_showing_ahead()
         if shown is not None:
             report.timings["open pages shown"] = shown
@@ -253,8 +265,8 @@ class DevServer:
 
     def start(self) -> None:
         self.rebuild()
-        # Learn now what showing an edit ahead needs (the build may have been answered from the
-        # cache, and then checked nothing): the first edit is shown as fast as the next ones.
+        # Check now, as showing an edit ahead does (the build may have been answered from the
+        # cache, and then checked nothing): the first edit then finds the records validated.
         preview(self.root, set(), SERVED, self._hashes)
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
         threading.Thread(target=self._watch, daemon=True).start()
@@ -269,22 +281,43 @@ class DevServer:
         """Rebuild after each change.  The folders are watched through the system's file events
         (no time is spent while nothing changes, and an edit is seen at once), then each burst of
         changes is built once; the two files at the top are looked at between events instead, as
-        a watch on a file misses the editors that save by replacing it."""
-        moved = False  # a watched folder was made or removed: what it holds was not watched
+        a watch on a file misses the editors that save by replacing it.  Where file events cannot
+        be had (too many folders watched already), the folders are looked through instead."""
+        moved, polling = False, False  # moved: a watched folder was made, removed or replaced
         try:
             while not self.stopping.is_set():
                 folders, files = _watched_folders(self.root), _top_files(self.root)
-                for changes in watchfiles.watch(
-                    *folders, stop_event=self.stopping, step=QUIET_MS, rust_timeout=TOP_FILES_MS, yield_on_timeout=True
-                ):
-                    self._watching.set()  # its first answer comes once it watches
-                    now = _top_files(self.root)
-                    if changes or moved or now != files:
-                        changed = {Path(path) for _, path in changes} | {self.root / TAXONOMY, self.root / PYPROJECT}
-                        self.rebuild(None if moved else changed)
-                        moved, files = False, now
-                    if _watched_folders(self.root) != folders:
-                        moved = True
-                        break  # to watch them anew
+                try:
+                    for changes in watchfiles.watch(
+                        *folders,
+                        stop_event=self.stopping,
+                        step=QUIET_MS,
+                        rust_timeout=TOP_FILES_MS,
+                        yield_on_timeout=True,
+                        ignore_permission_denied=True,  # as a build does, which reports them
+                        force_polling=polling,
+                    ):
+                        self._watching.set()  # its first answer comes once it watches
+                        now = _top_files(self.root)
+                        if changes or moved or now != files:
+                            changed = {Path(path) for _, path in changes} | {self.root / name for name in TOP_FILES}
+                            self._rebuild_and_go_on(None if moved else changed)
+                            moved, files = False, now
+                        if _watched_folders(self.root) != folders:
+                            moved = True
+                            break  # to watch them anew
+                except FileNotFoundError:
+                    moved = True  # a folder went while it was being watched: watch anew
+                except (OSError, RuntimeError) as error:
+                    if polling:
+                        raise
+                    print(f"efflit serve: no file events ({error}); looking through the files instead", file=sys.stderr)
+                    moved, polling = True, True
         finally:
             self._watching.set()  # `start` must not wait for a watcher that failed
+
+    def _rebuild_and_go_on(self, changed: set[Path] | None) -> None:
+        try:
+            self.rebuild(changed)
+        except Exception:  # noqa: BLE001 -- a bug: shown whole, and the previous site is still served
+            traceback.print_exc()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.client
 import os
+import shutil
 import threading
 import time
 import urllib.error
@@ -15,7 +16,7 @@ from efflit import check as check_module
 from efflit import serve
 from efflit.cli import _print_build
 from efflit.problems import Position, Report
-from efflit.reuse import build
+from efflit.reuse import Built, build
 from efflit.serve import EVENTS, DevServer, site_path
 from kbtools import REPOSITORY
 
@@ -132,7 +133,7 @@ def test_pages_shown_ahead_of_a_build_that_fails_go_back_to_the_site_served(serv
     release, outcome = held_build
     failed = Report()
     failed.error(Position("papers/references.bib"), "the link check failed")
-    outcome["report"] = ("", failed)
+    outcome["report"] = Built("", failed, {})
     stream = EventStream(server, "/papers/caching2024/")
     seen, builds = server.generation.number, len(server.builds)
     edit_title(kb, "Caching Keys, Shown Ahead")
@@ -204,3 +205,17 @@ def test_an_edit_shown_ahead_is_checked_once_for_the_page_and_the_build(server, 
     assert "Caching Keys, Checked Once" in (kb / "site/papers/caching2024/index.html").read_text()
     assert len(checks) == 1
     stream.close()
+
+
+def test_a_folder_of_records_replaced_under_the_same_name_is_still_watched(server, kb):
+    builds = len(server.builds)
+    (kb / "papers").rename(kb / "papers-before")
+    shutil.copytree(kb / "papers-before", kb / "papers")  # as a checkout of another branch may
+    built(server, builds)
+    builds = len(server.builds)
+    edit_title(kb, "Caching Keys, In The New Folder")
+    built(server, builds)
+    deadline = time.monotonic() + 20
+    while "Caching Keys, In The New Folder" not in get(server.url + "papers/caching2024/"):
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
