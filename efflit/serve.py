@@ -30,7 +30,7 @@ from urllib.parse import parse_qs, unquote
 import watchfiles
 
 from efflit.build import preview
-from efflit.cache import input_hashes, updated_hashes
+from efflit.cache import updated_hashes
 from efflit.problems import Report
 from efflit.project import PAPERS, PYPROJECT, TAXONOMY, Options
 from efflit.reuse import build
@@ -216,12 +216,7 @@ class DevServer:
             return self._rebuild(changed)
 
     def _rebuild(self, changed: set[Path] | None) -> Report:
-        # The inputs' hashes for the pages shown ahead: the build's last ones, with the changed
-        # files read again (reading all 10,000 records of a large knowledge base takes a quarter of
-        # a second); the build reads them all, and its hashes are the next ones.
-        known = changed is not None and self._hashes
-        self._hashes = updated_hashes(self._hashes, changed) if known else input_hashes(self.root)
-        shown = self._show_ahead()
+        shown = self._show_ahead(changed)
         _, report, self._hashes = build(self.root, self.out, SERVED)
         ahead = self.browsers.stop_showing_ahead()
         if shown is not None:
@@ -231,14 +226,17 @@ class DevServer:
         self.on_build(report)
         return report
 
-    def _show_ahead(self) -> float | None:
+    def _show_ahead(self, changed: set[Path] | None) -> float | None:
         """Render the open pages from the knowledge base as it is now and serve them until the build
         is done; returns how long it took them to be shown, or None where none could be."""
         started = time.perf_counter()
         open_pages = self.browsers.open_pages()
         if not open_pages:
             return None
-        checked, ahead = preview(self.root, open_pages, SERVED, self._hashes)
+        # The last build's hashes, with the changed files read again: reading all 10,000 records of
+        # a large knowledge base takes a quarter of a second (None: the check reads them all).
+        hashes = updated_hashes(self._hashes, changed) if changed is not None and self._hashes else None
+        checked, ahead = preview(self.root, open_pages, SERVED, hashes)
         if checked.failed() or not ahead:  # the build says why
             return None
         self.browsers.show_ahead(ahead)
