@@ -75,10 +75,22 @@ def _preview(
     catalog = build_catalog(kb)
     wanted = [page for page in pages(catalog) if page.path in paths]
     try:
-        render_pages(catalog, options, wanted, shown.__setitem__)
+        partials = None
+        if hashes is not None and any(page.template != "paper.html" for page in wanted):
+            # A listing shows thousands of cards: those the builds made, as a build takes them (a
+            # tenth of a second to key them at 10,000 records, which a paper page would not repay).
+            stores = _paper_partials(kb, Keys(catalog, options, code_version(hashes), hashes))
+            partials = {name: store.values for name, store in stores.items()}
+        render_pages(catalog, options, wanted, shown.__setitem__, partials=partials)
     except TemplateFailure:
         shown.clear()  # all or none: the build says what failed
     return report, shown
+
+
+def _paper_partials(kb: KnowledgeBase, keys: Keys) -> dict[str, PerRecord]:
+    """The cards and table rows of earlier builds, each kept by its paper's key."""
+    root, listed = kb.project.root, keys.listed()
+    return {name: PerRecord(root, name, keys.template(path), listed) for name, path in PAPER_PARTIALS.items()}
 
 
 # The record of a site's keys when none is usable.  "bundles" tells search bundles apart that
@@ -191,8 +203,7 @@ def _write_site(
     papers = [page for page in fresh if page.template == "paper.html"]
     others = [page for page in fresh if page.template != "paper.html"]
     # Cards and table rows rendered by an earlier build are reused: a topic's page lists thousands.
-    root, listed = kb.project.root, keys.listed()
-    stores = {name: PerRecord(root, name, keys.template(path), listed) for name, path in PAPER_PARTIALS.items()}
+    stores = _paper_partials(kb, keys)
     partials = {name: store.values for name, store in stores.items()}
     with _timed(timings, "render"):
         new_papers = changed | render_pages(catalog, options, papers, site.write, _workers(len(papers)), partials)

@@ -219,3 +219,19 @@ def test_a_folder_of_records_replaced_under_the_same_name_is_still_watched(serve
     while "Caching Keys, In The New Folder" not in get(server.url + "papers/caching2024/"):
         assert time.monotonic() < deadline
         time.sleep(0.05)
+
+
+def test_listings_shown_ahead_are_the_pages_the_build_makes(server, kb, held_build):
+    release, _ = held_build
+    streams = [EventStream(server, page) for page in ("/papers/", "/topics/inference/")]
+    seen, builds = server.generation.number, len(server.builds)
+    edit_title(kb, "Caching Keys, Listed Ahead")
+    for stream in streams:
+        assert stream.next_event().startswith(b"event: reload")
+    assert "Caching Keys, Listed Ahead" in get(server.url + "papers/")
+    assert "Caching Keys, Listed Ahead" in get(server.url + "topics/inference/")
+    release.set()
+    built(server, builds)
+    assert server.generation.number == seen + 1  # the same bytes as the build's: no second reload
+    for stream in streams:
+        stream.close()
