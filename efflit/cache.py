@@ -238,13 +238,12 @@ def _load(path: Path) -> Any:
     """What ``_store`` kept at ``path``, or None.  Pickle, as a record of a large site holds millions
     of numbers (ten times faster than JSON), restricted to plain data and efflit's value classes."""
     wait_meanwhile()  # this process may still be storing it
-    identity = _identity(path)
-    value, seen = _known.get(path, (None, None))
-    if identity is not None and path in _known and seen in (None, identity):
+    identity, known = _identity(path), _known.get(path)
+    if identity is not None and known is not None and known[1] in (None, identity):
         # A write in the background is done now (see above): the file is the one it wrote.  Had the
         # write failed, the value still stands: each one says which inputs it was made from.
-        _known[path] = (value, identity)
-        return value
+        _known[path] = (known[0], identity)
+        return known[0]
     try:
         with path.open("rb") as stream:
             value = _PlainUnpickler(stream).load()
