@@ -159,7 +159,7 @@ TONES = 6  # colours in the stylesheet, reused in turn when there are more dimen
 
 def tone(catalog: Catalog, path: str) -> int:
     dimension = path.split("/", 1)[0]
-    return [p for p, n in catalog.nodes.items() if n.parent is None].index(dimension) % TONES
+    return next(place for place, node in enumerate(catalog.dimensions) if node.path == dimension) % TONES
 
 
 def map_node(catalog: Catalog, node: Node) -> MapNode:
@@ -175,7 +175,7 @@ def map_node(catalog: Catalog, node: Node) -> MapNode:
 
 
 def year_chart(catalog: Catalog, records: list[Record], label: str) -> Chart:
-    dimensions = [n for n in catalog.nodes.values() if n.parent is None]
+    dimensions = catalog.dimensions
     years = sorted({record.year for record in records})
     # One old paper must not squeeze the recent years into slivers: early years share the first bar.
     first = max(years[0], years[-1] - MAX_BARS + 1) if years else 0
@@ -209,7 +209,7 @@ def home(catalog: Catalog) -> dict:
     return {
         "title": "Home",
         "description": catalog.kb.project.settings.description,
-        "dimensions": [map_node(catalog, n) for n in catalog.nodes.values() if n.parent is None],
+        "dimensions": [map_node(catalog, n) for n in catalog.dimensions],
         "total": len(catalog.papers),
         "incomplete": sum(r.incomplete for r in catalog.papers),
         "chart": year_chart(catalog, catalog.papers, "Papers per year, stacked by dimension"),
@@ -241,14 +241,22 @@ def related(catalog: Catalog, record: Record) -> list[Record]:
     """Papers sharing authors (3 points each) and tags (2 points each) with this one, best first,
     newest on ties.  The candidates are the newest papers of each of its authors and tags:
     scoring every paper of a prolific author or a large topic would make the build quadratic."""
-    tags, authors = catalog.tag_sets[record.id], catalog.author_slugs[record.id]
+    authors, tags = catalog.author_slugs[record.id], catalog.tag_bits[record.id]
     candidates = set()
-    for group in [*(("author", slug) for slug in authors), *(("node", tag) for tag in tags)]:
+    for group in [*(("author", slug) for slug in authors), *(("node", tag) for tag in record.tags)]:
         candidates.update(catalog.heads[group])
     candidates.discard(record.id)
-    slugs, tag_sets, newest = catalog.author_slugs, catalog.tag_sets, catalog.newest
+    slugs, tag_bits, newest = catalog.author_slugs, catalog.tag_bits, catalog.newest
     # Plain tuples sort without a key function; the place in `papers` breaks ties, newest first.
-    ranked = sorted((-3 * len(authors & slugs[o]) - 2 * len(tags & tag_sets[o]), newest[o]) for o in candidates)
+    # Most candidates share no author: asking that first spares making an empty set.
+    ranked = sorted(
+        (
+            -2 * (tags & tag_bits[o]).bit_count()
+            - (0 if authors.isdisjoint(slugs[o]) else 3 * len(authors & slugs[o])),
+            newest[o],
+        )
+        for o in candidates
+    )
     return [catalog.papers[place] for _, place in ranked[:RELATED]]
 
 
@@ -320,7 +328,7 @@ def table_page(catalog: Catalog) -> dict:
         "title": "All papers",
         "description": f"All {len(catalog.papers)} papers, filterable by dimension, topic, year, venue and code.",
         "papers": [Row(catalog, r) for r in catalog.papers],
-        "dimensions": [Link(n.node.name, n.path) for n in catalog.nodes.values() if n.parent is None],
+        "dimensions": [Link(n.node.name, n.path) for n in catalog.dimensions],
         "leaves": [Link(n.node.name, n.path) for n in catalog.kb.taxonomy.leaves],
         "venues": [Link(g.name, g.slug, len(g.papers)) for g in catalog.venues.values()],
         "years": sorted(catalog.years),
