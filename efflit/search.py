@@ -13,6 +13,7 @@ times the whole build on a large corpus.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import tempfile
@@ -26,6 +27,8 @@ from importlib import metadata
 from pathlib import Path
 
 from pagefind.service import get_executable
+
+from efflit.forks import cores
 
 BUNDLE = "pagefind"  # the first shard's bundle, with the search UI; shard k > 0 is in pagefind-k
 # What the site's pages link to in the bundle; checked once the indexer is done.
@@ -141,31 +144,47 @@ def _indexing(executable: Path, configs: dict[str, Path]) -> Iterator[Indexing]:
     running: list[subprocess.Popen] = []
     stop = threading.Event()
     indexing, start = Indexing(), time.perf_counter()
+    waiting, taking = list(configs.values()), threading.Lock()
 
-    def index_all() -> None:
-        for config in configs.values():
-            if stop.is_set():
-                return
-            process = subprocess.Popen(  # it reads pagefind.json in its working folder
-                [str(executable), "--silent"], cwd=config, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-            )
-            running.append(process)
+    def index_some(core: int | None) -> None:
+        if core is not None:  # this thread, and so every Pagefind it starts, keeps to one core
+            os.sched_setaffinity(0, {core})
+        while True:
+            with taking:  # so that no Pagefind starts once the build stops them all
+                if stop.is_set() or failures or not waiting:
+                    return
+                config = waiting.pop(0)
+                process = subprocess.Popen(  # it reads pagefind.json in its working folder
+                    [str(executable), "--silent"],
+                    cwd=config,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.STDOUT,
+                    text=True,
+                )
+                running.append(process)
             output, _ = process.communicate()
             if process.returncode != 0:
                 failures.append(f"Pagefind failed (exit {process.returncode}): {output.strip() or 'no message'}")
                 return
-        indexing.seconds = time.perf_counter() - start
+            indexing.seconds = max(indexing.seconds, time.perf_counter() - start)
 
-    worker = threading.Thread(target=index_all)
-    worker.start()
+    # One Pagefind per core, each kept to its core: a Pagefind free to use every core took a fifth
+    # more CPU time for the same work (its threads' memory handling makes the cores interrupt each
+    # other), and one at a time left a core idle once the pages were rendered and checked.
+    own_cores = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_setaffinity") else [None] * cores()
+    workers = [threading.Thread(target=index_some, args=(core,)) for core in own_cores[: len(configs)]]
+    for worker in workers:
+        worker.start()
     try:
         yield indexing
     except BaseException:
-        stop.set()
-        for process in running:
-            process.kill()
+        with taking:
+            stop.set()
+            for process in running:
+                process.kill()
         raise
     finally:
-        worker.join()
+        for worker in workers:
+            worker.join()
     if failures:
         raise SearchIndexError(failures[0])
