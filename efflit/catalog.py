@@ -50,7 +50,7 @@ class Catalog:
     dimensions: list[Node]  # the taxonomy's top-level nodes, in its order
     author_slugs: dict[str, frozenset[str]]  # record id -> the slugs of its authors' pages
     # record id -> its tags as the bits of one number: two papers share `(a & b).bit_count()` tags
-    # (six times faster than intersecting sets, for each candidate of each paper's related papers)
+    # (faster than intersecting sets, for each candidate of each paper's related papers)
     tag_bits: dict[str, int]
     # ("author", slug) or ("node", path) -> the ids of its CANDIDATES newest papers
     heads: dict[tuple[str, str], tuple[str, ...]]

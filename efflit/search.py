@@ -21,7 +21,7 @@ import threading
 import time
 import zlib
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -93,10 +93,10 @@ class Indexing:
 
 @contextmanager
 def search_index(site: Path, bundles: dict[str, list[str]]) -> Iterator[Indexing]:
-    """Index each bundle's papers (their pages under ``site``) into ``site/<bundle>``, one Pagefind
-    after the other in the background while the caller goes on (the build checks its links
-    meanwhile); leaving the block waits for them, and then the `Indexing` it gave says how long
-    they took."""
+    """Index each bundle's papers (their pages under ``site``) into ``site/<bundle>``, a Pagefind
+    per core at a time, in the background while the caller goes on (the build renders the other
+    pages and checks its links meanwhile); leaving the block waits for them, and then the
+    `Indexing` it gave says how long they took."""
     executable = get_executable()
     if executable is None:
         raise SearchIndexError("the Pagefind indexer is missing: pip install 'pagefind[bin]'")
@@ -148,7 +148,8 @@ def _indexing(executable: Path, configs: dict[str, Path]) -> Iterator[Indexing]:
 
     def index_some(core: int | None) -> None:
         if core is not None:  # this thread, and so every Pagefind it starts, keeps to one core
-            os.sched_setaffinity(0, {core})
+            with suppress(OSError):  # taken away meanwhile: then it goes anywhere
+                os.sched_setaffinity(0, {core})
         while True:
             with taking:  # so that no Pagefind starts once the build stops them all
                 if stop.is_set() or failures or not waiting:
