@@ -15,6 +15,8 @@ whole build takes seconds) and served from memory until the new site is in place
 from __future__ import annotations
 
 import functools
+import select
+import socket
 import sys
 import threading
 import time
@@ -44,6 +46,8 @@ QUIET_MS = 50  # a change is built once no other came for this long (an editor s
 TOP_FILES = (TAXONOMY, PYPROJECT)  # read by a build beside the watched folders
 TOP_FILES_MS = 400  # how often they are looked at
 KEEPALIVE_SECONDS = 15
+# How soon a closed tab stops counting as open: until then, an edit renders its page ahead for nobody.
+LEFT_SECONDS = 0.5
 
 
 class Generation:
@@ -160,15 +164,26 @@ class Handler(SimpleHTTPRequestHandler):
         self.send_header("Cache-Control", "no-cache")
         self.end_headers()
         seen = int(since) if since.isdigit() else self.generation.number
+        sent = time.monotonic()
         try:
             with self.browsers.showing(page):
-                while True:
-                    now = self.generation.wait_after(seen, KEEPALIVE_SECONDS)
-                    self.wfile.write(b"event: reload\ndata: %d\n\n" % now if now != seen else b": keep-alive\n\n")
-                    self.wfile.flush()
-                    seen = now
+                while not self._browser_left():
+                    now = self.generation.wait_after(seen, LEFT_SECONDS)
+                    if now != seen or time.monotonic() - sent >= KEEPALIVE_SECONDS:
+                        self.wfile.write(b"event: reload\ndata: %d\n\n" % now if now != seen else b": keep-alive\n\n")
+                        self.wfile.flush()
+                        seen, sent = now, time.monotonic()
         except (BrokenPipeError, ConnectionResetError):
             pass
+
+    def _browser_left(self) -> bool:
+        """Whether the browser closed the event stream (its tab closed, or it went to another
+        page): it sends nothing on it, so a stream that can be read has ended."""
+        try:
+            readable, _, _ = select.select([self.connection], [], [], 0)
+            return bool(readable) and not self.connection.recv(1, socket.MSG_PEEK)
+        except OSError:
+            return True
 
     def log_message(self, *args: object) -> None:
         pass  # the terminal shows builds, not every request

@@ -70,7 +70,17 @@ class EventStream:
         return b"".join(lines)
 
     def close(self) -> None:
+        self.response.close()
         self.connection.close()
+
+
+def test_a_closed_tab_soon_stops_counting_as_open(server):
+    stream = EventStream(server, "/papers/caching2024/")
+    stream.close()
+    deadline = time.monotonic() + 10  # well within the keep-alive's 15 s, after which it was noticed
+    while server.browsers.open_pages():
+        assert time.monotonic() < deadline, "the server still counts the closed tab's page as open"
+        time.sleep(0.05)
 
 
 def edit_title(kb, new: str) -> None:
