@@ -21,7 +21,7 @@ import sys
 import threading
 import time
 import traceback
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from http import HTTPStatus
@@ -34,7 +34,7 @@ import watchfiles
 from efflit.build import preview
 from efflit.cache import updated_hashes
 from efflit.problems import Report
-from efflit.project import PAPERS, PYPROJECT, TAXONOMY, Options
+from efflit.project import PAPERS, PYPROJECT, TAXONOMY, TEMPLATES, Options, entries_under
 from efflit.reuse import build
 from efflit.write import folder_identity
 
@@ -189,10 +189,35 @@ class Handler(SimpleHTTPRequestHandler):
         pass  # the terminal shows builds, not every request
 
 
-def _watched_folders(root: Path) -> dict[Path, tuple[int, int]]:
-    """The folders whose files a build reads (records, .bib files, templates), each watched as a
-    whole, and which folder is there: one replaced under the same name must be watched anew."""
-    found = {folder: folder_identity(folder) for folder in (root / PAPERS, root / "templates")}
+def _input_folders(root: Path) -> list[Path]:
+    """The folders whose files a build reads: records, .bib files, templates."""
+    return [root / PAPERS, root / TEMPLATES]
+
+
+def _linked_files(root: Path) -> dict[Path, set[Path]]:
+    """The files inside the knowledge base that files in its input folders are links to (a .bib
+    file may be a link to one kept elsewhere), each with the links to it: the build reads them
+    through the links, so an edit of one is an edit of its links."""
+    links: dict[Path, set[Path]] = defaultdict(set)
+    for folder in _input_folders(root):
+        for entry in entries_under(folder):
+            if entry.is_symlink() and entry.is_file():
+                target = Path(entry.path).resolve()
+                if target.is_relative_to(root):  # else the build refuses it, and says why
+                    links[target].add(Path(entry.path))
+    return links
+
+
+def _is_input(root: Path, path: Path) -> bool:
+    return any(path.is_relative_to(folder) for folder in _input_folders(root))
+
+
+def _watched_folders(root: Path, links: dict[Path, set[Path]]) -> dict[Path, tuple[int, int]]:
+    """The input folders, each watched as a whole, and the folders of the files they link to; with
+    which folder is there: one replaced under the same name must be watched anew."""
+    folders = _input_folders(root)
+    folders += {target.parent for target in links if not any(target.is_relative_to(f) for f in folders)}
+    found = {folder: folder_identity(folder) for folder in folders}
     return {folder: identity for folder, identity in found.items() if identity is not None}
 
 
@@ -292,14 +317,16 @@ class DevServer:
 
     def _watch(self) -> None:
         """Rebuild after each change.  The folders are watched through the system's file events
-        (no time is spent while nothing changes, and an edit is seen at once), then each burst of
-        changes is built once; the two files at the top are looked at between events instead, as
-        a watch on a file misses the editors that save by replacing it.  Where file events cannot
-        be had (too many folders watched already), the folders are looked through instead."""
+        (no time is spent while nothing changes, and an edit is seen at once), with those of files
+        they link to, then each burst of changes is built once; the two files at the top are
+        looked at between events instead, as a watch on a file misses the editors that save by
+        replacing it.  Where file events cannot be had (too many folders watched already), the
+        folders are looked through instead."""
         moved, polling = False, False  # moved: a watched folder was made, removed or replaced
         try:
             while not self.stopping.is_set():
-                folders, files = _watched_folders(self.root), _top_files(self.root)
+                links = _linked_files(self.root)
+                folders, files = _watched_folders(self.root, links), _top_files(self.root)
                 try:
                     for changes in watchfiles.watch(
                         *folders,
@@ -312,13 +339,18 @@ class DevServer:
                     ):
                         self._watching.set()  # its first answer comes once it watches
                         now = _top_files(self.root)
-                        if changes or moved or now != files:
-                            changed = {Path(path) for _, path in changes} | {self.root / name for name in TOP_FILES}
-                            self._rebuild_and_go_on(None if moved else changed)
+                        # In a folder watched for the files linked to, only those files count.
+                        paths = {Path(path) for _, path in changes}
+                        changed = {path for path in paths if _is_input(self.root, path)}
+                        changed |= {link for path in paths for link in links.get(path, ())}
+                        if changed or moved or now != files:
+                            self._rebuild_and_go_on(None if moved else changed | {self.root / n for n in TOP_FILES})
                             moved, files = False, now
-                        if _watched_folders(self.root) != folders:
+                        if _watched_folders(self.root, links) != folders:
                             moved = True
                             break  # to watch them anew
+                        if changes and _linked_files(self.root) != links:
+                            break  # a link was made, removed or pointed elsewhere: watch anew
                 except FileNotFoundError:
                     moved = True  # a folder went while it was being watched: watch anew
                 except (OSError, RuntimeError) as error:
