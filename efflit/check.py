@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from efflit.bibtex import BibEntry, load_bib
-from efflit.cache import ParseCache, input_hashes, recall, remember
+from efflit.cache import ParseCache, code_version, input_hashes, recall, remember
 from efflit.link import LinkFindings, link
 from efflit.load import Document, load_yaml
 from efflit.problems import Position, Problem, Report
@@ -47,30 +47,45 @@ def no_cycle_collection() -> Iterator[None]:
             gc.enable()
 
 
-# The last check this process made, and of which inputs (the root and their hashes): `efflit serve`
-# checks the inputs to show an edit ahead, then builds these very inputs (checking 10,000 records
-# takes half a second even when it parses and validates none again).  Records are immutable.
-_last: tuple[Path, dict[Path, str], KnowledgeBase | None, list[Problem]] | None = None
+@dataclass(frozen=True)
+class _Checked:
+    """A check this process made: of which inputs, what it found, and what the cross-record
+    checks started from (the problems found before them, every BibTeX entry)."""
+
+    root: Path
+    hashes: dict[Path, str]
+    kb: KnowledgeBase | None
+    problems: list[Problem]
+    unlinked: list[Problem]
+    entries: list[BibEntry]
+
+
+# The last check this process made: `efflit serve` checks the inputs to show an edit ahead, then
+# builds these very inputs, and after the next edit checks again (checking 10,000 records takes
+# half a second even when it parses and validates none again).  Records are immutable.
+_last: _Checked | None = None
 
 
 def check(root: Path, hashes: dict[Path, str] | None = None) -> tuple[KnowledgeBase | None, Report]:
     """Load, validate and link the knowledge base at ``root``; every problem lands in the report.
     ``hashes`` are the inputs' content hashes when the caller has them already."""
     global _last
-    if hashes is not None and _last is not None and _last[:2] == (root, hashes):
-        return _last[2], Report(list(_last[3]))
+    if hashes is not None and _last is not None and (_last.root, _last.hashes) == (root, hashes):
+        return _last.kb, Report(list(_last.problems))
     with no_cycle_collection():
-        kb, report = _check(root, hashes)
+        checked = (_edited(_last, root, hashes) if hashes is not None and _last is not None else None) or _check(
+            root, hashes
+        )
     if hashes is not None:
-        _last = (root, hashes, kb, list(report.problems))
-    return kb, report
+        _last = checked
+    return checked.kb, Report(list(checked.problems))
 
 
-def _check(root: Path, hashes: dict[Path, str] | None) -> tuple[KnowledgeBase | None, Report]:
+def _check(root: Path, hashes: dict[Path, str] | None) -> _Checked:
     report = Report()
     project = open_project(root, report)
     if report.errors:
-        return None, report
+        return _Checked(root, hashes or {}, None, report.problems, report.problems, [])
 
     parsed = ParseCache(project, input_hashes(project.root) if hashes is None else hashes)
     taxonomy_document = load_yaml(project.taxonomy, project.display(project.taxonomy), report, MAX_TAXONOMY_BYTES)
@@ -91,12 +106,55 @@ def _check(root: Path, hashes: dict[Path, str] | None) -> tuple[KnowledgeBase | 
     papers = _validated(project, record_files, record_data, parsed.hashes, report)
 
     if taxonomy is None:
-        return None, report
+        return _Checked(root, parsed.hashes, None, report.problems, report.problems, entries)
+    unlinked = list(report.problems)
+    kb = _linked(project, taxonomy, papers, entries, parsed.version, linked, report)
+    return _Checked(root, parsed.hashes, kb, report.problems, unlinked, entries)
+
+
+def _linked(
+    project: Project,
+    taxonomy: Taxonomy,
+    papers: list[Paper],
+    entries: list[BibEntry],
+    version: str,
+    linked: dict | None,
+    report: Report,
+) -> KnowledgeBase:
+    """The knowledge base, once the cross-record checks ran (``linked``: what they found last time)."""
     findings = _findings(linked)
     bibtex = link(taxonomy, papers, entries, report, findings)
     if vars(findings) != linked:
-        remember(project.root, "linked", parsed.version, dict(vars(findings)))  # kept: a copy
-    return KnowledgeBase(project, taxonomy, papers, bibtex), report
+        remember(project.root, "linked", version, dict(vars(findings)))  # kept: a copy
+    return KnowledgeBase(project, taxonomy, papers, bibtex)
+
+
+def _edited(last: _Checked, root: Path, hashes: dict[Path, str]) -> _Checked | None:
+    """The last check, with only some of its valid records edited since (no file added or removed,
+    no other input changed): those records alone are read and validated again, then the
+    cross-record checks run on all.  None where another change calls for a whole check, or an
+    edited record does not read as a valid one (the whole check then says why, wherever)."""
+    if last.root != root or last.kb is None or last.hashes.keys() != hashes.keys():
+        return None
+    kb, edited = last.kb, {path for path, key in hashes.items() if last.hashes[path] != key}
+    places = {paper.document.file: place for place, paper in enumerate(kb.papers)}
+    if not edited or not edited <= places.keys():
+        return None
+    project, papers = kb.project, list(kb.papers)
+    shown = {project.display(path) for path in edited}
+    report = Report([problem for problem in last.unlinked if problem.position.path not in shown])
+    for path in edited:
+        own = Report()
+        data = _record_data(path, project.display(path), own)
+        paper = validate_record(Document(project.display(path), data, None, path), own) if data is not None else None
+        if paper is None:
+            return None
+        papers[places[path]] = paper
+        _known[str(path)] = (hashes[path], paper, own.problems)
+        report.problems += own.problems
+    unlinked, version = list(report.problems), code_version(hashes)
+    kb = _linked(project, kb.taxonomy, papers, last.entries, version, recall(root, "linked", version), report)
+    return _Checked(root, hashes, kb, report.problems, unlinked, last.entries)
 
 
 # The records this process validated last, by file, with their content hash and problems: a process
