@@ -6,6 +6,7 @@ a plain function of it.  Listings are sorted newest first, then by title.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import unicodedata
 from collections import Counter, defaultdict
@@ -67,15 +68,49 @@ def newest_first(records: list[Record]) -> list[Record]:
 
 
 # The catalog made last, and of which knowledge base: one checked once (see `check._last`) is
-# catalogued once, for the pages `efflit serve` shows ahead and for the build that follows.
+# catalogued once, for the pages `efflit serve` shows ahead and for the build that follows; and
+# after an edit that moves no paper between listings, the last catalog serves with the edited records.
 _last: tuple[KnowledgeBase, Catalog] | None = None
 
 
 def build_catalog(kb: KnowledgeBase) -> Catalog:
     global _last
     if _last is None or _last[0] is not kb:
-        _last = (kb, _catalog(kb))
+        _last = (kb, (_last is not None and _with_edits(_last[1], kb)) or _catalog(kb))
     return _last[1]
+
+
+def _placed(record: Record) -> tuple:
+    """What decides where a paper is listed, and how it is named there."""
+    return (record.id, record.title, record.year, record.authors, record.tags, record.venue, record.added)
+
+
+def _with_edits(catalog: Catalog, kb: KnowledgeBase) -> Catalog | None:
+    """``catalog`` with the records of ``kb`` where only what decides no listing changed since
+    (a summary, a link: most edits); None where a whole catalog must be made."""
+    last = catalog.kb
+    if kb.project is not last.project or kb.taxonomy is not last.taxonomy or len(kb.papers) != len(last.papers):
+        return None
+    edited = {}
+    for before, after in zip(last.papers, kb.papers, strict=True):
+        if before.record is not after.record:
+            if _placed(before.record) != _placed(after.record):
+                return None
+            edited[id(before.record)] = after.record
+
+    def swapped(records: list[Record]) -> list[Record]:
+        return [edited.get(id(record), record) for record in records]
+
+    return dataclasses.replace(
+        catalog,
+        kb=kb,
+        papers=swapped(catalog.papers),
+        in_node={path: swapped(records) for path, records in catalog.in_node.items()},
+        authors={slug: Group(g.slug, g.name, swapped(g.papers)) for slug, g in catalog.authors.items()},
+        years={year: Group(g.slug, g.name, swapped(g.papers)) for year, g in catalog.years.items()},
+        venues={slug: Group(g.slug, g.name, swapped(g.papers)) for slug, g in catalog.venues.items()},
+        recent=swapped(catalog.recent),
+    )
 
 
 def _catalog(kb: KnowledgeBase) -> Catalog:

@@ -1,12 +1,15 @@
-"""The check in a process that checks again after each edit (`efflit serve`): records edited since
-the last check are read again alone, and it finds what a whole check finds."""
+"""The check and the catalog in a process that checks again after each edit (`efflit serve`):
+records edited since the last check are read again alone, the last catalog serves while no paper
+moves between listings, and both are what a whole check and a whole catalog are."""
 
 from __future__ import annotations
 
 import pytest
 
+from efflit import catalog as catalog_module
 from efflit import check as check_module
 from efflit.cache import input_hashes
+from efflit.catalog import build_catalog
 from efflit.check import check
 
 RECORD = "papers/example2023quantizing.yaml"
@@ -15,7 +18,21 @@ RECORD = "papers/example2023quantizing.yaml"
 def outcome(kb, report) -> tuple:
     records = [paper.record for paper in kb.papers] if kb else None
     bibtex = {key: entry.key for key, entry in kb.bibtex.items()} if kb else None
-    return records, bibtex, [str(problem) for problem in report.sorted()]
+    return records, bibtex, [str(problem) for problem in report.sorted()], listed(kb, report)
+
+
+def listed(kb, report) -> dict | None:
+    """Everything the catalog of ``kb`` lists, in order, if it is catalogued (it has no errors)."""
+    if kb is None or report.failed():
+        return None
+    catalog = build_catalog(kb)
+    assert catalog.kb is kb
+    groups = {
+        kind: {key: (g.name, g.papers) for key, g in getattr(catalog, kind).items()}
+        for kind in ("authors", "years", "venues")
+    }
+    fields = ("papers", "in_node", "recent", "heads", "newest", "author_slugs", "tag_bits", "dimensions")
+    return {field: getattr(catalog, field) for field in fields} | groups
 
 
 def replace(root, old: str, new: str) -> None:
@@ -26,7 +43,9 @@ def replace(root, old: str, new: str) -> None:
 
 
 EDITS = {  # each from the one before
-    "summary": ("A *fabricated* paper", "An *edited* paper"),
+    "summary": ("A *fabricated* paper", "An *edited* paper"),  # lists the paper where it was
+    "code": ("https://example.org/code/quantizing", "https://example.org/code/quantizing-v2"),
+    "added": ("added: 2026-11-25", "added: 2026-11-26"),  # moves it among the recent additions
     "title": ("Quantizing Imaginary Models", "Quantizing Imagined Models"),  # the BibTeX entry disagrees now
     "unknown tag": ("inference/quantization", "inference/quantisation"),
     "authors": ("  - Ada Example\n  - Bo Sample\n", "  - Bo Sample\n"),
@@ -35,24 +54,30 @@ EDITS = {  # each from the one before
 }
 
 
-@pytest.fixture
-def whole_checks(monkeypatch):
-    """Counts whole checks."""
+def counted(monkeypatch, module, name: str) -> list:
+    """The calls to a module's function, which goes on working."""
     calls = []
-    whole = check_module._check
-    monkeypatch.setattr(check_module, "_check", lambda *args: calls.append(args) or whole(*args))
+    function = getattr(module, name)
+    monkeypatch.setattr(module, name, lambda *args: calls.append(args) or function(*args))
     return calls
 
 
-def test_a_check_after_record_edits_finds_what_a_whole_check_finds(kb, whole_checks):
-    check(kb, input_hashes(kb))
+@pytest.fixture
+def whole_checks(monkeypatch):
+    return counted(monkeypatch, check_module, "_check")
+
+
+def test_a_check_after_record_edits_finds_what_a_whole_check_finds(kb, whole_checks, monkeypatch):
+    whole_catalogs = counted(monkeypatch, catalog_module, "_catalog")
+    outcome(*check(kb, input_hashes(kb)))
     for name, (old, new) in EDITS.items():
         replace(kb, old, new)
         hashes = input_hashes(kb)
-        before = len(whole_checks)
+        checks, catalogs = len(whole_checks), len(whole_catalogs)
         found = outcome(*check(kb, hashes))
-        assert len(whole_checks) == before + (name in ("invalid", "valid again")), name
-        check_module._last = None  # forgotten: a whole check, from scratch
+        assert len(whole_checks) == checks + (name in ("invalid", "valid again")), name
+        assert len(whole_catalogs) == catalogs + (name == "added"), name  # none once it has errors
+        check_module._last, catalog_module._last = None, None  # forgotten: whole ones, from scratch
         check_module._known.clear()
         assert found == outcome(*check(kb, hashes)), name
 
