@@ -143,15 +143,19 @@ def _edited(last: _Checked, root: Path, hashes: dict[Path, str]) -> _Checked | N
     project, papers = kb.project, list(kb.papers)
     shown = {project.display(path) for path in edited}
     report = Report([problem for problem in last.unlinked if problem.position.path not in shown])
+    if any(path.is_symlink() for path in edited):  # perhaps to outside the knowledge base now
+        return None
+    validated = {}
     for path in edited:
-        own = Report()
-        data = _record_data(path, project.display(path), own)
+        read, own = Report(), Report()  # as the parse cache and the validation keep them
+        data = _record_data(path, project.display(path), read)
         paper = validate_record(Document(project.display(path), data, None, path), own) if data is not None else None
         if paper is None:
             return None
         papers[places[path]] = paper
-        _known[str(path)] = (hashes[path], paper, own.problems)
-        report.problems += own.problems
+        validated[str(path)] = (hashes[path], paper, own.problems)
+        report.problems += read.problems + own.problems
+    _known.update(validated)  # once all are valid: a whole check takes them from here
     unlinked, version = list(report.problems), code_version(hashes)
     kb = _linked(project, kb.taxonomy, papers, last.entries, version, recall(root, "linked", version), report)
     return _Checked(root, hashes, kb, report.problems, unlinked, last.entries)

@@ -89,3 +89,27 @@ def test_any_other_change_is_checked_whole(kb, whole_checks):
     _, report = check(kb, input_hashes(kb))
     assert len(whole_checks) == 2
     assert any("unused2020" in problem.message for problem in report.warnings)
+
+
+def test_what_reading_an_edited_record_found_is_reported_once_by_the_next_whole_check(kb, whole_checks):
+    check(kb, input_hashes(kb))
+    path = kb / RECORD
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())  # a byte-order mark: a warning, and a valid record
+    check(kb, input_hashes(kb))
+    bib = kb / "papers/references.bib"
+    bib.write_text(bib.read_text() + "\n")  # another input changed: a whole check, with what it knows
+    found = outcome(*check(kb, input_hashes(kb)))
+    assert len(whole_checks) == 2
+    check_module._last, catalog_module._last = None, None
+    check_module._known.clear()
+    assert found == outcome(*check(kb, input_hashes(kb)))
+
+
+def test_a_record_that_became_a_link_to_outside_is_checked_whole(kb, tmp_path):
+    check(kb, input_hashes(kb))
+    outside = tmp_path / "outside.yaml"
+    outside.write_text((kb / RECORD).read_text().replace("A *fabricated* paper", "An outside paper"))
+    (kb / RECORD).unlink()
+    (kb / RECORD).symlink_to(outside)
+    _, report = check(kb, input_hashes(kb))
+    assert [p for p in report.errors if "symbolic link to outside" in p.message]
