@@ -15,7 +15,6 @@ whole build takes seconds) and served from memory until the new site is in place
 from __future__ import annotations
 
 import functools
-import select
 import socket
 import sys
 import threading
@@ -180,8 +179,9 @@ class Handler(SimpleHTTPRequestHandler):
         """Whether the browser closed the event stream (its tab closed, or it went to another
         page): it sends nothing on it, so a stream that can be read has ended."""
         try:
-            readable, _, _ = select.select([self.connection], [], [], 0)
-            return bool(readable) and not self.connection.recv(1, socket.MSG_PEEK)
+            return not self.connection.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT)
+        except BlockingIOError:
+            return False  # nothing to read: still open
         except OSError:
             return True
 
@@ -208,30 +208,24 @@ def _linked_files(root: Path) -> dict[Path, set[Path]]:
     return links
 
 
-def _is_input(root: Path, path: Path) -> bool:
-    return any(path.is_relative_to(folder) for folder in _input_folders(root))
-
-
-def _watched_folders(root: Path, links: dict[Path, set[Path]]) -> dict[Path, tuple[int, int]]:
-    """The input folders, each watched as a whole, and the folders of the files they link to; with
-    which folder is there: one replaced under the same name must be watched anew."""
-    folders = _input_folders(root)
-    folders += {target.parent for target in links if not any(target.is_relative_to(f) for f in folders)}
-    found = {folder: folder_identity(folder) for folder in folders}
+def _watched_folders(root: Path) -> dict[Path, tuple[int, int]]:
+    """The input folders, each watched as a whole, and which folder is there: one replaced under
+    the same name must be watched anew."""
+    found = {folder: folder_identity(folder) for folder in _input_folders(root)}
     return {folder: identity for folder, identity in found.items() if identity is not None}
 
 
-def _top_files(root: Path) -> list[tuple[int, int, int] | None]:
-    """The files at the top that a build reads, as they stand (inode, size, time), None where missing."""
-    stats = []
-    for name in TOP_FILES:
+def _file_states(files: list[Path]) -> dict[Path, tuple[int, int, int] | None]:
+    """Files looked at between file events, as they stand (inode, size, time), None where missing."""
+    states: dict[Path, tuple[int, int, int] | None] = {}
+    for file in files:
         try:
-            found = (root / name).stat()
+            found = file.stat()
         except OSError:
-            stats.append(None)
+            states[file] = None
         else:
-            stats.append((found.st_ino, found.st_size, found.st_mtime_ns))
-    return stats
+            states[file] = (found.st_ino, found.st_size, found.st_mtime_ns)
+    return states
 
 
 class DevServer:
@@ -317,8 +311,8 @@ class DevServer:
 
     def _watch(self) -> None:
         """Rebuild after each change.  The folders are watched through the system's file events
-        (no time is spent while nothing changes, and an edit is seen at once), with those of files
-        they link to, then each burst of changes is built once; the two files at the top are
+        (no time is spent while nothing changes, and an edit is seen at once), then each burst of
+        changes is built once; the two files at the top, and the files the folders link to, are
         looked at between events instead, as a watch on a file misses the editors that save by
         replacing it.  Where file events cannot be had (too many folders watched already), the
         folders are looked through instead."""
@@ -326,7 +320,10 @@ class DevServer:
         try:
             while not self.stopping.is_set():
                 links = _linked_files(self.root)
-                folders, files = _watched_folders(self.root, links), _top_files(self.root)
+                linking = {link for group in links.values() for link in group}
+                # Not the folders of the files linked to: one is often the root, site and all.
+                looked_at = [*(self.root / name for name in TOP_FILES), *links]
+                folders, files = _watched_folders(self.root), _file_states(looked_at)
                 try:
                     for changes in watchfiles.watch(
                         *folders,
@@ -338,19 +335,16 @@ class DevServer:
                         force_polling=polling,
                     ):
                         self._watching.set()  # its first answer comes once it watches
-                        now = _top_files(self.root)
-                        # In a folder watched for the files linked to, only those files count.
-                        paths = {Path(path) for _, path in changes}
-                        changed = {path for path in paths if _is_input(self.root, path)}
-                        changed |= {link for path in paths for link in links.get(path, ())}
-                        if changed or moved or now != files:
+                        now, events = _file_states(looked_at), {Path(path) for _, path in changes}
+                        paths = events | {file for file in now if now[file] != files[file]}
+                        changed = paths | {link for path in paths for link in links.get(path, ())}
+                        if changed or moved:
                             self._rebuild_and_go_on(None if moved else changed | {self.root / n for n in TOP_FILES})
                             moved, files = False, now
-                        if _watched_folders(self.root, links) != folders:
-                            moved = True
-                            break  # to watch them anew
-                        if changes and _linked_files(self.root) != links:
-                            break  # a link was made, removed or pointed elsewhere: watch anew
+                        relinked = any(path in linking or path.is_symlink() for path in events)
+                        if relinked or _watched_folders(self.root) != folders:
+                            moved = True  # a link made, removed or pointed elsewhere, or a folder: watch anew
+                            break
                 except FileNotFoundError:
                     moved = True  # a folder went while it was being watched: watch anew
                 except (OSError, RuntimeError) as error:

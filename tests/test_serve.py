@@ -247,10 +247,11 @@ def test_listings_shown_ahead_are_the_pages_the_build_makes(server, kb, held_bui
         stream.close()
 
 
-def test_a_bib_file_linked_from_elsewhere_in_the_knowledge_base_is_rebuilt_when_edited(kb):
-    (kb / "sources").mkdir()
-    shutil.move(kb / "papers/references.bib", kb / "sources/references.bib")
-    (kb / "papers/references.bib").symlink_to("../sources/references.bib")
+@pytest.mark.parametrize("kept", ["sources/references.bib", "references.bib"])  # the latter: at the root, site beside
+def test_a_bib_file_linked_from_elsewhere_in_the_knowledge_base_is_rebuilt_when_edited(kb, kept):
+    (kb / kept).parent.mkdir(exist_ok=True)
+    shutil.move(kb / "papers/references.bib", kb / kept)
+    (kb / "papers/references.bib").symlink_to(f"../{kept}")
     reports: list[Report] = []
     server = DevServer(kb, kb / "site", 0, on_build=reports.append)
     server.builds = reports
@@ -258,7 +259,7 @@ def test_a_bib_file_linked_from_elsewhere_in_the_knowledge_base_is_rebuilt_when_
     try:
         assert not reports[-1].errors
         builds = len(reports)
-        bib = kb / "sources/references.bib"  # edited where it is kept, not through the link
+        bib = kb / kept  # edited where it is kept, not through the link
         bib.write_text(bib.read_text().replace("Caching Keys Without Authors", "Caching Keys, Mistyped"))
         built(server, builds)
         assert [p for p in reports[-1].errors if "title" in p.message]  # the record and its entry disagree now
