@@ -155,13 +155,17 @@ def _indexing(executable: Path, configs: dict[str, Path]) -> Iterator[Indexing]:
                 if stop.is_set() or failures or not waiting:
                     return
                 config = waiting.pop(0)
-                process = subprocess.Popen(  # it reads pagefind.json in its working folder
-                    [str(executable), "--silent"],
-                    cwd=config,
-                    stdout=subprocess.PIPE,
-                    stderr=subprocess.STDOUT,
-                    text=True,
-                )
+                try:
+                    process = subprocess.Popen(  # it reads pagefind.json in its working folder
+                        [str(executable), "--silent"],
+                        cwd=config,
+                        stdout=subprocess.PIPE,
+                        stderr=subprocess.STDOUT,
+                        text=True,
+                    )
+                except OSError as error:
+                    failures.append(f"Pagefind could not start: {error.strerror or error}")
+                    return
                 running.append(process)
             output, _ = process.communicate()
             if process.returncode != 0:
