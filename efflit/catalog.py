@@ -76,7 +76,7 @@ _last: tuple[KnowledgeBase, Catalog] | None = None
 def build_catalog(kb: KnowledgeBase) -> Catalog:
     global _last
     if _last is None or _last[0] is not kb:
-        _last = (kb, (_last is not None and _with_edits(_last[1], kb)) or _catalog(kb))
+        _last = (kb, (_with_edits(_last[1], kb) if _last is not None else None) or _catalog(kb))
     return _last[1]
 
 

@@ -73,9 +73,8 @@ def check(root: Path, hashes: dict[Path, str] | None = None) -> tuple[KnowledgeB
     if hashes is not None and _last is not None and (_last.root, _last.hashes) == (root, hashes):
         return _last.kb, Report(list(_last.problems))
     with no_cycle_collection():
-        checked = (_edited(_last, root, hashes) if hashes is not None and _last is not None else None) or _check(
-            root, hashes
-        )
+        edited = _edited(_last, root, hashes) if hashes is not None and _last is not None else None
+        checked = edited or _check(root, hashes)
     if hashes is not None:
         _last = checked
     return checked.kb, Report(list(checked.problems))
@@ -138,13 +137,11 @@ def _edited(last: _Checked, root: Path, hashes: dict[Path, str]) -> _Checked | N
         return None
     kb, edited = last.kb, {path for path, key in hashes.items() if last.hashes[path] != key}
     places = {paper.document.file: place for place, paper in enumerate(kb.papers)}
-    if not edited or not edited <= places.keys():
-        return None
+    if not edited or not edited <= places.keys() or any(path.is_symlink() for path in edited):
+        return None  # a link may lead outside the knowledge base now: the whole check says so
     project, papers = kb.project, list(kb.papers)
     shown = {project.display(path) for path in edited}
     report = Report([problem for problem in last.unlinked if problem.position.path not in shown])
-    if any(path.is_symlink() for path in edited):  # perhaps to outside the knowledge base now
-        return None
     validated = {}
     for path in edited:
         read, own = Report(), Report()  # as the parse cache and the validation keep them

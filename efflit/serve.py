@@ -336,9 +336,10 @@ class DevServer:
                     ):
                         self._watching.set()  # its first answer comes once it watches
                         now, events = _file_states(looked_at), {Path(path) for _, path in changes}
-                        paths = events | {file for file in now if now[file] != files[file]}
-                        changed = paths | {link for path in paths for link in links.get(path, ())}
-                        if changed or moved:
+                        touched = events | {file for file in now if now[file] != files[file]}
+                        # A file linked to is read as its links: they changed, not it (unless an input too).
+                        changed = events | {link for path in touched for link in links.get(path, ())}
+                        if touched or moved:
                             self._rebuild_and_go_on(None if moved else changed | {self.root / n for n in TOP_FILES})
                             moved, files = False, now
                         relinked = any(path in linking or path.is_symlink() for path in events)
