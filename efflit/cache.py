@@ -238,7 +238,7 @@ def _load(path: Path) -> Any:
     """What ``_store`` kept at ``path``, or None.  Pickle, as a record of a large site holds millions
     of numbers (ten times faster than JSON), restricted to plain data and efflit's value classes."""
     wait_meanwhile()  # this process may still be storing it
-    identity, known = _identity(path), _known.get(path)
+    identity, known = file_identity(path), _known.get(path)
     if identity is not None and known is not None and known[1] in (None, identity):
         # A write in the background is done now (see above): the file is the one it wrote.  Had the
         # write failed, the value still stands: each one says which inputs it was made from.
@@ -266,11 +266,12 @@ def _store(path: Path, value: Any, *, in_background: bool = False) -> None:
     except (OSError, pickle.PicklingError):
         _known.pop(path, None)
         return  # a cache that cannot be written only costs time
-    _known[path] = (value, _identity(path))
+    _known[path] = (value, file_identity(path))
 
 
-def _identity(path: Path) -> tuple[int, int, int] | None:
-    """Which file is at ``path``: each write replaces it (see `write_atomic`), with a new inode."""
+def file_identity(path: Path) -> tuple[int, int, int] | None:
+    """Which file is at ``path``, as it stands (inode, size, time), None where there is none: a
+    cache file changes with each write, which replaces it (see `write_atomic`) with a new inode."""
     try:
         found = path.stat()
     except OSError:

@@ -31,7 +31,7 @@ from urllib.parse import parse_qs, unquote
 import watchfiles
 
 from efflit.build import preview
-from efflit.cache import updated_hashes
+from efflit.cache import file_identity, updated_hashes
 from efflit.problems import Report
 from efflit.project import PAPERS, PYPROJECT, TAXONOMY, TEMPLATES, Options, entries_under
 from efflit.reuse import build
@@ -215,19 +215,6 @@ def _watched_folders(root: Path) -> dict[Path, tuple[int, int]]:
     return {folder: identity for folder, identity in found.items() if identity is not None}
 
 
-def _file_states(files: list[Path]) -> dict[Path, tuple[int, int, int] | None]:
-    """Files looked at between file events, as they stand (inode, size, time), None where missing."""
-    states: dict[Path, tuple[int, int, int] | None] = {}
-    for file in files:
-        try:
-            found = file.stat()
-        except OSError:
-            states[file] = None
-        else:
-            states[file] = (found.st_ino, found.st_size, found.st_mtime_ns)
-    return states
-
-
 class DevServer:
     """The served site and its watcher; ``start()`` returns once the first build is done."""
 
@@ -323,7 +310,7 @@ class DevServer:
                 linking = {link for group in links.values() for link in group}
                 # Not the folders of the files linked to: one is often the root, site and all.
                 looked_at = [*(self.root / name for name in TOP_FILES), *links]
-                folders, files = _watched_folders(self.root), _file_states(looked_at)
+                folders, files = _watched_folders(self.root), {file: file_identity(file) for file in looked_at}
                 try:
                     for changes in watchfiles.watch(
                         *folders,
@@ -335,7 +322,8 @@ class DevServer:
                         force_polling=polling,
                     ):
                         self._watching.set()  # its first answer comes once it watches
-                        now, events = _file_states(looked_at), {Path(path) for _, path in changes}
+                        now = {file: file_identity(file) for file in looked_at}
+                        events = {Path(path) for _, path in changes}
                         touched = events | {file for file in now if now[file] != files[file]}
                         # A file linked to is read as its links: they changed, not it (unless an input too).
                         changed = events | {link for path in touched for link in links.get(path, ())}
