@@ -420,6 +420,19 @@ def _cell(figure: float | None) -> str:
     return "-" if figure is None else f"{figure:.2f}"
 
 
+def results_header(args: argparse.Namespace) -> dict:
+    """What a results file says of the run that made it."""
+    return {
+        "records": args.records,
+        "seed": args.seed,
+        "rounds": args.rounds,
+        "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "commit": git_commit(REPO),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--records", type=int, default=10_000, help="corpus size (default 10000)")
@@ -447,16 +460,7 @@ def main() -> None:
     variants = {label: [_summary(list(step)) for step in zip(*rounds, strict=True)] for label, rounds in runs.items()}
     print(f"\nmedian of {args.rounds} round(s):\n{_table(variants)}")
 
-    report = {
-        "records": args.records,
-        "seed": args.seed,
-        "rounds": args.rounds,
-        "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "commit": git_commit(REPO),
-        "steps": variants["this"],
-    }
+    report = results_header(args) | {"steps": variants["this"]}
     if args.against is not None:
         report["against"] = {"checkout": str(checkouts["other"]), "commit": git_commit(checkouts["other"])}
         report["against"]["steps"] = variants["other"]
