@@ -49,6 +49,7 @@ class Catalog:
     years: dict[int, Group]
     venues: dict[str, Group]
     dimensions: list[Node]  # the taxonomy's top-level nodes, in its order
+    dimensions_of: dict[str, tuple[str, ...]]  # record id -> the paths of its tags' dimensions, sorted
     author_slugs: dict[str, frozenset[str]]  # record id -> the slugs of its authors' pages
     # record id -> its tags as the bits of one number: two papers share `(a & b).bit_count()` tags
     # (faster than intersecting sets, for each candidate of each paper's related papers)
@@ -148,6 +149,7 @@ def _catalog(kb: KnowledgeBase) -> Catalog:
         years={year: Group(str(year), str(year), members) for year, members in sorted(by_year.items(), reverse=True)},
         venues={slug: Group(slug, venue_names[slug], members) for slug, members in sorted(by_venue.items())},
         dimensions=[node for node in kb.taxonomy.nodes.values() if node.parent is None],
+        dimensions_of={r.id: tuple(sorted({tag.split("/", 1)[0] for tag in r.tags})) for r in papers},
         author_slugs={r.id: frozenset(slugify(name) for name in r.authors) for r in papers},
         tag_bits={r.id: sum(tag_bit.setdefault(tag, 1 << len(tag_bit)) for tag in set(r.tags)) for r in papers},
         heads={group: tuple(r.id for r in members[:CANDIDATES]) for group, members in groups.items()},

@@ -81,7 +81,7 @@ class Row(PaperView):
     @property
     def dimensions(self) -> str:
         """The paths of its dimensions, space-separated."""
-        return " ".join(sorted({t.split("/", 1)[0] for t in self._record.tags}))
+        return " ".join(self._catalog.dimensions_of[self._record.id])
 
     @property
     def tags(self) -> str:
@@ -179,14 +179,17 @@ def year_chart(catalog: Catalog, records: list[Record], label: str) -> Chart:
     years = sorted({record.year for record in records})
     # One old paper must not squeeze the recent years into slivers: early years share the first bar.
     first = max(years[0], years[-1] - MAX_BARS + 1) if years else 0
+    # Papers of one year and the same dimensions are counted at once: a topic lists thousands.
+    alike = Counter((max(record.year, first), catalog.dimensions_of[record.id]) for record in records)
     counts: Counter[tuple[int, str]] = Counter()
-    for record in records:
-        for dimension in {tag.split("/", 1)[0] for tag in record.tags}:
-            counts[max(record.year, first), dimension] += 1
+    for (year, paths), papers in alike.items():
+        for path in paths:
+            counts[year, path] += papers
     span = list(range(first, years[-1] + 1)) if years else []
     totals = {year: sum(counts[year, d.path] for d in dimensions) for year in span}
     top = max(totals.values(), default=0) or 1
     height, step, bar_width = 120.0, 24.0, 18.0
+    tones = {dimension.path: tone(catalog, dimension.path) for dimension in dimensions}
     bars = []
     for index, year in enumerate(span):
         y, segments = height, []
@@ -195,12 +198,10 @@ def year_chart(catalog: Catalog, records: list[Record], label: str) -> Chart:
             if count:
                 size = height * count / top
                 y -= size
-                segments.append(
-                    Segment(tone(catalog, dimension.path), dimension.node.name, count, round(y, 2), round(size, 2))
-                )
+                segments.append(Segment(tones[dimension.path], dimension.node.name, count, round(y, 2), round(size, 2)))
         gathered = index == 0 and years[0] < first
         bars.append(Bar(year, f"≤{year}" if gathered else str(year), totals[year], index * step, segments))
-    legend = [(tone(catalog, d.path), Link(d.node.name, node_href(d.path))) for d in dimensions]
+    legend = [(tones[d.path], Link(d.node.name, node_href(d.path))) for d in dimensions]
     return Chart(label, bars, legend, width=max(len(span) * step, step), height=height, bar_width=bar_width, top=top)
 
 
