@@ -96,7 +96,9 @@ def _paper_partials(kb: KnowledgeBase, keys: Keys) -> dict[str, PerRecord]:
 # The record of a site's keys when none is usable.  "bundles" tells search bundles apart that
 # Pagefind made in different runs (their filter files differ even for the same pages).
 NOTHING_BUILT = {"pages": {}, "files": None, "file_paths": [], "search": {}, "bundles": {}, "links": {}, "back": None}
-KEPT_OF_BACK = ("pages", "files", "file_paths", "bundles")  # what the record says of the back copy
+# What the record says of the back copy; after a failed build, also "unknown": the files and
+# folders it made there that the back copy's site did not hold (see `_after_failure`).
+KEPT_OF_BACK = ("pages", "files", "file_paths", "bundles")
 
 
 def build(root: Path, out: Path | None = None, options: Options | None = None) -> tuple[KnowledgeBase | None, Report]:
@@ -126,8 +128,9 @@ def _build(run: BuildRun) -> tuple[KnowledgeBase | None, Report]:
     # The back copy (the site before this one, see efflit.write) is of use when the record knows it.
     back = previous["back"] or NOTHING_BUILT
     made = None  # the record of the new site's keys, once it is in place
+    writer = SiteWriter(run.out, _files_of(back) if previous["back"] else None, back.get("identity"))
     try:
-        with SiteWriter(run.out, _files_of(back) if previous["back"] else None, back.get("identity")) as site:
+        with writer as site:
             back = back if site.held is not None else NOTHING_BUILT
             keys = Keys(catalog, run.options, code, run.hashes)
             made, links = _write_site(kb, catalog, run.options, keys, previous, back, site, report.timings)
@@ -148,6 +151,10 @@ def _build(run: BuildRun) -> tuple[KnowledgeBase | None, Report]:
             f"cannot write the site: {error.strerror or error}",
             "free disk space or make the folder writable; the previous site is unchanged",
         )
+    if writer.set_aside is not None:  # the build failed in the back copy, which it changed
+        record = previous | {"back": _after_failure(previous["back"], writer.changed)}
+        remember(run.root, f"site-{run.folder_id}", f"{code} {run.out}", record)
+        writer.take_up()
     if made is not None and not report.failed():
         stamp = site_stamp(run.out)
         # The site replaced is the back copy now: it is what ``previous`` says, unless that was nothing.
@@ -170,7 +177,25 @@ def _timed(timings: dict[str, float], stage: str) -> Iterator[None]:
 
 
 def _files_of(record: dict) -> list[str]:
-    return [*record["pages"], *record["file_paths"], *record["bundles"]]
+    return [*record["pages"], *record["file_paths"], *record["bundles"], *record.get("unknown", ())]
+
+
+def _after_failure(back: dict, changed: set[str]) -> dict:
+    """The record of a back copy in which a failed build replaced or removed ``changed`` (files,
+    and whole bundle folders): no key matches those now, so the next build makes them again, and
+    they are still listed, so that it removes what it does not make.  Staging in this back copy
+    spares the next build making the site's tree again (and a failed build deleting it)."""
+    bundles = {folder: None if folder in changed else key for folder, key in back["bundles"].items()}
+    pages = {path: None if path in changed else key for path, key in back["pages"].items()}
+    file_paths = back["file_paths"]
+    held = {*pages, *file_paths, *bundles, *back.get("unknown", ())}
+    made = {path for path in changed if path not in held and path.split("/", 1)[0] not in changed}
+    return back | {
+        "pages": pages,
+        "files": None if changed.intersection(file_paths) else back["files"],
+        "bundles": bundles,
+        "unknown": sorted({*back.get("unknown", ()), *made}),
+    }
 
 
 def _write_site(

@@ -11,7 +11,9 @@ the next build may stage in it: it then only replaces the files that differ and
 deletes the ones no longer made, instead of making every folder and link again
 (tens of thousands of them).  A file there may be the very file (hard link) of
 the site being served, so nothing in staging is ever changed in place: it is
-removed, then written anew.
+removed, then written anew.  A build that fails in a back copy sets it aside
+(`.site.failed`) with the list of what it changed there, for its caller to make
+it the back copy again once its record says so (see `SiteWriter.take_up`).
 """
 
 from __future__ import annotations
@@ -43,6 +45,11 @@ def back_copy(out: Path) -> Path:
     return out.with_name(f".{out.name}.back")
 
 
+def failed_copy(out: Path) -> Path:
+    """Where a build that failed in the back copy leaves it."""
+    return out.with_name(f".{out.name}.failed")
+
+
 class SiteWriter:
     """``with SiteWriter(out) as site: site.write("a/index.html", data)`` then swap on success.
 
@@ -58,11 +65,15 @@ class SiteWriter:
         self.held = held if held is not None and folder_identity(self.back) == identity else None
         self.staging = self.out  # set on entering
         self._folders: set[str] = set()  # made in staging already
+        # Files and whole folders of the back copy replaced or removed in staging: after a failure,
+        # what the back copy holds there is unknown.
+        self.changed: set[str] = set()
+        self.set_aside: Path | None = None  # the back copy a failed build changed, until taken up
 
     def __enter__(self) -> SiteWriter:
         self.out.parent.mkdir(parents=True, exist_ok=True)
-        for left in self.out.parent.glob(f".{self.out.name}.staging-*"):  # left by a killed build
-            _remove(left)
+        for left in [*self.out.parent.glob(f".{self.out.name}.staging-*"), failed_copy(self.out)]:
+            _remove(left)  # left by a killed build
         if self.held is not None:
             # Renamed first: a killed build then leaves a staging leftover, never a back copy
             # that is no longer what its record says.
@@ -89,8 +100,21 @@ class SiteWriter:
             _remove(self.back)  # only when a removal left it behind
             if self.staging.exists():
                 os.rename(self.staging, self.back)
+        elif self.held is not None:  # a back copy, which its record may still describe
+            try:
+                os.rename(self.staging, failed_copy(self.out))
+                self.set_aside = failed_copy(self.out)
+            except OSError:
+                _remove(self.staging)
         else:
             _remove(self.staging)
+
+    def take_up(self) -> None:
+        """Make the back copy that a failed build set aside the back copy again: its record now
+        says what the build changed there."""
+        if self.set_aside is not None:
+            with contextlib.suppress(OSError):  # else the next build finds no back copy
+                os.rename(self.set_aside, self.back)
 
     def path(self, relative: str) -> Path:
         """The staging path for a site path, refusing anything that would leave the site."""
@@ -107,6 +131,7 @@ class SiteWriter:
     def _made(self, relative: str) -> str:
         """The staging path for a site path, with its folder made and no file there."""
         target = self._place(relative)
+        self.changed.add(relative)
         folder = os.path.dirname(target)
         if folder not in self._folders:
             try:
@@ -131,6 +156,7 @@ class SiteWriter:
             path = "/".join([str(self.staging), *inside[:depth]])
             if os.path.lexists(path) and not os.path.isdir(path):
                 os.unlink(path)
+                self.changed.add("/".join(inside[:depth]))
 
     def differs_from_live(self, relative: str) -> bool:
         """Whether a file of the back copy, kept as it is, holds other bytes than the live site's."""
@@ -145,6 +171,7 @@ class SiteWriter:
     def clear_folder(self, relative: str) -> None:
         """An empty folder for someone else to fill (the search indexer)."""
         _remove(Path(self._place(relative)))
+        self.changed.add(relative)
 
     def drop_others(self, new_site: set[str]) -> None:
         """Delete the files and folders of the back copy that the new site (``new_site``: its files
@@ -153,6 +180,7 @@ class SiteWriter:
         for relative in self.held or ():
             if relative not in new_site and relative not in folders:
                 target = self._place(relative)
+                self.changed.add(relative)
                 (_remove(Path(target)) if os.path.isdir(target) else _unlink(target))
                 folder = os.path.dirname(target)
                 with contextlib.suppress(OSError):  # a folder not empty, or a file of the new site now

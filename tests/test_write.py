@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from efflit.write import SiteWriter, UnsafePath, folder_identity
+from efflit.write import SiteWriter, UnsafePath, back_copy, folder_identity
 
 
 def test_swap_replaces_the_whole_site(tmp_path):
@@ -93,16 +95,36 @@ def test_a_file_where_the_new_site_has_a_folder_and_the_reverse(tmp_path):
     assert files(out) == {"static/img/logo.svg": b"<svg/>", "about": b"a file now"}
 
 
-def test_a_failure_while_staging_in_the_back_copy_keeps_the_live_site(tmp_path):
-    out = tmp_path / "site"
+def failed_in_the_back_copy(out: Path) -> SiteWriter:
     for version in (b"v1", b"v2"):
         with SiteWriter(out) as site:
             site.write("index.html", version)
-    with pytest.raises(RuntimeError), SiteWriter(out, ["index.html"], folder_identity(tmp_path / ".site.back")) as site:
+    with pytest.raises(RuntimeError), SiteWriter(out, ["index.html"], folder_identity(back_copy(out))) as site:
         site.write("index.html", b"v3")
         raise RuntimeError("render failed half-way")
+    return site
+
+
+def test_a_failure_while_staging_in_the_back_copy_keeps_the_live_site_and_sets_the_copy_aside(tmp_path):
+    out = tmp_path / "site"
+    site = failed_in_the_back_copy(out)
     assert (out / "index.html").read_bytes() == b"v2"
-    assert [p.name for p in tmp_path.iterdir()] == ["site"]  # the half-made back copy is gone
+    # The half-made back copy is set aside, with what the build changed in it, for its caller to
+    # take up once its record says so.
+    assert site.changed == {"index.html"}
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".site.failed", "site"]
+    site.take_up()
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".site.back", "site"]
+    assert (back_copy(out) / "index.html").read_bytes() == b"v3"
+
+
+def test_a_back_copy_set_aside_and_not_taken_up_is_removed(tmp_path):
+    out = tmp_path / "site"
+    failed_in_the_back_copy(out)  # and then the caller failed too, before recording what changed
+    with SiteWriter(out) as site:
+        site.write("index.html", b"v4")
+    assert not (tmp_path / ".site.failed").exists()
+    assert (out / "index.html").read_bytes() == b"v4"
 
 
 @pytest.mark.parametrize("path", ["../escape.html", "/etc/passwd", "a/../../b", "a\\..\\b", ""])
