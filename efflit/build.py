@@ -96,9 +96,7 @@ def _paper_partials(kb: KnowledgeBase, keys: Keys) -> dict[str, PerRecord]:
 # The record of a site's keys when none is usable.  "bundles" tells search bundles apart that
 # Pagefind made in different runs (their filter files differ even for the same pages).
 NOTHING_BUILT = {"pages": {}, "files": None, "file_paths": [], "search": {}, "bundles": {}, "links": {}, "back": None}
-# What the record says of the back copy; after a failed build, also "unknown": the files and
-# folders it made there that the back copy's site did not hold (see `_after_failure`).
-KEPT_OF_BACK = ("pages", "files", "file_paths", "bundles")
+KEPT_OF_BACK = ("pages", "files", "file_paths", "bundles")  # what the record says of the back copy
 
 
 def build(root: Path, out: Path | None = None, options: Options | None = None) -> tuple[KnowledgeBase | None, Report]:
@@ -151,10 +149,10 @@ def _build(run: BuildRun) -> tuple[KnowledgeBase | None, Report]:
             f"cannot write the site: {error.strerror or error}",
             "free disk space or make the folder writable; the previous site is unchanged",
         )
-    if writer.set_aside is not None:  # the build failed in the back copy, which it changed
+    if writer.failed_back is not None:  # the build failed in the back copy, which it changed
         record = previous | {"back": _after_failure(previous["back"], writer.changed)}
-        remember(run.root, f"site-{run.folder_id}", f"{code} {run.out}", record)
-        writer.take_up()
+        if remember(run.root, f"site-{run.folder_id}", f"{code} {run.out}", record):
+            writer.restore_back_copy()  # else the next build deletes it: its old record would mislead
     if made is not None and not report.failed():
         stamp = site_stamp(run.out)
         # The site replaced is the back copy now: it is what ``previous`` says, unless that was nothing.
@@ -177,24 +175,33 @@ def _timed(timings: dict[str, float], stage: str) -> Iterator[None]:
 
 
 def _files_of(record: dict) -> list[str]:
+    """The files and whole folders a record says its site holds: after a failed build in a back
+    copy, its record lists as "unknown" the ones the build made there (see `_after_failure`)."""
     return [*record["pages"], *record["file_paths"], *record["bundles"], *record.get("unknown", ())]
 
 
 def _after_failure(back: dict, changed: set[str]) -> dict:
-    """The record of a back copy in which a failed build replaced or removed ``changed`` (files,
-    and whole bundle folders): no key matches those now, so the next build makes them again, and
-    they are still listed, so that it removes what it does not make.  Staging in this back copy
-    spares the next build making the site's tree again (and a failed build deleting it)."""
-    bundles = {folder: None if folder in changed else key for folder, key in back["bundles"].items()}
-    pages = {path: None if path in changed else key for path, key in back["pages"].items()}
+    """The record of a back copy in which a failed build replaced or removed ``changed`` (files
+    and whole folders): no key matches what they were or held now, so the next build makes them
+    again, and they stay listed, so that it removes what it does not make.  Staging in this back
+    copy spares the next build making the site's tree again (and the failed build deleting it)."""
+
+    def in_changed_folder(path: str) -> bool:
+        return any(path[:end] in changed for end, char in enumerate(path) if char == "/")
+
+    def touched(path: str) -> bool:
+        return path in changed or in_changed_folder(path)
+
+    pages = {path: None if touched(path) else key for path, key in back["pages"].items()}
+    bundles = {folder: None if touched(folder) else key for folder, key in back["bundles"].items()}
     file_paths = back["file_paths"]
     held = {*pages, *file_paths, *bundles, *back.get("unknown", ())}
-    made = {path for path in changed if path not in held and path.split("/", 1)[0] not in changed}
+    new_paths = {path for path in changed - held if not in_changed_folder(path)}
     return back | {
         "pages": pages,
-        "files": None if changed.intersection(file_paths) else back["files"],
+        "files": None if any(map(touched, file_paths)) else back["files"],
         "bundles": bundles,
-        "unknown": sorted({*back.get("unknown", ()), *made}),
+        "unknown": sorted({*back.get("unknown", ()), *new_paths}),
     }
 
 
@@ -214,13 +221,13 @@ def _write_site(
     keys, and the report of the new site's links; ``timings`` gets the time of each stage."""
     site_pages = list(pages(catalog))
     page_keys = {page.path: keys.page(page.template, page.shows(keys)) for page in site_pages}
-    fresh, changed = [], set()  # pages to make, and pages kept whose bytes differ from the live site's
+    fresh, unlike_live = [], set()  # pages to make, and pages kept whose bytes differ from the live site's
     for page in site_pages:
         key = page_keys[page.path]
         if back["pages"].get(page.path) == key:  # kept as the back copy has it
             # The same key means the same bytes: only a page made in the last build is compared.
             if live["pages"].get(page.path) != key and site.differs_from_live(page.path):
-                changed.add(page.path)
+                unlike_live.add(page.path)
         elif live["pages"].get(page.path) == key:
             site.take(page.path)
         else:
@@ -230,8 +237,9 @@ def _write_site(
     # Cards and table rows rendered by an earlier build are reused: a topic's page lists thousands.
     stores = _paper_partials(kb, keys)
     partials = {name: store.values for name, store in stores.items()}
+    site.writing(page.path for page in fresh)  # in forked processes
     with _timed(timings, "render"):
-        new_papers = changed | render_pages(catalog, options, papers, site.write, _workers(len(papers)), partials)
+        new_papers = unlike_live | render_pages(catalog, options, papers, site.write, _workers(len(papers)), partials)
     # A shard of the search index is made again when its papers, or the bytes of one's page, changed.
     shared_out = shards([record.id for record in catalog.papers])
     search = {folder: digest(indexer_version(), *papers) for folder, papers in shared_out.items()}

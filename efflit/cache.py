@@ -221,8 +221,9 @@ def recall(root: Path, name: str, key: str) -> dict | None:
     return stored.get("result") if isinstance(stored, dict) and stored.get("key") == key else None
 
 
-def remember(root: Path, name: str, key: str, result: dict, *, in_background: bool = False) -> None:
-    _store(root / CACHE / f"{name}.pickle", {"key": key, "result": result}, in_background=in_background)
+def remember(root: Path, name: str, key: str, result: dict, *, in_background: bool = False) -> bool:
+    """Store ``result`` under ``name``; whether it is stored (or being stored, in the background)."""
+    return _store(root / CACHE / f"{name}.pickle", {"key": key, "result": result}, in_background=in_background)
 
 
 # What this process last stored or read of each cache file, and that file's identity then (None
@@ -254,19 +255,20 @@ def _load(path: Path) -> Any:
     return value
 
 
-def _store(path: Path, value: Any, *, in_background: bool = False) -> None:
+def _store(path: Path, value: Any, *, in_background: bool = False) -> bool:
     """Keep ``value`` at ``path``; ``in_background``, by a forked process while this one goes on
-    (pickling the parse results of 10,000 records takes a tenth of a second)."""
+    (pickling the parse results of 10,000 records takes a tenth of a second).  Whether it is kept."""
     if in_background:
         _known[path] = (value, None)
         meanwhile(partial(_store, path, value))
-        return
+        return True
     try:
         write_atomic(path, pickle.dumps(value, pickle.HIGHEST_PROTOCOL))
     except (OSError, pickle.PicklingError):
         _known.pop(path, None)
-        return  # a cache that cannot be written only costs time
+        return False  # a cache that cannot be written only costs time
     _known[path] = (value, file_identity(path))
+    return True
 
 
 def file_identity(path: Path) -> tuple[int, int, int] | None:

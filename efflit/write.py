@@ -13,7 +13,7 @@ deletes the ones no longer made, instead of making every folder and link again
 the site being served, so nothing in staging is ever changed in place: it is
 removed, then written anew.  A build that fails in a back copy sets it aside
 (`.site.failed`) with the list of what it changed there, for its caller to make
-it the back copy again once its record says so (see `SiteWriter.take_up`).
+it the back copy again once its record says so (see `SiteWriter.restore_back_copy`).
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ import ctypes.util
 import os
 import shutil
 import tempfile
+from collections.abc import Iterable
 from functools import partial
 from pathlib import Path
 from stat import S_ISDIR, S_ISREG
@@ -68,7 +69,7 @@ class SiteWriter:
         # Files and whole folders of the back copy replaced or removed in staging: after a failure,
         # what the back copy holds there is unknown.
         self.changed: set[str] = set()
-        self.set_aside: Path | None = None  # the back copy a failed build changed, until taken up
+        self.failed_back: Path | None = None  # the back copy a failed build changed, until restored
 
     def __enter__(self) -> SiteWriter:
         self.out.parent.mkdir(parents=True, exist_ok=True)
@@ -103,18 +104,23 @@ class SiteWriter:
         elif self.held is not None:  # a back copy, which its record may still describe
             try:
                 os.rename(self.staging, failed_copy(self.out))
-                self.set_aside = failed_copy(self.out)
+                self.failed_back = failed_copy(self.out)
             except OSError:
                 _remove(self.staging)
         else:
             _remove(self.staging)
 
-    def take_up(self) -> None:
-        """Make the back copy that a failed build set aside the back copy again: its record now
+    def restore_back_copy(self) -> None:
+        """Make the back copy that a failed build set aside the back copy again, once its record
         says what the build changed there."""
-        if self.set_aside is not None:
+        if self.failed_back is not None:
             with contextlib.suppress(OSError):  # else the next build finds no back copy
-                os.rename(self.set_aside, self.back)
+                os.rename(self.failed_back, self.back)
+
+    def writing(self, paths: Iterable[str]) -> None:
+        """Paths that forked processes are about to write through this writer: what they change in
+        staging is not seen here."""
+        self.changed.update(paths)
 
     def path(self, relative: str) -> Path:
         """The staging path for a site path, refusing anything that would leave the site."""

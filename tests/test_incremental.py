@@ -3,6 +3,7 @@ makes, and a rebuild makes again only the files whose bytes change."""
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import shutil
@@ -13,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from efflit import search, write
+from efflit import cache, search, write
 from efflit.build import build
 from efflit.cache import CACHE
 from kbtools import REPOSITORY
@@ -107,15 +108,16 @@ def retag_and_retitle(root: Path) -> None:
     bib.write_text(bib.read_text(encoding="utf-8").replace(block, retitled), encoding="utf-8")
 
 
-def add_record(root: Path) -> None:
+def add_record(
+    root: Path, new: str = "zzadded2026fresh", title: str = "A Freshly Added Paper About Nothing Else"
+) -> None:
     source = records(root)[0]
     stem = source.stem
-    new = "zzadded2026fresh"
     text = re.sub(r"(?m)^(arxiv|doi): .*\n", "", source.read_text(encoding="utf-8").replace(stem, new))
-    text = re.sub(r"(?m)^title: .*$", "title: A Freshly Added Paper About Nothing Else", text)
+    text = re.sub(r"(?m)^title: .*$", f"title: {title}", text)
     (root / "papers" / f"{new}.yaml").write_text(re.sub(r"(?m)^year: .*$", "year: 2026", text), encoding="utf-8")
     block = re.sub(r"(?m)^  (doi|eprint|archiveprefix) = .*\n", "", bib_block(root, stem).replace(stem, new))
-    block = re.sub(r"(?m)^  title = .*$", "  title = {A Freshly Added Paper About Nothing Else},", block)
+    block = re.sub(r"(?m)^  title = .*$", f"  title = {{{title}}},", block)
     block = re.sub(r"year = \{\d+\}", "year = {2026}", block)
     with (root / "papers/references.bib").open("a", encoding="utf-8") as bib:
         bib.write("\n" + block)
@@ -130,8 +132,8 @@ def rename_record(root: Path) -> None:
     bib.write_text(bib.read_text(encoding="utf-8").replace(f"{{{old},", f"{{{new},"), encoding="utf-8")
 
 
-def delete_record(root: Path) -> None:
-    source = records(root)[-1]
+def delete_record(root: Path, source: Path | None = None) -> None:
+    source = source or records(root)[-1]
     bib = root / "papers/references.bib"
     bib.write_text(bib.read_text(encoding="utf-8").replace(bib_block(root, source.stem), ""), encoding="utf-8")
     source.unlink()
@@ -245,6 +247,12 @@ def break_404_template(root: Path) -> None:
     (root / "templates/404.html").write_text("{{ missing }}\n", encoding="utf-8")
 
 
+def edit_paper_template(root: Path) -> None:
+    own = root / "templates/paper.html"
+    own.parent.mkdir(parents=True, exist_ok=True)
+    own.write_text((REPOSITORY / "templates/paper.html").read_text(encoding="utf-8").replace("</h1>", " (edited)</h1>"))
+
+
 def test_a_build_that_fails_leaves_the_back_copy_to_the_next_one(corpus: Path, tmp_path: Path) -> None:
     root = tmp_path / "kb"
     shutil.copytree(corpus, root)
@@ -254,16 +262,76 @@ def test_a_build_that_fails_leaves_the_back_copy_to_the_next_one(corpus: Path, t
     assert_built(root, out)  # the first site is the back copy now
     back = write.back_copy(out)
     back_folder = back.stat().st_ino
-    for edit in (edit_record_again, add_record, delete_record, break_404_template):
+    # Every paper page is made again in the back copy (in forked processes) before the build fails.
+    for edit in (edit_paper_template, edit_record_again, add_record, delete_record, break_404_template):
         edit(root)
     _, report = build(root, out)
     failure = ("templates/404.html:1:1", "template error: 'missing' is undefined")
     assert [(str(error.position), error.message) for error in report.errors] == [failure]
-    # Kept, not deleted, with the pages the failed build made in it, which the next build replaces.
-    assert back.stat().st_ino == back_folder
+    assert back.stat().st_ino == back_folder  # kept, not deleted
+    # Most pages' keys are the back copy's again: what the failed build left there must not pass for them.
     undo_404_template(root)
+    (root / "templates/paper.html").unlink()
     assert_built(root, out)
     assert out.stat().st_ino == back_folder  # the new site was staged in the back copy, not made anew
+    assert site_files(out) == clean_build(root, tmp_path)
+
+
+def broken_link_in_404_template(root: Path) -> None:
+    """A broken link: the build fails once the search index is made and the links are checked."""
+    (root / "templates").mkdir(exist_ok=True)
+    page = '{% extends "base.html" %}{% block main %}<a href="{{ root }}lost/">lost</a>{% endblock %}\n'
+    (root / "templates/404.html").write_text(page, encoding="utf-8")
+
+
+def test_what_a_failed_build_added_to_the_back_copy_is_removed_later(corpus: Path, tmp_path: Path) -> None:
+    root = tmp_path / "kb"
+    shutil.copytree(corpus, root)
+    out = tmp_path / "site"
+    assert_built(root, out)
+    edit_record(root)
+    assert_built(root, out)
+    assert not (out / "pagefind-4").exists()
+    added = [f"zzextra{n}paper" for n in range(12)]  # a fifth search shard
+    for number, new in enumerate(added):
+        add_record(root, new, f"Extra Paper Number {number} About Nothing")
+    broken_link_in_404_template(root)
+    _, report = build(root, out)
+    assert report.errors
+    assert (write.back_copy(out) / "pagefind-4").is_dir()  # made by the failed build
+    for new in added:
+        delete_record(root, root / "papers" / f"{new}.yaml")
+    undo_404_template(root)
+    assert_built(root, out)
+    assert site_files(out) == clean_build(root, tmp_path)
+
+
+def test_a_back_copy_whose_record_cannot_be_written_after_a_failure_is_not_kept(
+    corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = tmp_path / "kb"
+    shutil.copytree(corpus, root)
+    out = tmp_path / "site"
+    assert_built(root, out)
+    edit_record(root)
+    assert_built(root, out)
+    edit_paper_template(root)
+    break_404_template(root)
+    real = cache.write_atomic
+
+    def disk_full_for_the_site_record(path: Path, data: bytes) -> None:
+        if path.name.startswith("site-"):
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real(path, data)
+
+    with monkeypatch.context() as patched:
+        patched.setattr(cache, "write_atomic", disk_full_for_the_site_record)
+        _, report = build(root, out)
+    assert report.errors
+    assert not write.back_copy(out).exists()  # its old record would say it holds the pages it held
+    (root / "templates/paper.html").unlink()
+    undo_404_template(root)
+    assert_built(root, out)
     assert site_files(out) == clean_build(root, tmp_path)
 
 

@@ -113,7 +113,7 @@ def test_a_failure_while_staging_in_the_back_copy_keeps_the_live_site_and_sets_t
     # take up once its record says so.
     assert site.changed == {"index.html"}
     assert sorted(p.name for p in tmp_path.iterdir()) == [".site.failed", "site"]
-    site.take_up()
+    site.restore_back_copy()
     assert sorted(p.name for p in tmp_path.iterdir()) == [".site.back", "site"]
     assert (back_copy(out) / "index.html").read_bytes() == b"v3"
 
