@@ -253,13 +253,25 @@ def edit_paper_template(root: Path) -> None:
     own.write_text((REPOSITORY / "templates/paper.html").read_text(encoding="utf-8").replace("</h1>", " (edited)</h1>"))
 
 
-def test_a_build_that_fails_leaves_the_back_copy_to_the_next_one(corpus: Path, tmp_path: Path) -> None:
+@pytest.fixture
+def with_back_copy(corpus: Path, tmp_path: Path) -> tuple[Path, Path]:
+    """A knowledge base and its site, built twice: the first site is the back copy."""
     root = tmp_path / "kb"
     shutil.copytree(corpus, root)
     out = tmp_path / "site"
     assert_built(root, out)
     edit_record(root)
-    assert_built(root, out)  # the first site is the back copy now
+    assert_built(root, out)
+    return root, out
+
+
+def assert_built_as_clean(root: Path, out: Path, tmp_path: Path) -> None:
+    assert_built(root, out)
+    assert site_files(out) == clean_build(root, tmp_path)
+
+
+def test_a_build_that_fails_leaves_the_back_copy_to_the_next_one(with_back_copy: tuple, tmp_path: Path) -> None:
+    root, out = with_back_copy
     back = write.back_copy(out)
     back_folder = back.stat().st_ino
     # Every paper page is made again in the back copy (in forked processes) before the build fails.
@@ -272,9 +284,8 @@ def test_a_build_that_fails_leaves_the_back_copy_to_the_next_one(corpus: Path, t
     # Most pages' keys are the back copy's again: what the failed build left there must not pass for them.
     undo_404_template(root)
     (root / "templates/paper.html").unlink()
-    assert_built(root, out)
+    assert_built_as_clean(root, out, tmp_path)
     assert out.stat().st_ino == back_folder  # the new site was staged in the back copy, not made anew
-    assert site_files(out) == clean_build(root, tmp_path)
 
 
 def broken_link_in_404_template(root: Path) -> None:
@@ -284,13 +295,8 @@ def broken_link_in_404_template(root: Path) -> None:
     (root / "templates/404.html").write_text(page, encoding="utf-8")
 
 
-def test_what_a_failed_build_added_to_the_back_copy_is_removed_later(corpus: Path, tmp_path: Path) -> None:
-    root = tmp_path / "kb"
-    shutil.copytree(corpus, root)
-    out = tmp_path / "site"
-    assert_built(root, out)
-    edit_record(root)
-    assert_built(root, out)
+def test_what_a_failed_build_added_to_the_back_copy_is_removed_later(with_back_copy: tuple, tmp_path: Path) -> None:
+    root, out = with_back_copy
     assert not (out / "pagefind-4").exists()
     added = [f"zzextra{n}paper" for n in range(12)]  # a fifth search shard
     for number, new in enumerate(added):
@@ -302,19 +308,13 @@ def test_what_a_failed_build_added_to_the_back_copy_is_removed_later(corpus: Pat
     for new in added:
         delete_record(root, root / "papers" / f"{new}.yaml")
     undo_404_template(root)
-    assert_built(root, out)
-    assert site_files(out) == clean_build(root, tmp_path)
+    assert_built_as_clean(root, out, tmp_path)
 
 
 def test_a_back_copy_whose_record_cannot_be_written_after_a_failure_is_not_kept(
-    corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    with_back_copy: tuple, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    root = tmp_path / "kb"
-    shutil.copytree(corpus, root)
-    out = tmp_path / "site"
-    assert_built(root, out)
-    edit_record(root)
-    assert_built(root, out)
+    root, out = with_back_copy
     edit_paper_template(root)
     break_404_template(root)
     real = cache.write_atomic
@@ -331,27 +331,20 @@ def test_a_back_copy_whose_record_cannot_be_written_after_a_failure_is_not_kept(
     assert not write.back_copy(out).exists()  # its old record would say it holds the pages it held
     (root / "templates/paper.html").unlink()
     undo_404_template(root)
-    assert_built(root, out)
-    assert site_files(out) == clean_build(root, tmp_path)
+    assert_built_as_clean(root, out, tmp_path)
 
 
 def test_a_build_that_crashes_leaves_no_back_copy_it_changed(
-    corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    with_back_copy: tuple, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    root = tmp_path / "kb"
-    shutil.copytree(corpus, root)
-    out = tmp_path / "site"
-    assert_built(root, out)
-    edit_record(root)
-    assert_built(root, out)
+    root, out = with_back_copy
     edit_record_again(root)
     with monkeypatch.context() as patched:  # a bug: the record of the back copy is not updated
         patched.setattr("efflit.build.check_site", lambda *args, **kwargs: 1 / 0)
         with pytest.raises(ZeroDivisionError):
             build(root, out)
-    assert_built(root, out)
+    assert_built_as_clean(root, out, tmp_path)
     assert not write.failed_copy(out).exists()
-    assert site_files(out) == clean_build(root, tmp_path)
 
 
 def test_a_rebuild_writes_only_the_files_whose_bytes_change(corpus: Path, tmp_path: Path) -> None:
