@@ -73,7 +73,7 @@ def _preview(
     if kb is None or report.failed():
         return report, shown
     catalog = build_catalog(kb)
-    wanted = [page for page in pages(catalog) if page.path in paths]
+    wanted = list(pages(catalog, paths))
     try:
         partials = None
         if hashes is not None and any(page.template != "paper.html" for page in wanted):

@@ -102,14 +102,24 @@ def _with_edits(catalog: Catalog, kb: KnowledgeBase) -> Catalog | None:
     def swapped(records: list[Record]) -> list[Record]:
         return [edited.get(id(record), record) for record in records]
 
+    def regrouped(groups: dict, holding: set) -> dict:
+        """The groups, those ``holding`` an edited record with it swapped in (there are 30,000
+        authors at 100,000 records, and an edit touches a few)."""
+        return {k: Group(g.slug, g.name, swapped(g.papers)) if k in holding else g for k, g in groups.items()}
+
+    records = edited.values()
+    papers = list(catalog.papers)
+    for record in records:  # in the place of the record it replaces, which has its id
+        papers[catalog.newest[record.id]] = record
+    nodes = {path for record in records for tag in record.tags for path in tag_paths(tag)}
     return dataclasses.replace(
         catalog,
         kb=kb,
-        papers=swapped(catalog.papers),
-        in_node={path: swapped(records) for path, records in catalog.in_node.items()},
-        authors={slug: Group(g.slug, g.name, swapped(g.papers)) for slug, g in catalog.authors.items()},
-        years={year: Group(g.slug, g.name, swapped(g.papers)) for year, g in catalog.years.items()},
-        venues={slug: Group(g.slug, g.name, swapped(g.papers)) for slug, g in catalog.venues.items()},
+        papers=papers,
+        in_node={path: swapped(held) if path in nodes else held for path, held in catalog.in_node.items()},
+        authors=regrouped(catalog.authors, {slugify(name) for record in records for name in record.authors}),
+        years=regrouped(catalog.years, {record.year for record in records}),
+        venues=regrouped(catalog.venues, {slugify(record.venue) for record in records if record.venue}),
         recent=swapped(catalog.recent),
     )
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from efflit.bibtex import BibEntry, load_bib
 from efflit.cache import ParseCache, code_version, input_hashes, recall, remember
-from efflit.link import LinkFindings, link
+from efflit.link import LinkFindings, link, linked_fields
 from efflit.load import Document, load_yaml
 from efflit.problems import Position, Problem, Report
 from efflit.project import Project, open_project
@@ -142,20 +142,32 @@ def _edited(last: _Checked, root: Path, hashes: dict[Path, str]) -> _Checked | N
     project, papers = kb.project, list(kb.papers)
     shown = {project.display(path) for path in edited}
     report = Report([problem for problem in last.unlinked if problem.position.path not in shown])
-    validated = {}
+    validated, relinked = {}, False
     for path in edited:
         read, own = Report(), Report()  # as the parse cache and the validation keep them
         data = _record_data(path, project.display(path), read)
         paper = validate_record(Document(project.display(path), data, None, path), own) if data is not None else None
         if paper is None:
             return None
+        relinked |= linked_fields(paper.record) != linked_fields(papers[places[path]].record)
         papers[places[path]] = paper
         validated[str(path)] = (hashes[path], paper, own.problems)
         report.problems += read.problems + own.problems
     _known.update(validated)  # once all are valid: a whole check takes them from here
-    unlinked, version = list(report.problems), code_version(hashes)
+    unlinked, found = list(report.problems), last.problems[len(last.unlinked) :]
+    if not relinked and not any(_names(problem, shown) for problem in found):
+        # The cross-record checks would find what they found (a second at 100,000 records).
+        report.problems += found
+        kb = KnowledgeBase(project, kb.taxonomy, papers, kb.bibtex)
+        return _Checked(root, hashes, kb, report.problems, unlinked, last.entries)
+    version = code_version(hashes)
     kb = _linked(project, kb.taxonomy, papers, last.entries, version, recall(root, "linked", version), report)
     return _Checked(root, hashes, kb, report.problems, unlinked, last.entries)
+
+
+def _names(problem: Problem, files: set[str]) -> bool:
+    """Whether a problem stands in one of these files, or names a place in one."""
+    return problem.position.path in files or any(file in problem.message for file in files)
 
 
 # The records this process validated last, by file, with their content hash and problems: a process

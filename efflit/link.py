@@ -15,7 +15,7 @@ from rapidfuzz import fuzz
 
 from efflit.bibtex import BibEntry, LatexTooDeep, last_name, normalize, split_names
 from efflit.forks import cores, side_by_side
-from efflit.models import tag_paths
+from efflit.models import Record, tag_paths
 from efflit.problems import Problem, Report
 from efflit.validate import Paper, Taxonomy
 
@@ -38,6 +38,12 @@ class LinkFindings:
     compared: Compared = dataclasses.field(default_factory=dict)
     titles: str = ""  # a hash of every title, in order
     near: list[tuple[int, int]] = dataclasses.field(default_factory=list)  # the near-duplicates among them
+
+
+def linked_fields(record: Record) -> tuple:
+    """What the cross-record checks read of a record: where these are unchanged in every record,
+    they find what they found before (only the places they name may differ)."""
+    return (record.id, record.key, record.title, record.year, record.authors, record.tags, record.arxiv, record.doi)
 
 
 def link(

@@ -8,7 +8,7 @@ file, static assets included.
 from __future__ import annotations
 
 import traceback
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass
 from functools import partial
 from operator import methodcaller
@@ -114,35 +114,42 @@ class Page:
 SITE, NOTHING = methodcaller("site"), methodcaller("nothing")
 
 
-def pages(catalog: Catalog) -> Iterator[Page]:
-    """Every page of the site."""
+def pages(catalog: Catalog, only: Collection[str] | None = None) -> Iterator[Page]:
+    """Every page of the site; with ``only``, those at these paths (`efflit serve` renders the pages
+    open in a browser first, and making all 130,000 pages' `Page` at 100,000 records takes 0.7 s)."""
+    wanted = only.__contains__ if only is not None else lambda _: True
     settings = catalog.kb.project.settings
-    yield Page("index.html", "home.html", None, lambda: views.home(catalog), SITE)
-    yield Page("papers/index.html", "table.html", None, lambda: views.table_page(catalog), SITE)
-    yield Page("search/index.html", "search.html", None, lambda: views.search_page(catalog), SITE)
-    yield Page("downloads/index.html", "downloads.html", None, lambda: views.downloads_page(catalog), SITE)
-    yield Page(
-        "404.html", "404.html", None, lambda: {"title": "Page not found", "description": "No such page."}, NOTHING
-    )
-    for node in catalog.nodes.values():
-        context = partial(views.node_page, catalog, node)
-        yield Page(f"topics/{node.path}/index.html", "node.html", TAXONOMY, context, methodcaller("node", node))
-    for record in catalog.papers:
-        context = partial(views.paper_page, catalog, record, settings)
-        path, source = f"papers/{record.id}/index.html", f"papers/{record.id}.yaml"
-        yield Page(path, "paper.html", source, context, methodcaller("paper", record))
-    for kind, plural, groups in (
+    grouped = (
         ("author", "authors", catalog.authors),
         ("year", "years", catalog.years),
         ("venue", "venues", catalog.venues),
-    ):
-        context = partial(views.group_index, kind, plural, groups, plural)
-        yield Page(f"{plural}/index.html", "groups.html", None, context, SITE)
+    )
+    fixed = [
+        ("index.html", "home.html", lambda: views.home(catalog), SITE),
+        ("papers/index.html", "table.html", lambda: views.table_page(catalog), SITE),
+        ("search/index.html", "search.html", lambda: views.search_page(catalog), SITE),
+        ("downloads/index.html", "downloads.html", lambda: views.downloads_page(catalog), SITE),
+        ("404.html", "404.html", lambda: {"title": "Page not found", "description": "No such page."}, NOTHING),
+        *(
+            (f"{plural}/index.html", "groups.html", partial(views.group_index, kind, plural, groups, plural), SITE)
+            for kind, plural, groups in grouped
+        ),
+    ]
+    for path, template, context, shows in fixed:
+        if wanted(path):
+            yield Page(path, template, None, context, shows)
+    for node in catalog.nodes.values():
+        if wanted(path := f"topics/{node.path}/index.html"):
+            yield Page(path, "node.html", TAXONOMY, partial(views.node_page, catalog, node), methodcaller("node", node))
+    for record in catalog.papers:
+        if wanted(path := f"papers/{record.id}/index.html"):
+            context = partial(views.paper_page, catalog, record, settings)
+            yield Page(path, "paper.html", f"papers/{record.id}.yaml", context, methodcaller("paper", record))
+    for kind, plural, groups in grouped:
         for group in groups.values():
-            context = partial(views.group_page, kind, group, catalog)
-            yield Page(
-                f"{plural}/{group.slug}/index.html", "listing.html", None, context, methodcaller("group", kind, group)
-            )
+            if wanted(path := f"{plural}/{group.slug}/index.html"):
+                context = partial(views.group_page, kind, group, catalog)
+                yield Page(path, "listing.html", None, context, methodcaller("group", kind, group))
 
 
 def origins(catalog: Catalog) -> dict[str, str]:

@@ -31,7 +31,17 @@ def listed(kb, report) -> dict | None:
         kind: {key: (g.name, g.papers) for key, g in getattr(catalog, kind).items()}
         for kind in ("authors", "years", "venues")
     }
-    fields = ("papers", "in_node", "recent", "heads", "newest", "author_slugs", "tag_bits", "dimensions")
+    fields = (
+        "papers",
+        "in_node",
+        "recent",
+        "heads",
+        "newest",
+        "author_slugs",
+        "tag_bits",
+        "dimensions",
+        "dimensions_of",
+    )
     return {field: getattr(catalog, field) for field in fields} | groups
 
 
@@ -47,6 +57,8 @@ EDITS = {  # each from the one before
     "code": ("https://example.org/code/quantizing", "https://example.org/code/quantizing-v2"),
     "added": ("added: 2026-11-25", "added: 2026-11-26"),  # moves it among the recent additions
     "title": ("Quantizing Imaginary Models", "Quantizing Imagined Models"),  # the BibTeX entry disagrees now
+    # The same fields, a line lower: where the disagreement stands is worked out again.
+    "lines moved": ("id: example2023quantizing", "# A comment.\nid: example2023quantizing"),
     "unknown tag": ("inference/quantization", "inference/quantisation"),
     "authors": ("  - Ada Example\n  - Bo Sample\n", "  - Bo Sample\n"),
     "invalid": ("year: 2023", "year: next"),  # not a valid record: the whole check says why
@@ -69,17 +81,30 @@ def whole_checks(monkeypatch):
 
 def test_a_check_after_record_edits_finds_what_a_whole_check_finds(kb, whole_checks, monkeypatch):
     whole_catalogs = counted(monkeypatch, catalog_module, "_catalog")
+    cross_record_checks = counted(monkeypatch, check_module, "_linked")
     outcome(*check(kb, input_hashes(kb)))
     for name, (old, new) in EDITS.items():
         replace(kb, old, new)
         hashes = input_hashes(kb)
-        checks, catalogs = len(whole_checks), len(whole_catalogs)
+        checks, catalogs, linked = len(whole_checks), len(whole_catalogs), len(cross_record_checks)
         found = outcome(*check(kb, hashes))
         assert len(whole_checks) == checks + (name in ("invalid", "valid again")), name
         assert len(whole_catalogs) == catalogs + (name == "added"), name  # none once it has errors
+        # Edits to what no cross-record check reads, in a record none of their findings names, skip them.
+        assert len(cross_record_checks) == linked + (name not in ("summary", "code", "added")), name
         check_module._last, catalog_module._last = None, None  # forgotten: whole ones, from scratch
         check_module._known.clear()
         assert found == outcome(*check(kb, hashes)), name
+
+
+def test_a_finding_that_names_the_edited_record_is_made_again(kb):
+    duplicate = (kb / RECORD).read_text().replace("id: example2023quantizing", "id: example2023zcopy")
+    (kb / "papers/example2023zcopy.yaml").write_text(duplicate)  # its arXiv id is the record's
+    _, report = check(kb, input_hashes(kb))
+    assert [p for p in report.errors if p.message.startswith(f"arxiv '2301.10010' is also used by {RECORD}:8:")]
+    replace(kb, "id: example2023quantizing", "# A comment.\nid: example2023quantizing")
+    _, report = check(kb, input_hashes(kb))
+    assert [p for p in report.errors if p.message.startswith(f"arxiv '2301.10010' is also used by {RECORD}:9:")]
 
 
 def test_any_other_change_is_checked_whole(kb, whole_checks):
