@@ -228,7 +228,11 @@ class SiteWriter:
         previous = self.out.with_name(f".{self.out.name}.previous")
         _remove(previous)
         os.rename(self.out, previous)
-        os.rename(self.staging, self.out)
+        try:
+            os.rename(self.staging, self.out)
+        except OSError:
+            os.rename(previous, self.out)  # the live site back where it was
+            raise
         os.rename(previous, self.staging)
 
 

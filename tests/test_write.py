@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -132,3 +133,21 @@ def test_paths_outside_the_site_are_refused(tmp_path, path):
     with pytest.raises(UnsafePath), SiteWriter(tmp_path / "site") as site:
         site.write(path, b"x")
     assert not (tmp_path / "escape.html").exists()
+
+
+def test_where_sites_cannot_be_exchanged_a_failed_swap_leaves_the_live_site_in_place(tmp_path, monkeypatch):
+    out = tmp_path / "site"
+    with SiteWriter(out) as site:
+        site.write("index.html", b"v1")
+    monkeypatch.setattr("efflit.write._exchange", lambda a, b: False)  # no renameat2: three renames
+    rename = os.rename
+
+    def staging_cannot_move(source, target) -> None:
+        if ".staging-" in str(source):
+            raise PermissionError(13, "Permission denied")
+        rename(source, target)
+
+    monkeypatch.setattr("efflit.write.os.rename", staging_cannot_move)
+    with pytest.raises(PermissionError), SiteWriter(out) as site:
+        site.write("index.html", b"v2")
+    assert (out / "index.html").read_bytes() == b"v1"
