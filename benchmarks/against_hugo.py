@@ -29,6 +29,8 @@ from pathlib import Path
 import run
 import yaml
 
+from efflit.models import tag_paths
+
 HUGO_PROJECT = Path(__file__).resolve().parent / "hugo-site"
 
 
@@ -62,14 +64,10 @@ def write_hugo_site(corpus: Path, site: Path) -> None:
             "venues": [record["venue"]] if record.get("venue") else [],
             "authors": record.get("authors", []),
             # A topic's page lists the papers of the topics below it too, as efflit's does.
-            "tags": sorted({tag[:end] for tag in record["tags"] for end in _slashes_and_end(tag)}),
+            "tags": sorted({path for tag in record["tags"] for path in tag_paths(tag)}),
         }
         text = f"---\n{yaml.dump(front, Dumper=yaml.CSafeDumper, allow_unicode=True, sort_keys=False)}---\n{summary}\n"
         (content / f"{record['id']}.md").write_text(text, encoding="utf-8")
-
-
-def _slashes_and_end(tag: str) -> list[int]:
-    return [index for index, char in enumerate(tag) if char == "/"] + [len(tag)]
 
 
 def steps(corpus: Path, hugo_site: Path) -> dict[str, tuple[list[str], Path]]:
