@@ -4,8 +4,11 @@ A build stores the keys of what it wrote (the `site-` record of `build._build`);
 only the outputs whose key changed and takes the others over from the previous site.  So a key
 must cover everything its output shows: the templates it is rendered with (with the templates
 they include or extend, and the card partial every listing uses), efflit's code, the settings and
-build options, the records it shows (their files, so that editing a comment renders them again,
-and their BibTeX entries) and the part of the taxonomy it names.  `tests/test_incremental.py`
+build options, the records it shows and the part of the taxonomy it names.  A paper's own page is
+keyed by its whole record (its file, so that editing a comment renders it again, and its BibTeX
+entry); a page that shows it in a list (its card, its table row) only by the fields those show
+(`views.LISTED_FIELDS`), so that the commonest edit, a summary or a link, renders the paper's page
+again and not the topics, authors and related papers that list it.  `tests/test_incremental.py`
 holds incremental builds to clean ones, byte for byte.
 """
 
@@ -25,6 +28,7 @@ from efflit.models import Record
 from efflit.project import Options
 from efflit.render import PAPER_PARTIALS, TemplateFailure, environment, static_files, template_position
 from efflit.validate import Node
+from efflit.views import LISTED_FIELDS
 
 RECORD_ID = attrgetter("id")
 ALWAYS = tuple(PAPER_PARTIALS.values())  # rendered through template globals, which Jinja cannot see
@@ -47,16 +51,21 @@ class Keys:
             for p in kb.papers
             for r in [p.record]
         }
+        shown = attrgetter(*LISTED_FIELDS)
+        self.listed_record = {p.record.id: digest(repr(shown(p.record))) for p in kb.papers}
         nodes = catalog.nodes.values()
         # Cards and charts name the nodes; only node pages and the home map show the rest.
         self.shape = digest(*(f"{n.path}\0{n.node.name}\0{n.node.extension}" for n in nodes))
         self.taxonomy = digest(self.shape, *(n.node.model_dump_json(exclude={"children"}) for n in nodes))
         self.everything = digest(self.taxonomy, self.records(catalog.papers))
+        self.every_listing = digest(self.shape, self.records(catalog.papers, listed=True))
         self._templates: dict[str, str] = {}
         self._windows: dict[tuple[str, str], str] = {}
 
-    def records(self, records: Iterable[Record]) -> str:
-        return digest(*map(self.record.__getitem__, map(RECORD_ID, records)))  # map: 90,000 records a build at 10k
+    def records(self, records: Iterable[Record], *, listed: bool = False) -> str:
+        """The records' keys, in order; ``listed``, of what listings show of them."""
+        keys = self.listed_record if listed else self.record
+        return digest(*map(keys.__getitem__, map(RECORD_ID, records)))  # map: 90,000 records a build at 10k
 
     def template(self, name: str) -> str:
         """The template with every template it pulls in, and efflit's code and settings."""
@@ -90,30 +99,37 @@ class Keys:
     # What each kind of page shows, as `render.pages` declares it.
 
     def paper(self, record: Record) -> str:
-        """The record, and for its related papers the newest papers of each of its authors and tags."""
+        """The record, and for its related papers (their cards) the newest papers of each of its
+        authors and tags."""
         groups = [("author", slug) for slug in sorted(self.catalog.author_slugs[record.id])]
         groups += [("node", tag) for tag in sorted(set(record.tags))]
         return digest(self.shape, self.record[record.id], *(self._window(group) for group in groups))
 
     def _window(self, group: tuple[str, str]) -> str:
         if group not in self._windows:
-            self._windows[group] = digest(*map(self.record.__getitem__, self.catalog.heads[group]))
+            self._windows[group] = digest(*map(self.listed_record.__getitem__, self.catalog.heads[group]))
         return self._windows[group]
 
     def listed(self) -> dict[str, str]:
-        """The key of each paper as a listing shows it (its card, its row in the table): its record
-        and the names of its tags; not the partial's template, the same for every paper."""
-        return {paper: digest(self.shape, key) for paper, key in self.record.items()}
+        """The key of each paper as a listing shows it (its card, its row in the table): what they
+        show of its record and the names of its tags; not the partial's template, the same for
+        every paper."""
+        return {paper: digest(self.shape, key) for paper, key in self.listed_record.items()}
 
     def node(self, node: Node) -> str:
-        return digest(self.taxonomy, node.path, self.records(self.catalog.in_node[node.path]))
+        return digest(self.taxonomy, node.path, self.records(self.catalog.in_node[node.path], listed=True))
 
     def group(self, kind: str, group: Group) -> str:
-        return digest(self.shape, kind, group.slug, self.records(group.papers))
+        return digest(self.shape, kind, group.slug, self.records(group.papers, listed=True))
 
     def site(self) -> str:
         """Pages that show counts or lists of the whole knowledge base."""
         return self.everything
+
+    def listings(self) -> str:
+        """Pages that list every paper as listings show it, or counts of those: the table of all
+        papers, the indexes of authors, years and venues."""
+        return self.every_listing
 
     def nothing(self) -> str:
         """Pages that show no data: only their template."""

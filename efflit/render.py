@@ -111,7 +111,7 @@ class Page:
     shows: Callable[[Keys], str]  # the key of the data the page shows (see efflit.keys)
 
 
-SITE, NOTHING = methodcaller("site"), methodcaller("nothing")
+SITE, LISTINGS, NOTHING = methodcaller("site"), methodcaller("listings"), methodcaller("nothing")
 
 
 def pages(catalog: Catalog, only: Collection[str] | None = None) -> Iterator[Page]:
@@ -126,12 +126,12 @@ def pages(catalog: Catalog, only: Collection[str] | None = None) -> Iterator[Pag
     )
     fixed = [
         ("index.html", "home.html", lambda: views.home(catalog), SITE),
-        ("papers/index.html", "table.html", lambda: views.table_page(catalog), SITE),
+        ("papers/index.html", "table.html", lambda: views.table_page(catalog), LISTINGS),
         ("search/index.html", "search.html", lambda: views.search_page(catalog), SITE),
         ("downloads/index.html", "downloads.html", lambda: views.downloads_page(catalog), SITE),
         ("404.html", "404.html", lambda: {"title": "Page not found", "description": "No such page."}, NOTHING),
         *(
-            (f"{plural}/index.html", "groups.html", partial(views.group_index, kind, plural, groups, plural), SITE)
+            (f"{plural}/index.html", "groups.html", partial(views.group_index, kind, plural, groups, plural), LISTINGS)
             for kind, plural, groups in grouped
         ),
     ]

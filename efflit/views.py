@@ -21,6 +21,9 @@ from efflit.validate import Node
 RECENT = 12
 RELATED = 6
 MAX_BARS = 16
+# The record fields a paper's card and table row show (`Card`, `Row`): what the keys of the pages
+# that list it cover (see efflit.keys).  `tests/test_views.py` holds the views to it.
+LISTED_FIELDS = ("id", "title", "authors", "year", "venue", "code", "incomplete", "tags")
 
 
 @dataclass(frozen=True)

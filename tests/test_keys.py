@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import efflit.build
 from efflit.build import build
 
 
@@ -18,3 +19,41 @@ def test_a_template_included_if_present_is_optional_and_picked_up_once_added(kb)
     _, report = build(kb)
     assert not report.errors, [str(p) for p in report.errors]
     assert "Moved recently." in (kb / "site/404.html").read_text()
+
+
+def rendered_by_builds(monkeypatch) -> list[str]:
+    """The pages the builds render from now on."""
+    rendered = []
+
+    def render_pages(catalog, options, site_pages, *args, **kwargs):
+        rendered.extend(page.path for page in site_pages)
+        return efflit.build.render_pages.__wrapped__(catalog, options, site_pages, *args, **kwargs)
+
+    render_pages.__wrapped__ = efflit.build.render_pages
+    monkeypatch.setattr(efflit.build, "render_pages", render_pages)
+    return rendered
+
+
+def test_a_summary_edit_renders_the_papers_page_not_the_pages_that_list_it(kb, monkeypatch):
+    _, report = build(kb)
+    assert not report.errors
+    rendered = rendered_by_builds(monkeypatch)
+    record = kb / "papers/example2023quantizing.yaml"
+    record.write_text(record.read_text().replace("A *fabricated* paper", "An edited paper"))
+    _, report = build(kb)
+    assert not report.errors
+    assert "papers/example2023quantizing/index.html" in rendered
+    listing = ("topics/", "authors/", "years/", "venues/", "papers/index.html", "papers/muller2022", "papers/caching")
+    assert not [path for path in rendered if path.startswith(listing)]
+
+    rendered.clear()
+    record.write_text(record.read_text().replace("code/quantizing", "code/quantizing-v2"))  # cards link to code
+    _, report = build(kb)
+    assert not report.errors
+    for shows_its_card in (
+        "topics/inference/quantization/index.html",
+        "authors/ada-example/index.html",
+        "years/2023/index.html",
+        "papers/index.html",
+    ):
+        assert shows_its_card in rendered
