@@ -154,7 +154,7 @@ def _build(run: BuildRun) -> tuple[KnowledgeBase | None, Report]:
         if remember(run.root, f"site-{run.folder_id}", f"{code} {run.out}", record):
             writer.restore_back_copy()  # else the next build deletes it: its old record would mislead
     if made is not None and not report.failed():
-        stamp = site_stamp(run.out)
+        stamp = site_stamp(run.out, ([*made["pages"], *made["file_paths"]], made["bundles"]))
         # The site replaced is the back copy now: it is what ``previous`` says, unless that was nothing.
         # Its folder is the one that was live when the build began, unless another build swapped since.
         kept = {part: previous[part] for part in KEPT_OF_BACK} | {"identity": run.identity}

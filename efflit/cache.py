@@ -281,9 +281,22 @@ def file_identity(path: Path) -> tuple[int, int, int] | None:
     return (found.st_ino, found.st_size, found.st_mtime_ns)
 
 
-def site_stamp(folder: Path) -> list[int]:
+def site_stamp(folder: Path, made: tuple[Iterable[str], Iterable[str]] | None = None) -> list[int]:
     """How many files the built site holds, their total size and modification times: a site
-    touched by hand since the build no longer matches."""
-    files = [entry for entry in entries_under(folder) if not entry.is_dir(follow_symlinks=False)]
-    stats = [entry.stat(follow_symlinks=False) for entry in files]
+    touched by hand since the build no longer matches.  ``made``: the files (site paths) and the
+    folders of files that a build has just made the site of, and nothing else; the stamp is the
+    same, without walking a folder for each page (3.5 s against 1 s at 100,000 records)."""
+    if made is None:
+        found = [entry for entry in entries_under(folder) if not entry.is_dir(follow_symlinks=False)]
+        stats = [entry.stat(follow_symlinks=False) for entry in found]
+    else:
+        files, folders = made
+        inside = f"{folder}{os.sep}"
+        stats = [os.lstat(inside + file) for file in files]
+        for sub in folders:
+            stats += [
+                entry.stat(follow_symlinks=False)
+                for entry in entries_under(folder / sub)
+                if not entry.is_dir(follow_symlinks=False)
+            ]
     return [len(stats), sum(s.st_size for s in stats), sum(s.st_mtime_ns for s in stats)]
