@@ -153,6 +153,16 @@ def normalize(text: str) -> str:
     return " ".join(_NON_WORD.sub(" ", text.casefold()).split())
 
 
+_SUFFIXED_YEAR = re.compile(r"(\d{4})[a-z]")
+
+
+def bib_year(value: str) -> str:
+    """The year an entry's `year` field means: `2023b` (a suffix that tells apart one author's papers
+    of a year, common in real .bib files) is 2023."""
+    value = value.strip()
+    return match[1] if (match := _SUFFIXED_YEAR.fullmatch(value)) else value
+
+
 def split_names(authors: str) -> list[str]:
     """The names of a BibTeX author field, split on ``and`` outside braces."""
     names, depth, start = [], 0, 0

@@ -60,7 +60,8 @@ def main() -> None:
     "--site", type=click.Path(file_okay=False, exists=True, path_type=Path), help="Also check this built site's links."
 )
 @click.option("--base-url", help="The address the site was built for (as given to efflit build).")
-def check(root: Path, strict: bool, output_format: str, site: Path | None, base_url: str | None) -> None:
+@click.option("--quality", is_flag=True, help="Also print how complete the records are, per taxonomy node.")
+def check(root: Path, strict: bool, output_format: str, site: Path | None, base_url: str | None, quality: bool) -> None:
     """Check records, taxonomy and BibTeX (and with --site, a built site's internal links)."""
     if site is None:
         counted, report = reuse.check(root)
@@ -70,7 +71,25 @@ def check(root: Path, strict: bool, output_format: str, site: Path | None, base_
 
         kb, report = check_built_site(root, site, _with_slash(base_url))
         counted = counts(kb)
+    if quality and (lines := _quality(root)) is not None:
+        from efflit.quality import as_json, as_text
+
+        if output_format == "json":  # one document: the report and the problems
+            problems = json.loads(FORMATTERS["json"](report.sorted()))
+            click.echo(json.dumps({"quality": as_json(lines), "problems": problems}, indent=2, ensure_ascii=False))
+            raise SystemExit(1 if report.failed(strict) else 0)
+        click.echo(as_text(lines))
     _finish("efflit check", counted, report, strict=strict, output_format=output_format)
+
+
+def _quality(root: Path) -> list | None:
+    """The quality report's lines, or None where the knowledge base does not load (the check says why)."""
+    from efflit import quality
+    from efflit.catalog import build_catalog
+    from efflit.check import check as run_check
+
+    kb, _ = run_check(root.resolve())
+    return quality.report(build_catalog(kb)) if kb is not None else None
 
 
 def _finish(command: str, counted: str, report: Report, *, strict: bool = False, output_format: str = "text") -> None:
@@ -268,6 +287,18 @@ def enrich(root: Path, endpoint: str, interval: float, timeout: float) -> None:
     from efflit import curate
 
     _curation(lambda: curate.enrich(root, _client(root, endpoint, interval, timeout)))
+
+
+@main.command("apply")
+@root_option
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, exists=True, path_type=Path))
+def apply(root: Path, files: tuple[Path, ...]) -> None:
+    """Apply findings files (JSON Lines of checked facts, each naming its page) to the records."""
+    from efflit import findings
+
+    applier = _curation(lambda: findings.apply_findings(root, list(files)))
+    for note in applier.notes:
+        click.echo(f"{note.id}: {note.field}: {note.value}")
 
 
 @main.command("fmt")

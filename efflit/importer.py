@@ -73,6 +73,48 @@ def generated_id(authors: list[str], year: int, title: str) -> str:
     return f"{words[0]}{year}{words[1] if len(words) > 1 else ''}"
 
 
+# The full names a citation manager exports for the short venue names records use.
+VENUE_TITLES = {
+    "NeurIPS": "Advances in Neural Information Processing Systems",
+    "ICML": "Proceedings of the International Conference on Machine Learning",
+    "ICLR": "International Conference on Learning Representations",
+    "ACL": "Proceedings of the Annual Meeting of the Association for Computational Linguistics",
+    "EMNLP": "Proceedings of the Conference on Empirical Methods in Natural Language Processing",
+    "NAACL": "Proceedings of the Conference of the North American Chapter of the Association for "
+    "Computational Linguistics",
+    "EACL": "Proceedings of the Conference of the European Chapter of the Association for Computational Linguistics",
+    "COLING": "Proceedings of the International Conference on Computational Linguistics",
+    "ACL Findings": "Findings of the Association for Computational Linguistics: ACL",
+    "EMNLP Findings": "Findings of the Association for Computational Linguistics: EMNLP",
+    "NAACL Findings": "Findings of the Association for Computational Linguistics: NAACL",
+    "COLM": "Conference on Language Modeling",
+    "TACL": "Transactions of the Association for Computational Linguistics",
+    "TMLR": "Transactions on Machine Learning Research",
+    "JMLR": "Journal of Machine Learning Research",
+    "MLSys": "Proceedings of Machine Learning and Systems",
+    "AAAI": "Proceedings of the AAAI Conference on Artificial Intelligence",
+    "IJCAI": "Proceedings of the International Joint Conference on Artificial Intelligence",
+    "CVPR": "Proceedings of the IEEE/CVF Conference on Computer Vision and Pattern Recognition",
+    "ICCV": "Proceedings of the IEEE/CVF International Conference on Computer Vision",
+    "ECCV": "European Conference on Computer Vision",
+    "KDD": "Proceedings of the ACM SIGKDD Conference on Knowledge Discovery and Data Mining",
+    "ISCA": "Proceedings of the International Symposium on Computer Architecture",
+    "MICRO": "Proceedings of the IEEE/ACM International Symposium on Microarchitecture",
+    "HPCA": "IEEE International Symposium on High-Performance Computer Architecture",
+    "ASPLOS": "Proceedings of the ACM International Conference on Architectural Support for Programming "
+    "Languages and Operating Systems",
+    "DAC": "Proceedings of the ACM/IEEE Design Automation Conference",
+    "SC": "Proceedings of the International Conference for High Performance Computing, Networking, "
+    "Storage and Analysis",
+    "OSDI": "USENIX Symposium on Operating Systems Design and Implementation",
+    "SOSP": "Proceedings of the ACM Symposium on Operating Systems Principles",
+    "NSDI": "USENIX Symposium on Networked Systems Design and Implementation",
+    "EuroSys": "Proceedings of the European Conference on Computer Systems",
+    "USENIX ATC": "USENIX Annual Technical Conference",
+}
+JOURNAL_VENUES = re.compile(r"journal|transactions|letters|nature|science|^(TACL|TMLR|JMLR)$", re.I)
+
+
 def latex_escape(text: str) -> str:
     return re.sub(r"([&%$#_])", r"\\\1", text)
 
@@ -89,8 +131,9 @@ def bib_entry_for(data: dict[str, Any], original: dict[str, str] | None) -> str:
         fields["author"] = " and ".join(latex_escape(a) for a in data["authors"])
     venue = data.get("venue")
     if venue and venue.lower() != "arxiv":
-        journal = re.search(r"journal|transactions|jmlr|tmlr|letters|nature|science", venue, re.I)
-        kind, fields["journal" if journal else "booktitle"] = ("article" if journal else "inproceedings"), venue
+        journal = JOURNAL_VENUES.search(venue)
+        name = latex_escape(VENUE_TITLES.get(venue, venue))
+        kind, fields["journal" if journal else "booktitle"] = ("article" if journal else "inproceedings"), name
     elif data.get("arxiv"):
         kind, fields["journal"] = "article", f"arXiv preprint arXiv:{data['arxiv']}"
     else:

@@ -105,6 +105,10 @@ class Keys:
         groups += [("node", tag) for tag in sorted(set(record.tags))]
         return digest(self.shape, self.record[record.id], *(self._window(group) for group in groups))
 
+    def redirect(self, record: Record) -> str:
+        """An old address of the record: where it leads, and the title it names."""
+        return digest(record.id, record.title)
+
     def _window(self, group: tuple[str, str]) -> str:
         if group not in self._windows:
             self._windows[group] = digest(*map(self.listed_record.__getitem__, self.catalog.heads[group]))

@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 from rapidfuzz import fuzz
 
 from efflit.bibtex import BibEntry, LatexTooDeep, last_name, normalize, split_names
+from efflit.bibtex import bib_year as bib_year_of
 from efflit.forks import cores, side_by_side
 from efflit.models import Record, tag_paths
 from efflit.problems import Problem, Report
@@ -43,7 +44,10 @@ class LinkFindings:
 def linked_fields(record: Record) -> tuple:
     """What the cross-record checks read of a record: where these are unchanged in every record,
     they find what they found before (only the places they name may differ)."""
-    return (record.id, record.key, record.title, record.year, record.authors, record.tags, record.arxiv, record.doi)
+    return (
+        *(record.id, record.key, record.title, record.year, record.authors, record.tags, record.arxiv, record.doi),
+        *(record.aliases, record.distinct_from),
+    )
 
 
 def link(
@@ -59,6 +63,7 @@ def link(
     check_tags(taxonomy, papers, report)
     check_coverage(taxonomy, papers, report)
     check_unique(papers, report)
+    check_references(papers, report)
     check_incomplete(papers, report)
     titles = [p.record.title for p in papers]
     titles_key = hashlib.blake2b("\0".join(titles).encode(), digest_size=16).hexdigest()
@@ -209,7 +214,7 @@ def disagreements(
     )
     if not braced_same and (theirs := decoded("title", bib_title)) is not None and theirs != normalize(title):
         found.append(("title", title, bib_title, "title"))
-    if bib_year.strip() != year:
+    if bib_year_of(bib_year) != year:
         found.append(("year", year, bib_year.strip(), "year"))
     names = split_names(bib_author)
     if first_author and not names:
@@ -238,6 +243,31 @@ def check_unique(papers: list[Paper], report: Report) -> None:
                 )
 
 
+def check_references(papers: list[Paper], report: Report) -> None:
+    """An alias is no other record's id or alias; `distinct_from` names records that exist."""
+    ids = {paper.record.id: paper for paper in papers}
+    aliased: dict[str, Paper] = {}
+    for paper in papers:
+        for index, alias in enumerate(paper.record.aliases):
+            place = paper.document.position(("aliases", index))
+            if (other := ids.get(alias) or aliased.get(alias)) is not None:
+                report.error(
+                    place,
+                    f"alias '{alias}' is also {'the id' if alias in ids else 'an alias'} of "
+                    f"{other.document.position(('id',))}",
+                    "an old address can lead to one record only: remove one of them",
+                )
+            aliased.setdefault(alias, paper)
+        for index, other_id in enumerate(paper.record.distinct_from):
+            if other_id not in ids or other_id == paper.record.id:
+                report.error(
+                    paper.document.position(("distinct_from", index)),
+                    f"distinct_from names '{other_id}', which is "
+                    + ("this record itself" if other_id == paper.record.id else "no record's id"),
+                    "name the id of the other record whose title is nearly the same",
+                )
+
+
 def near_duplicates(titles: list[str]) -> list[tuple[int, int]]:
     """The pairs of titles (by place, the earlier first) that are nearly the same.  Comparing all
     pairs would be quadratic, so a title is compared only with its neighbours in two orderings, by
@@ -259,10 +289,13 @@ def report_near_duplicates(papers: list[Paper], pairs: list[tuple[int, int]], re
         first, second = papers[a], papers[b]
         if first.record.arxiv and first.record.arxiv == second.record.arxiv:
             continue  # already an error
+        if first.record.id in second.record.distinct_from or second.record.id in first.record.distinct_from:
+            continue  # a curator decided they are two papers
         report.warning(
             second.document.position(("title",)),
             f"title is nearly the same as {first.document.position(('title',))}",
-            "if both records are the same paper, merge them",
+            "if both records are the same paper, merge them; if not, add `distinct_from: "
+            f"[{first.record.id}]` to this record",
         )
 
 

@@ -68,10 +68,13 @@ def _not_reserved(value: str) -> str:
     return value
 
 
-def _no_repeats(values: list[str]) -> list[str]:
-    if len(set(values)) != len(values):
-        raise ValueError("lists the same tag twice")
-    return values
+def _no_repeats(noun: str) -> AfterValidator:
+    def check(values: list[str]) -> list[str]:
+        if len(set(values)) != len(values):
+            raise ValueError(f"lists the same {noun} twice")
+        return values
+
+    return AfterValidator(check)
 
 
 def _no_comma(value: str) -> str:
@@ -110,6 +113,10 @@ Doi = Annotated[
     AfterValidator(_doi),
     WithJsonSchema({"type": "string", "pattern": r"^10\.\d{4,9}/\S+$", "maxLength": 300}),
 ]
+RecordId = Annotated[str, StringConstraints(pattern=ID_PATTERN, max_length=80), AfterValidator(_not_reserved)]
+# The record fields a source can vouch for.
+Fact = Literal["title", "authors", "year", "venue", "arxiv", "doi", "url", "pdf", "code", "tags", "summary"]
+Facts = Annotated[list[Fact], _no_repeats("fact")]  # named here: `Source.list` hides the builtin there
 TagPath = Annotated[str, StringConstraints(pattern=r"^[a-z0-9-]+(?:/[a-z0-9-]+)*$", max_length=200)]
 
 
@@ -150,19 +157,31 @@ class Source(Strict):
     file: Text | None = Field(None, description="The BibTeX file the facts were imported from, by name.")
     api: Literal["arXiv"] | None = Field(None, description="The API the facts were fetched from: `arXiv`.")
     person: Text | None = Field(None, description="The person who supplied the facts.")
+    page: Url | None = Field(
+        None,
+        description="A web page about this very paper that the facts were checked against, "
+        "e.g. `https://arxiv.org/abs/2306.00978`; `facts` says which.",
+    )
+    facts: Facts | None = Field(
+        None, description="The record fields this source confirms, e.g. `[authors, venue, summary]`."
+    )
 
     @property
     def origin(self) -> str:
-        """The source in words: the list, the file, the API or the person."""
+        """The source in words: the list, the file, the API, the page or the person."""
         if self.file:
             return f"BibTeX file {self.file}"
+        if self.page:
+            return self.page.split("://", 1)[1].removeprefix("www.")
         return f"{self.api} API" if self.api else (self.list or self.person or "")
 
     @model_validator(mode="after")
     def _one_origin(self) -> Source:
-        origins = [name for name in ("list", "file", "api", "person") if getattr(self, name) is not None]
+        origins = [name for name in ("list", "file", "api", "person", "page") if getattr(self, name) is not None]
         if len(origins) != 1:
-            raise ValueError("a source names exactly one of `list` (with its `section`), `file`, `api` or `person`")
+            raise ValueError(
+                "a source names exactly one of `list` (with its `section`), `file`, `api`, `page` or `person`"
+            )
         if self.section is not None and self.list is None:
             raise ValueError("`section` belongs to a `list` source")
         return self
@@ -171,7 +190,7 @@ class Source(Strict):
 class Record(Strict):
     """One paper of the knowledge base, stored as `papers/<id>.yaml`."""
 
-    id: Annotated[str, StringConstraints(pattern=ID_PATTERN, max_length=80), AfterValidator(_not_reserved)] = Field(
+    id: RecordId = Field(
         description="Unique key: lowercase letters, digits and single hyphens or underscores; "
         "equal to the file name without `.yaml`; the default BibTeX key. "
         "Conventionally first author's last name, year and first title word: `dao2022flashattention`."
@@ -194,15 +213,30 @@ class Record(Strict):
     )
     pdf: Url | None = Field(None, description="Direct link to a PDF, when not derivable from `arxiv`.")
     code: Url | None = Field(None, description="Official code repository (http or https).")
-    tags: Annotated[list[TagPath], AfterValidator(_no_repeats)] = Field(
+    tags: Annotated[list[TagPath], _no_repeats("tag")] = Field(
         min_length=1,
         description="One or more taxonomy paths from `taxonomy.yaml`, such as `inference/quantization`.",
+    )
+    defining: bool = Field(
+        False,
+        description="True for a paper that defines its topics: listed first and marked under "
+        "'Start here' on the pages of its tags.",
     )
     summary: Annotated[str, StringConstraints(max_length=5000)] | None = Field(
         None, description="A short summary in our own words, in Markdown (no raw HTML)."
     )
     bibkey: Annotated[str, StringConstraints(pattern=r"^[^\s,{}()\"#%'=\\]+$", max_length=100)] | None = Field(
         None, description="Key of this paper's entry in a `.bib` file under `papers/`; defaults to `id`."
+    )
+    aliases: Annotated[list[RecordId], _no_repeats("id")] = Field(
+        default_factory=list,
+        description="Earlier ids of this record: `/papers/<alias>/` stays a page that redirects here, "
+        "so published addresses keep working after a rename.",
+    )
+    distinct_from: Annotated[list[RecordId], _no_repeats("id")] = Field(
+        default_factory=list,
+        description="Ids of records with a nearly identical title that are other papers: "
+        "a curator's decision that silences the near-duplicate warning for each pair.",
     )
     source: list[Source] = Field(min_length=1, description="Where the facts came from (one or more sources).")
     added: datetime.date = Field(description="Date the record was added, as YYYY-MM-DD.")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+from efflit import quality
 from efflit.catalog import Catalog
 from efflit.models import Record
 
@@ -20,13 +21,18 @@ class MissingMarkers(ValueError):
 
 
 def counts_table(catalog: Catalog) -> str:
-    rows = ["| topic | papers |", "|---|---:|"]
-    for path, node in catalog.nodes.items():
-        indent = "&nbsp;&nbsp;" * 2 * node.depth
-        name = f"**{node.node.name}**" if node.parent is None else node.node.name
-        extension = " *(extension)*" if node.node.extension else ""
-        rows.append(f"| {indent}{name}{extension} | {len(catalog.in_node[path])} |")
-    rows.append(f"| **All papers** | **{len(catalog.papers)}** |")
+    """Papers per node, with the quality report's figures as shares of them."""
+    headings = " | ".join(quality.HEADINGS.get(c, c) for c in quality.COLUMNS)
+    rows = [f"| topic | papers | {headings} |", "|---|---:|" + "---:|" * len(quality.COLUMNS)]
+    for line in quality.report(catalog):
+        indent = "&nbsp;&nbsp;" * 2 * line.depth
+        top = line.depth == 0
+        name = f"**{line.name}**" if top else line.name
+        extension = " *(extension)*" if line.extension else ""
+        figures = line.figures
+        count = f"**{figures.records}**" if not line.path else str(figures.records)
+        shares = " | ".join(figures.share(getattr(figures, c)) for c in quality.COLUMNS)
+        rows.append(f"| {indent}{name}{extension} | {count} | {shares} |")
     return "\n".join(rows)
 
 

@@ -112,6 +112,7 @@ class Page:
 
 
 SITE, LISTINGS, NOTHING = methodcaller("site"), methodcaller("listings"), methodcaller("nothing")
+REDIRECT = "redirect.html"  # the template of a record's old address: no page of its own for sitemaps
 
 
 def pages(catalog: Catalog, only: Collection[str] | None = None) -> Iterator[Page]:
@@ -145,6 +146,10 @@ def pages(catalog: Catalog, only: Collection[str] | None = None) -> Iterator[Pag
         if wanted(path := f"papers/{record.id}/index.html"):
             context = partial(views.paper_page, catalog, record, settings)
             yield Page(path, "paper.html", f"papers/{record.id}.yaml", context, methodcaller("paper", record))
+        for alias in record.aliases:
+            if wanted(path := f"papers/{alias}/index.html"):
+                context = partial(views.redirect_page, record)
+                yield Page(path, REDIRECT, f"papers/{record.id}.yaml", context, methodcaller("redirect", record))
     for kind, plural, groups in grouped:
         for group in groups.values():
             if wanted(path := f"{plural}/{group.slug}/index.html"):
@@ -255,7 +260,7 @@ def render_files(
     `downloads`); those made here are added."""
     env = _environment(catalog, options, {}, {})
     absolute = _base_url(catalog, options) or "/"
-    urls = [url_of(page.path) for page in site_pages if page.path != "404.html"]
+    urls = [url_of(page.path) for page in site_pages if page.path != "404.html" and page.template != REDIRECT]
     entries = [_feed_entry(catalog, r) for r in catalog.recent[:FEED_SIZE]]
     files = [
         ("sitemap.xml", env.get_template("sitemap.xml").render(base=absolute, urls=urls).encode()),

@@ -67,6 +67,7 @@ class PageLinks:
 
     ids: frozenset[str]
     targets: frozenset[str]
+    entry: bool = False  # an old address that sends readers on (a redirect): reached from outside
 
 
 Wanted = tuple[str, str, str, Position]  # a link to a fragment: (target page, id, link, where)
@@ -133,7 +134,7 @@ class _Reader:
             elif not fragment and link.startswith(root) and not link.startswith("../", len(root)):
                 sound[raw] = target
         ids = frozenset(html.unescape(raw) for kind, raw in attributes if kind == "id")
-        return PageLinks(ids, frozenset(targets)), wanted
+        return PageLinks(ids, frozenset(targets), '<meta http-equiv="refresh"' in text), wanted
 
     def read_all(self, pages: list[str]) -> tuple[dict[str, PageLinks], dict[str, list[Wanted]], list]:
         report = Report()
@@ -195,7 +196,8 @@ def check_site(
                 )
     # Breadth first, a whole level at a time: set unions in C instead of a step per link (a million
     # links at 10,000 records).
-    reachable, frontier = {"index.html"}, {"index.html"}
+    entries = {"index.html", *(page for page in pages if links[page].entry)}
+    reachable, frontier = set(entries), set(entries)
     while frontier:
         targets = set().union(*(links[page].targets for page in frontier if page in links)) - reachable
         frontier = {target for target in targets if target.endswith(".html")}

@@ -23,7 +23,7 @@ RELATED = 6
 MAX_BARS = 16
 # The record fields a paper's card and table row show (`Card`, `Row`): what the keys of the pages
 # that list it cover (see efflit.keys).  `tests/test_views.py` holds the views to it.
-LISTED_FIELDS = ("id", "title", "authors", "year", "venue", "code", "incomplete", "tags")
+LISTED_FIELDS = ("id", "title", "authors", "year", "venue", "code", "incomplete", "tags", "defining")
 
 
 @dataclass(frozen=True)
@@ -56,6 +56,7 @@ class Card(PaperView):
     year = _as_recorded("year")
     code = _as_recorded("code")
     incomplete = _as_recorded("incomplete")
+    defining = _as_recorded("defining")
 
     @property
     def href(self) -> str:
@@ -222,7 +223,8 @@ def home(catalog: Catalog) -> dict:
 
 
 def node_page(catalog: Catalog, node: Node) -> dict:
-    """Context of `node.html`: breadcrumbs, description, sub-nodes, papers and their chart."""
+    """Context of `node.html`: breadcrumbs, description, sub-nodes, the papers that define the node
+    ("start here"), all its papers and their chart."""
     records = catalog.in_node[node.path]
     trail, parent = [], node.parent
     while parent:
@@ -234,6 +236,7 @@ def node_page(catalog: Catalog, node: Node) -> dict:
         "node": map_node(catalog, node),
         "section": node.node.section,
         "breadcrumbs": trail,
+        "start_here": cards(catalog, [r for r in records if r.defining]),
         "papers": cards(catalog, records),
         "chart": year_chart(catalog, records, f"Papers per year in {node.node.name}"),
         "bib_href": node_bib_href(node.path),
@@ -294,8 +297,9 @@ def paper_page(catalog: Catalog, record: Record, settings: Settings) -> dict:
         "sources": [
             {
                 "text": s.origin,
-                "href": f"https://github.com/{s.list}" if s.list else None,
+                "href": f"https://github.com/{s.list}" if s.list else s.page,
                 "section": s.section,
+                "facts": ", ".join(s.facts or ()),
             }
             for s in record.source
         ],
@@ -303,6 +307,11 @@ def paper_page(catalog: Catalog, record: Record, settings: Settings) -> dict:
         "edit_href": edit,
         "dimensions": sorted({catalog.nodes[tag.split("/", 1)[0]].node.name for tag in record.tags}),
     }
+
+
+def redirect_page(record: Record) -> dict:
+    """Context of `redirect.html`, at each of a record's old addresses."""
+    return {"title": record.title, "description": f"Moved to {paper_href(record.id)}", "target": paper_href(record.id)}
 
 
 def group_page(kind: str, group: Group, catalog: Catalog) -> dict:

@@ -183,3 +183,11 @@ def test_two_lists_sharing_papers_are_merged_with_both_sources(kb):
     assert "section: 2.1 Sparse Attention" in record and "section: Fixed Pattern Strategies" in record
     assert "year: 2020" in record  # the first source's year stays; nothing is overwritten
     assert errors(kb) == []
+
+
+def test_a_year_with_a_disambiguation_suffix_imports_and_checks_as_that_year(kb, tmp_path):
+    bib = tmp_path / "suffix.bib"
+    bib.write_text("@inproceedings{smith2023b, title={Suffixed Years}, author={Smith, Ann}, year={2023b}}\n")
+    assert run("import", "bib", "--root", kb, "--tag", "inference/quantization", bib).exit_code == 0
+    assert "year: 2023\n" in (kb / "papers/smith2023suffixed.yaml").read_text()
+    assert errors(kb) == []

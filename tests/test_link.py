@@ -171,3 +171,31 @@ def test_a_title_agrees_with_its_braced_entry_and_differs_from_any_other():
     assert link.disagreements("LLMs at Scale: A Survey", "2023", "", plain, "2023", "")[0][0] == "title"
     # Decoded and folded, not only unbraced: accents written in LaTeX still agree.
     assert link.disagreements("Müller's Model", "2023", "", "M{\\\"u}ller's Model", "2023", "") == ()
+
+
+def test_a_curator_decides_two_near_duplicates_are_two_papers(kb):
+    write(
+        kb,
+        "papers/r2020.yaml",
+        RECORD.format(id="r2020", title="Attention at a Discount!") + "distinct_from:\n  - muller2022attention\n",
+    )
+    append_bib(kb, "@misc{r2020, title={Attention at a Discount!}, author={Example, Ada}, year={2023}}\n")
+    assert not any("nearly the same" in problem for problem in problems(kb))
+
+
+def test_distinct_from_and_aliases_name_real_and_free_ids(kb):
+    write(
+        kb,
+        "papers/r2020.yaml",
+        RECORD.format(id="r2020", title="T") + "aliases:\n  - caching2024\ndistinct_from:\n  - nobody2020\n",
+    )
+    append_bib(kb, "@misc{r2020, title={T}, author={Example, Ada}, year={2023}}\n")
+    found = errors(kb)
+    assert "papers/r2020.yaml:12:5: error: alias 'caching2024' is also the id of papers/caching2024.yaml:1:5" in found
+    assert "papers/r2020.yaml:14:5: error: distinct_from names 'nobody2020', which is no record's id" in found
+
+
+def test_a_year_with_a_suffix_is_that_year(kb):
+    write(kb, "papers/r2020.yaml", RECORD.format(id="r2020", title="T"))
+    append_bib(kb, "@misc{r2020, title={T}, author={Example, Ada}, year={2023b}}\n")
+    assert errors(kb) == []

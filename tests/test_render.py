@@ -52,7 +52,8 @@ def test_node_page_has_breadcrumbs_description_subnodes_and_papers_newest_first(
     assert [a.get_text() for a in node.select(".breadcrumbs a")] == ["Home"]
     assert node.h1.get_text() == "Inference efficiency"
     assert [a.get_text() for a in node.select(".subnodes a")] == ["Quantization", "KV cache"]
-    assert [c.select_one(".title").get_text() for c in node.select(".card")] == [
+    newest_first = node.find("h2", string="Papers, newest first").find_next("ol")
+    assert [c.select_one(".title").get_text() for c in newest_first.select(".card")] == [
         "Caching Keys Without Authors",
         "Quantizing Imaginary Models: A Test Record",
         "Attention at a Discount",
@@ -226,3 +227,27 @@ added: 2026-11-25
 def test_a_template_failure_survives_the_way_back_from_a_worker():
     failure = pickle.loads(pickle.dumps(TemplateFailure(Position("templates/x.html", 3), "boom")))
     assert (failure.position, failure.message, str(failure)) == (Position("templates/x.html", 3), "boom", "boom")
+
+
+def test_paper_page_names_the_page_each_fact_was_checked_on(site):
+    sources = page(site, "papers/example2023quantizing/index.html").select_one("#source").find_next("ul")
+    checked = sources.find("a", href="https://example.org/abs/2301.10010")
+    assert checked.get_text() == "example.org/abs/2301.10010"
+    assert "checked there: authors, venue" in checked.parent.get_text()
+
+
+def test_an_old_id_redirects_to_the_paper_and_stays_out_of_sitemap_and_search(site):
+    old = page(site, "papers/quantizing2023imaginary/index.html")
+    assert old.find("meta", attrs={"http-equiv": "refresh"})["content"] == "0; url=../../papers/example2023quantizing/"
+    assert old.find("meta", attrs={"name": "robots"})["content"] == "noindex"
+    assert old.select_one("main a[rel=canonical]")["href"] == "../../papers/example2023quantizing/"
+    assert old.find(attrs={"data-pagefind-body": True}) is None  # the search indexes paper pages only
+    assert "quantizing2023imaginary" not in (site / "sitemap.xml").read_text()
+
+
+def test_a_node_page_starts_with_the_papers_that_define_it(site):
+    node = page(site, "topics/inference/kv-cache/index.html")
+    assert [a.get_text() for a in node.select(".start-here .card .title")] == ["Attention at a Discount"]
+    assert node.select_one(".start-here .defining").get_text() == "start here"
+    assert node.select_one("#start-here").find_next("h2").get_text() != "Start here"  # then every paper
+    assert len(page(site, "topics/inference/quantization/index.html").select(".start-here")) == 0

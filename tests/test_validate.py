@@ -134,3 +134,14 @@ def test_taxonomy_node_is_from_the_survey_or_an_extension(kb):
 def test_taxonomy_section_must_be_quoted_text(kb):
     write(kb, "taxonomy.yaml", TAXONOMY_NODE.format(children=LEAF.format(slug="q", origin="section: 7.1")))
     assert any(".section' must be text, but YAML reads 7.1 as a number" in e for e in problems(kb))
+
+
+def test_a_source_page_names_the_facts_it_vouches_for(kb):
+    page = "  - page: https://example.org/abs/1\n    facts:\n      - authors\n      - colour\n"
+    write(
+        kb, "papers/r2020.yaml", RECORD.format(id="r2020", title="T").replace("  - person: efflit test suite\n", page)
+    )
+    found = [e for e in errors(kb) if "r2020" in e]
+    assert len(found) == 1 and found[0].startswith(
+        "papers/r2020.yaml:12:9: error: 'source[0].facts[1]': Input should be"
+    )
