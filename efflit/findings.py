@@ -29,13 +29,14 @@ from efflit.bibtex import last_name
 from efflit.canonical import parse, record_text, schema_url
 from efflit.check import KnowledgeBase, check
 from efflit.curate import CurationError
-from efflit.importer import FIELD_ORDER, REFERENCES, Outcome, bib_entry_for, generated_id, slug_word
+from efflit.importer import FIELD_ORDER, REFERENCES, Decisions, Outcome, bib_entry_for, generated_id, slug_word
 from efflit.models import Fact, Record, Strict, Text, Url
 from efflit.problems import Position, Report
 from efflit.quality import is_published
 from efflit.write import write_atomic
 
 # Fields a finding may set, and the findings that are decisions or notes rather than facts.
+CURATORS = "efflit curators"  # who vouches for a decision read from the paper but tied to no page
 FACT_FIELDS = ("title", "authors", "year", "venue", "arxiv", "doi", "url", "code", "summary", "tags")
 NOTES = ("scope", "duplicate", "unresolved")
 
@@ -100,6 +101,9 @@ class Applier:
     outcomes: list[Outcome] = field(default_factory=list)
     notes: list[Finding] = field(default_factory=list)  # unresolved look-ups, for the curator
     duplicates: list[Finding] = field(default_factory=list)  # merged by `merge`, once the facts are in
+    out_of_scope: list[dict[str, str]] = field(default_factory=list)  # papers removed, for later imports
+    former_titles: dict[str, str] = field(default_factory=dict)  # titles corrected or merged away -> id
+    former_arxiv: dict[str, str] = field(default_factory=dict)  # wrong arXiv ids corrected -> id
 
     def __post_init__(self) -> None:
         self.papers = self.kb.project.papers
@@ -131,23 +135,30 @@ class Applier:
         if any(f.field == "scope" and f.value == "out" for f in found):
             self.removed.add(record.id)
             why = next(f.why for f in found if f.field == "scope")
+            self.out_of_scope.append(
+                {"title": record.title, **({"arxiv": record.arxiv} if record.arxiv else {}), "why": why or ""}
+            )
             self.outcomes.append(Outcome("removed", record.id, f"out of scope: {why}"))
             return
         facts = [f for f in found if f.field in FACT_FIELDS]
         if not facts:
             return
         data = record.model_dump(**_AS_WRITTEN)
-        vouched: dict[str, list[str]] = defaultdict(list)
+        vouched: dict[tuple[str, str], list[str]] = defaultdict(list)
+        # Tags are judged from the abstract: a tags finding without a page of its own rests on the
+        # page the summary was read on, or else on the curators' reading of the paper.
+        abstract = next((f.page for f in facts if f.field == "summary" and f.page), None)
         for fact in facts:
             data[fact.field] = fact.value
-            if fact.page:
-                vouched[fact.page].append(fact.field)
-        for page, fields in vouched.items():
-            named = [s for s in data["source"] if s.get("page") == page]
-            if named:
-                named[0]["facts"] = sorted(set(named[0].get("facts", [])) | set(fields), key=Fact.__args__.index)
-            else:
-                data["source"].append({"page": page, "facts": sorted(set(fields), key=Fact.__args__.index)})
+            if page := fact.page or (abstract if fact.field == "tags" else None):
+                vouched["page", page].append(fact.field)
+            elif fact.field == "tags":
+                vouched["person", CURATORS].append(fact.field)
+        for (kind, origin), fields in vouched.items():
+            named = next((s for s in data["source"] if s.get(kind) == origin), None)
+            if named is None:
+                data["source"].append(named := {kind: origin})
+            named["facts"] = sorted({*named.get("facts", ()), *fields}, key=Fact.__args__.index)
         if unknown := [t for t in data["tags"] if t not in self.kb.taxonomy.nodes]:
             self.outcomes.append(Outcome("skipped", record.id, f"tag '{unknown[0]}' is not a taxonomy node"))
             return
@@ -161,6 +172,10 @@ class Applier:
             detail = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
             self.outcomes.append(Outcome("skipped", record.id, f"the findings make an invalid record: {detail}"))
             return
+        if data["title"] != record.title:
+            self.former_titles[record.title] = data["id"]
+        if record.arxiv and data.get("arxiv") != record.arxiv:
+            self.former_arxiv[record.arxiv] = data["id"]
         self.written[data["id"]] = (old_id, data)
         changed = ", ".join(sorted({f.field for f in facts}))
         renamed = f"; renamed to {data['id']}" if old_id else ""
@@ -197,6 +212,8 @@ class Applier:
                 del data["distinct_from"]
             self.written[kept.id] = (None, data)
             self.removed.add(gone.id)
+            if gone.title != data["title"]:
+                self.former_titles[gone.title] = kept.id
             self.outcomes.append(Outcome("merged", gone.id, f"into papers/{kept.id}.yaml"))
 
     def add(self, papers: list[NewPaper]) -> None:
@@ -253,6 +270,12 @@ class Applier:
             write_atomic(path, record_text(document, self.schema))
         for record_id in sorted(self.removed | {old for old, _ in self.written.values() if old}):
             (self.papers / f"{record_id}.yaml").unlink(missing_ok=True)
+        if self.out_of_scope or self.former_titles or self.former_arxiv:
+            decisions = Decisions.read(self.kb.project.root)
+            decisions.out_of_scope += self.out_of_scope
+            decisions.former_titles |= self.former_titles
+            decisions.former_arxiv |= self.former_arxiv
+            decisions.save(self.kb.project.root)
 
     def _write_bibtex(self) -> None:
         path = self.papers / REFERENCES

@@ -14,9 +14,11 @@ import datetime
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import bibtexparser
+import yaml
 from pydantic import ValidationError
 
 from efflit.bibtex import normalize
@@ -147,6 +149,49 @@ def bib_entry_for(data: dict[str, Any], original: dict[str, str] | None) -> str:
     return format_entry(kind, key, fields)
 
 
+ARXIV_DOI = "10.48550/"
+DECISIONS = "sources/decisions.yaml"
+DECISIONS_HEADER = (
+    "# What curators decided about papers the lists carry, which imports honour (efflit apply writes it):\n"
+    "# papers out of scope are skipped; a title a paper no longer has (corrected, or merged into\n"
+    "# another record) still finds its record.\n"
+)
+
+
+@dataclass
+class Decisions:
+    """What curators decided about papers the lists carry (`sources/decisions.yaml`), so that a
+    second import of the same lists does not undo it."""
+
+    out_of_scope: list[dict[str, str]]  # title, arXiv id where known, why
+    former_titles: dict[str, str]  # a title a paper was listed under -> its record's id (or an alias)
+    former_arxiv: dict[str, str]  # a wrong arXiv id a list gives for a paper -> its record's id
+
+    @classmethod
+    def read(cls, root: Path) -> Decisions:
+        path = root / DECISIONS
+        data = (yaml.safe_load(path.read_text(encoding="utf-8")) if path.exists() else None) or {}
+        return cls(data.get("out_of_scope") or [], data.get("former_titles") or {}, data.get("former_arxiv") or {})
+
+    def why_out(self, data: dict[str, Any]) -> str | None:
+        """Why the paper is out of scope, if it is: matched by arXiv id, else by normalised title."""
+        for entry in self.out_of_scope:
+            if (data.get("arxiv") and entry.get("arxiv") == data["arxiv"]) or (
+                normalize(entry["title"]) == normalize(data["title"])
+            ):
+                return entry.get("why", "")
+        return None
+
+    def save(self, root: Path) -> None:
+        data = {
+            "out_of_scope": self.out_of_scope,
+            "former_titles": dict(sorted(self.former_titles.items())),
+            "former_arxiv": dict(sorted(self.former_arxiv.items())),
+        }
+        text = yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=1 << 16)
+        write_atomic(root / DECISIONS, DECISIONS_HEADER + text)
+
+
 class Importer:
     """Offer candidates one by one, then ``commit`` the result to disk."""
 
@@ -163,6 +208,14 @@ class Importer:
             self.records[paper.record.id] = paper.record.model_dump(mode="json", exclude_none=True)
             self._index(paper.record.id)
         self.outcomes: list[Outcome] = []
+        self.decisions = Decisions.read(kb.project.root)
+        # Titles a paper no longer has lead to its record, through the aliases of renamed records.
+        aliases = {alias: p.record.id for p in kb.papers for alias in p.record.aliases}
+        former = [("title", normalize(t), i) for t, i in self.decisions.former_titles.items()]
+        former += [("arxiv", arxiv_id, i) for arxiv_id, i in self.decisions.former_arxiv.items()]
+        for kind, value, record_id in former:
+            if (found := aliases.get(record_id, record_id)) in self.records:
+                self.index.setdefault((kind, value), found)
 
     def _keys(self, data: dict[str, Any]) -> list[tuple[str, str]]:
         keys = [("arxiv", data["arxiv"])] if data.get("arxiv") else []
@@ -194,9 +247,13 @@ class Importer:
             return Outcome("skipped", candidate.origin, f"'{candidate.title}': the source gives no year")
         if unknown := [t for t in candidate.tags if t not in self.kb.taxonomy.nodes]:
             return Outcome("skipped", candidate.origin, f"tag '{unknown[0]}' is not a taxonomy node")
+        if candidate.doi and candidate.doi.lower().startswith(ARXIV_DOI):
+            candidate.doi = None  # arXiv's own DOI names the preprint, as the arXiv id does
         data, dropped = self._valid_fields(candidate)
         if data is None:
             return Outcome("skipped", candidate.origin, f"'{candidate.title}': {dropped[0]}")
+        if (why := self.decisions.why_out(data)) is not None:
+            return Outcome("skipped", candidate.origin, f"'{candidate.title}': decided out of scope ({why})")
         note = f" (left out invalid {', '.join(dropped)})" if dropped else ""
         found = self._match(data)
         if found is not None:
@@ -255,7 +312,9 @@ class Importer:
         if data["source"][0] not in record["source"]:
             record["source"].append(data["source"][0])
             changes.append("source")
-        new_tags = [t for t in data["tags"] if t not in record["tags"]]
+        # Tags a curator checked against the paper itself stand: a list's section says less.
+        checked = any("tags" in source.get("facts", ()) for source in record["source"])
+        new_tags = [] if checked else [t for t in data["tags"] if t not in record["tags"]]
         if new_tags:
             record["tags"] += new_tags
             changes.append("tags")

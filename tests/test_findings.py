@@ -111,3 +111,25 @@ def test_a_line_that_is_no_finding_is_reported_at_its_place_and_nothing_is_writt
     assert f"{kb / 'findings.jsonl'}:2:1: error: not a finding" in result.output
     assert "Traceback" not in result.output
     assert (kb / "papers/caching2024.yaml").exists() and (kb / "papers/references.bib").read_text() == before
+
+
+def test_decisions_are_kept_for_later_imports(kb):
+    apply(
+        kb,
+        {"id": "caching2024", "field": "scope", "value": "out", "why": "background"},
+        {"id": "muller2022attention", "field": "title", "value": "Attention, Discounted", "page": PAGE},
+        {"id": "muller2022attention", "field": "arxiv", "value": "2301.00002", "page": PAGE},
+    )
+    decisions = yaml.safe_load((kb / "sources/decisions.yaml").read_text(encoding="utf-8"))
+    assert decisions["out_of_scope"] == [{"title": "Caching Keys Without Authors", "why": "background"}]
+    assert decisions["former_titles"] == {"Attention at a Discount": "muller2022attention"}
+    assert decisions["former_arxiv"] == {"hep-th/9901001": "muller2022attention"}
+
+
+def test_tags_judged_from_the_abstract_rest_on_its_page(kb):
+    apply(
+        kb,
+        {"id": "muller2022attention", "field": "summary", "value": "Cheaper.", "page": PAGE},
+        {"id": "muller2022attention", "field": "tags", "value": ["inference/kv-cache"], "why": "a cache paper"},
+    )
+    assert record(kb, "muller2022attention")["source"][-1] == {"page": PAGE, "facts": ["tags", "summary"]}

@@ -11,7 +11,7 @@ from efflit.bibtex import decode_latex, split_names
 from efflit.build import build
 from efflit.cli import main
 from efflit.importer import generated_id
-from kbtools import FIXTURES, RECORD, REPOSITORY, errors
+from kbtools import FIXTURES, RECORD, REPOSITORY, errors, write
 
 QUIRKS = FIXTURES / "import/quirks.bib"
 
@@ -191,3 +191,43 @@ def test_a_year_with_a_disambiguation_suffix_imports_and_checks_as_that_year(kb,
     assert run("import", "bib", "--root", kb, "--tag", "inference/quantization", bib).exit_code == 0
     assert "year: 2023\n" in (kb / "papers/smith2023suffixed.yaml").read_text()
     assert errors(kb) == []
+
+
+def bib_file(tmp_path, text):
+    path = tmp_path / "more.bib"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_imports_honour_the_curators_decisions(kb, tmp_path):
+    write(
+        kb,
+        "sources/decisions.yaml",
+        "out_of_scope:\n  - title: A Bandit Paper\n    why: background\n"
+        "former_titles:\n  'Discounted Attention': muller2022attention\n",
+    )
+    entries = bib_file(
+        tmp_path,
+        "@article{b, title={A Bandit Paper}, author={Auer, Peter}, year={2002}}\n"
+        '@article{c, title={Discounted Attention}, author={M{\\"u}ller, J{\\"o}rg}, year={2022}}\n',
+    )
+    result = run("import", "bib", "--root", kb, "--tag", "inference/quantization", entries)
+    assert "'A Bandit Paper': decided out of scope (background)" in result.output
+    assert "into papers/muller2022attention.yaml" in result.output  # found under the title it no longer has
+    assert "0 added" in result.output
+
+
+def test_tags_a_curator_checked_stay_as_they_are(kb, tmp_path):
+    path = kb / "papers/example2023quantizing.yaml"
+    path.write_text(path.read_text().replace("      - venue\n", "      - venue\n      - tags\n"))
+    entry = bib_file(tmp_path, "@article{x, title={Quantizing Imaginary Models: A Test Record}, year={2023}}\n")
+    run("import", "bib", "--root", kb, "--tag", "inference/kv-cache", entry)
+    assert "inference/kv-cache" not in path.read_text()
+
+
+def test_an_arxiv_doi_is_not_taken_for_the_papers_doi(kb, tmp_path):
+    entry = bib_file(
+        tmp_path, "@article{x, title={New}, author={Roe, Ann}, year={2023}, doi={10.48550/arXiv.2301.00001}}\n"
+    )
+    run("import", "bib", "--root", kb, "--tag", "inference/quantization", entry)
+    assert "doi" not in (kb / "papers/roe2023new.yaml").read_text()
