@@ -16,7 +16,6 @@ from pathlib import Path
 
 import bibtexparser
 from bibtexparser import model
-from bibtexparser.middlewares import ResolveStringReferencesMiddleware
 from pylatexenc.latex2text import LatexNodes2Text
 
 from efflit.load import read_text
@@ -60,7 +59,10 @@ def load_bib(path: Path, display: str, report: Report) -> list[BibEntry]:
     text = read_text(path, display, report, MAX_BIB_BYTES)
     if text is None:
         return []
-    library = bibtexparser.parse_string(text, parse_stack=[ResolveStringReferencesMiddleware(True)])
+    # Macros and `#` joins are resolved below, as BibTeX resolves them: the library's own resolver
+    # leaves a join as written and an undefined macro as plain text.
+    library = bibtexparser.parse_string(text, parse_stack=[])
+    strings = {string.key.lower(): str(string.value) for string in library.strings}
     for block in library.failed_blocks:
         where = Position(display, block.start_line + 1)
         if isinstance(block, model.DuplicateBlockKeyBlock):  # an entry's or an @string's key
@@ -84,9 +86,23 @@ def load_bib(path: Path, display: str, report: Report) -> list[BibEntry]:
             )
     entries = []
     for entry in library.entries:
+        if not entry.key.strip():
+            report.error(
+                Position(display, entry.start_line + 1),
+                f"@{entry.entry_type} entry has no key",
+                "write its record's id after the opening brace: @inproceedings{dao2022flashattention,",
+            )
+            continue
         fields = {}
         for f in entry.fields:
-            value, macro = _unenclosed(str(f.value))
+            value, macro = _resolved(str(f.value), strings)
+            if control := _CONTROL.search(value):
+                report.error(
+                    Position(display, f.start_line + 1),
+                    f"field '{f.key.lower()}' of entry '{entry.key}' holds the control character "
+                    f"U+{ord(control.group()):04X}",
+                    "remove it: NUL and similar bytes have no place in a reference",
+                )
             if macro:
                 report.warning(
                     Position(display, f.start_line + 1),
@@ -106,18 +122,44 @@ def load_bib(path: Path, display: str, report: Report) -> list[BibEntry]:
     return entries
 
 
-def _unenclosed(raw: str) -> tuple[str, str | None]:
-    """A field's value without its braces or quotes, and the macro it names if that is undefined."""
-    raw = raw.strip()
-    if raw.startswith("{") and raw.endswith("}"):
-        return raw[1:-1], None
-    if "#" in raw:
-        return raw, None  # a concatenation stays as written
-    if raw.startswith('"') and raw.endswith('"'):
-        return raw[1:-1], None
-    if raw.isdigit() or raw.lower() in MONTHS:
-        return raw, None
-    return raw, raw
+def _resolved(raw: str, strings: dict[str, str], depth: int = 0) -> tuple[str, str | None]:
+    """A field's value as BibTeX reads it: braces or quotes removed, the parts of a `#` join joined,
+    @string macros replaced (month names stay as written); and the first macro that is not defined."""
+    parts, undefined = [], None
+    for piece in _pieces(raw):
+        if (piece.startswith("{") and piece.endswith("}")) or (piece.startswith('"') and piece.endswith('"')):
+            parts.append(piece[1:-1])
+        elif piece.isdigit() or piece.lower() in MONTHS:
+            parts.append(piece)
+        elif piece.lower() in strings and depth < MAX_MACRO_DEPTH:
+            value, missing = _resolved(strings[piece.lower()], strings, depth + 1)
+            parts.append(value)
+            undefined = undefined or missing
+        else:
+            parts.append(piece)
+            undefined = undefined or piece
+    return "".join(parts), undefined
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # all C0 controls but tab and line ends
+MAX_MACRO_DEPTH = 16  # an @string defined through itself stops here
+
+
+def _pieces(raw: str) -> list[str]:
+    """The parts of a value joined by `#` outside braces and quotes."""
+    pieces, depth, quoted, start = [], 0, False, 0
+    for index, char in enumerate(raw):
+        if char == "{":
+            depth += 1
+        elif char == "}":
+            depth -= 1
+        elif char == '"' and depth == 0:
+            quoted = not quoted
+        elif char == "#" and depth == 0 and not quoted:
+            pieces.append(raw[start:index])
+            start = index + 1
+    pieces.append(raw[start:])
+    return [piece.strip() for piece in pieces if piece.strip()]
 
 
 def _second_field_line(raw: str, name: str, first_line: int) -> int:

@@ -6,10 +6,12 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import hashlib
+import unicodedata
 from collections import defaultdict
 from collections.abc import Callable
 from functools import partial
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 from rapidfuzz import fuzz
 
@@ -64,6 +66,7 @@ def link(
     check_coverage(taxonomy, papers, report)
     check_unique(papers, report)
     check_references(papers, report)
+    check_hosts(papers, report)
     check_incomplete(papers, report)
     titles = [p.record.title for p in papers]
     titles_key = hashlib.blake2b("\0".join(titles).encode(), digest_size=16).hexdigest()
@@ -136,13 +139,20 @@ def link_bibtex(
         by_folded.setdefault(entry.key.casefold(), entry)
         by_key.setdefault(entry.key, entry)
 
+    cited = set()  # keys that entries inherit from: no record needs them
     for entry in entries:
-        if (target := entry.fields.get("crossref")) and target.casefold() not in by_folded:
+        if not (target := entry.fields.get("crossref")):
+            continue
+        if (parent := by_folded.get(target.casefold())) is None:
             report.error(
                 entry.field_position("crossref"),
                 f"crossref '{target}' names no BibTeX entry",
                 "add it, or remove the crossref",
             )
+            continue
+        cited.add(parent.key)
+        if by_key.get(entry.key) is entry:
+            by_key[entry.key] = inherited(entry, parent)
 
     linked: dict[str, BibEntry] = {}
     previous, known.compared = known.compared, {}
@@ -161,13 +171,22 @@ def link_bibtex(
             continue
         linked[record.id] = entry
         _compare(paper, entry, previous, known.compared, report)
-    used = {entry.key for entry in linked.values()}
+    used = {entry.key for entry in linked.values()} | cited
     for entry in by_key.values():
         if entry.key not in used:
             report.warning(
                 entry.position, f"BibTeX entry '{entry.key}' belongs to no record", "remove it, or add its record"
             )
     return linked
+
+
+def inherited(entry: BibEntry, parent: BibEntry) -> BibEntry:
+    """The entry with the fields it lacks taken from the entry its `crossref` names, as BibTeX takes
+    them: exports then hold the whole reference, without a key they may not carry."""
+    fields = {**parent.fields, **entry.fields}
+    del fields["crossref"]
+    fields.pop("key", None)
+    return BibEntry(entry.key, entry.entry_type, fields, entry.position, entry.field_lines)
 
 
 def _compare(paper: Paper, entry: BibEntry, previous: Compared, compared: Compared, report: Report) -> None:
@@ -222,7 +241,8 @@ def disagreements(
     elif names and not first_author:
         found.append(("authors", "no authors", names[0], "author"))
     elif names and (theirs := decoded("author", last_name(names[0]))) is not None:
-        if not theirs or not normalize(first_author).endswith(theirs):
+        # A family name of punctuation alone normalises to nothing: then the names must be the same.
+        if not normalize(first_author).endswith(theirs) if theirs else first_author != names[0].strip():
             found.append(("authors", first_author, names[0], "author"))
     return tuple(found)
 
@@ -266,6 +286,46 @@ def check_references(papers: list[Paper], report: Report) -> None:
                     + ("this record itself" if other_id == paper.record.id else "no record's id"),
                     "name the id of the other record whose title is nearly the same",
                 )
+
+
+LINK_FIELDS = ("url", "pdf", "code")
+
+
+def check_hosts(papers: list[Paper], report: Report) -> None:
+    """Warn about a link whose host is not what it looks like (`аrxiv.org` with a Cyrillic `а`), as
+    browsers do by showing such a host in its punycode form."""
+    for paper in papers:
+        for name in LINK_FIELDS:
+            url = getattr(paper.record, name)
+            if url is None or url.isascii():
+                continue
+            host = urlsplit(url).hostname or ""
+            if (scripts := look_alike(host)) is not None:
+                report.warning(
+                    paper.document.position((name,)),
+                    f"the host '{host}' is written in {' and '.join(scripts)} letters: browsers show it as "
+                    f"'{host.encode('idna').decode('ascii')}'",
+                    "check that the link leads where it seems to; write the host in plain letters",
+                )
+
+
+def look_alike(host: str) -> list[str] | None:
+    """The scripts of a host name's letters when it could pass for another: a label that mixes a
+    script whose letters copy Latin ones with another, or such letters under a Latin top-level domain."""
+    labels = [label for label in host.split(".") if label]
+    scripts_of = [{_script(char) for char in label if char.isalpha()} for label in labels]
+    found = set().union(*scripts_of) if scripts_of else set()
+    mixed = any(scripts & LATIN_LOOK_ALIKES and len(scripts) > 1 for scripts in scripts_of)
+    copies_latin = bool(found & LATIN_LOOK_ALIKES) and labels[-1].isascii()
+    return sorted(found) if mixed or copies_latin else None
+
+
+LATIN_LOOK_ALIKES = {"Cyrillic", "Greek", "Armenian", "Cherokee"}
+
+
+def _script(char: str) -> str:
+    """The script of a letter, from its Unicode name (`CYRILLIC SMALL LETTER A` is Cyrillic)."""
+    return unicodedata.name(char, "UNKNOWN").split()[0].capitalize()
 
 
 def near_duplicates(titles: list[str]) -> list[tuple[int, int]]:

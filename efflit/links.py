@@ -4,9 +4,11 @@ HEAD first, GET when HEAD is refused; redirects followed one hop at a time (a
 permanent one is reported with the address to use instead); a global bound on
 requests under way and, per host, a bound and a minimum interval between
 requests; retries with backoff for what can heal (timeouts, resets, 408, 429,
-5xx), honouring Retry-After.  Good results are cached for a number of days;
-failures never are, so a cache never hides one.  Addresses that resolve to
-loopback, private or link-local networks are not fetched unless allowed.
+5xx), honouring Retry-After up to two minutes (a host that asks for longer, or
+keeps asking, has its links reported as not checked rather than stall the run).
+Good results are cached for a number of days; failures never are, so a cache
+never hides one.  Addresses that resolve to loopback, private or link-local
+networks are not fetched unless allowed.
 """
 
 from __future__ import annotations
@@ -36,7 +38,13 @@ CACHE = CACHE_FOLDER / "links.json"
 MAX_REDIRECTS = 10
 RETRY_STATUSES = {408, 429, 500, 502, 503, 504}
 HEALING_ERRORS = (httpx.TimeoutException, httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError)
-MAX_RETRY_AFTER = 120.0
+MAX_RETRY_AFTER = 120.0  # a server asking for longer is not waited for: its links are left unchecked
+MAX_HOST_WAIT = 300.0  # seconds of waiting to retry, in all, that one host may cost a run
+
+
+class Unchecked(str):
+    """Why a link was not checked (a server that rate-limits beyond what a run waits): neither
+    broken nor fine."""
 
 
 @dataclass(frozen=True)
@@ -55,6 +63,7 @@ class Result:
     detail: str  # "200 OK", "404 Not Found", "timed out", ...
     moved_to: str | None = None  # the final address, when a permanent redirect led there
     skipped: bool = False  # not fetched (a private address)
+    unchecked: bool = False  # not checked: the server rate-limits for longer than a run waits
 
 
 def record_links(papers: list[Paper]) -> list[Link]:
@@ -90,6 +99,20 @@ class Host:
         self.interval = interval
         self.turn = asyncio.Lock()
         self.last_start = float("-inf")
+        self.waited = 0.0  # seconds spent waiting to retry, in all
+        self.refusing: Unchecked | None = None  # set once the host asked to wait too long
+
+    def may_wait(self, delay: float) -> Unchecked | None:
+        """Why not to wait ``delay`` seconds before a retry (None: wait, and count it)."""
+        if self.refusing is None and delay > MAX_RETRY_AFTER:
+            self.refusing = Unchecked(
+                f"not checked: the server asks to wait {delay:.0f} s (more than {MAX_RETRY_AFTER:.0f})"
+            )
+        elif self.refusing is None and self.waited + delay > MAX_HOST_WAIT:
+            self.refusing = Unchecked(f"not checked: its host kept asking to wait ({MAX_HOST_WAIT:.0f} s in all)")
+        if self.refusing is None:
+            self.waited += delay
+        return self.refusing
 
     async def wait_turn(self) -> None:
         async with self.turn:
@@ -160,6 +183,8 @@ class Checker:
             if not self.allow_private and await _private(parts.host):
                 return Result(url, True, "not fetched: the address is loopback, private or link-local", skipped=True)
             outcome = await self._request(client, parts)
+            if isinstance(outcome, Unchecked):
+                return Result(url, False, outcome, unchecked=True)
             if isinstance(outcome, str):
                 return Result(url, False, outcome)
             status, reason, location = outcome
@@ -177,6 +202,8 @@ class Checker:
         host = self._host(url.host)
         problem = ""
         for attempt in range(self.settings.retries + 1):
+            if host.refusing is not None:  # asked already: its other links are not tried
+                return host.refusing
             delay = 0.5 * 2**attempt
             try:
                 async with host.slots:
@@ -191,7 +218,9 @@ class Checker:
                 problem = f"{status} {reason}".strip()
                 delay = retry_after if retry_after is not None else delay
             if attempt < self.settings.retries:
-                await asyncio.sleep(min(delay, MAX_RETRY_AFTER))
+                if (refused := host.may_wait(delay)) is not None:
+                    return refused
+                await asyncio.sleep(delay)
         return problem
 
     async def _head_or_get(self, client: httpx.AsyncClient, url: httpx.URL, host: Host) -> tuple:
@@ -245,7 +274,9 @@ def report_links(links: list[Link], results: dict[str, Result]) -> Report:
     report = Report()
     for link in links:
         result = results[link.url]
-        if not result.ok:
+        if result.unchecked:
+            report.warning(link.position, f"{link.field} {link.url} {result.detail}", "check it by hand, or later")
+        elif not result.ok:
             report.error(link.position, f"{link.field} {link.url} {result.detail}", "fix or remove the link")
         elif result.moved_to:
             report.warning(

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import codecs
 import datetime
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -216,6 +217,10 @@ def compose(text: str, display: str, report: Report, positions: bool = True) -> 
                         f"quote it: '{event.value}':",
                     )
                 stack[-1][2], stack[-1][3] = value, start
+            elif event.implicit[0] and tag == _INT and not _DECIMAL.match(event.value):
+                # YAML 1.1 reads 0x7E6 as 2022 and 20:23 as 1223: kept as written, which no number
+                # field takes, and the error says what YAML would have made of it.
+                attach(event.value, start, event.value, f"the {_notation(event.value)} number {value}")
             elif event.implicit[0] and tag != _STR:
                 attach(value, start, event.value, _KIND_NAMES.get(tag))
             else:
@@ -249,6 +254,17 @@ def compose(text: str, display: str, report: Report, positions: bool = True) -> 
     if not root or root[0] is None:
         return None
     return Document(display, root[0], places)
+
+
+_INT = _CORE + "int"
+_DECIMAL = re.compile(r"[-+]?(?:0|[1-9][0-9]*)\Z")
+
+
+def _notation(text: str) -> str:
+    digits = text.lstrip("+-").lower()
+    if ":" in digits:
+        return "sexagesimal (base 60)"
+    return {"0x": "hexadecimal", "0b": "binary"}.get(digits[:2], "octal" if digits.startswith("0") else "underscored")
 
 
 def _scalar_tag(event: yaml.ScalarEvent, display: str) -> str:

@@ -11,8 +11,10 @@ import datetime
 import re
 import unicodedata
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, WithJsonSchema, model_validator
+from pydantic_core import PydanticCustomError
 
 SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 ID_PATTERN = r"^[a-z0-9]+(?:[-_][a-z0-9]+)*$"
@@ -59,6 +61,9 @@ def _doi(value: str) -> str:
 def _web_url(value: str) -> str:
     if not _URL.match(value):
         raise ValueError(f"'{value}' is not an http(s) URL; only http:// and https:// links are allowed")
+    if "@" in urlsplit(value).netloc:
+        # Never published: a user name or token in a link is a secret handed to every reader.
+        raise ValueError("holds a user name or password before '@': remove them, the link is published")
     return value
 
 
@@ -70,8 +75,16 @@ def _not_reserved(value: str) -> str:
 
 def _no_repeats(noun: str) -> AfterValidator:
     def check(values: list[str]) -> list[str]:
-        if len(set(values)) != len(values):
-            raise ValueError(f"lists the same {noun} twice")
+        seen: dict[str, int] = {}
+        for index, value in enumerate(values):
+            if value in seen:
+                # The error names the repeat's place, so that it is reported at the repeat's line.
+                raise PydanticCustomError(
+                    "repeated",
+                    f"lists the {noun} '{{value}}' twice (first as item {{first}})",
+                    {"value": value, "first": seen[value] + 1, "index": index},
+                )
+            seen[value] = index
         return values
 
     return AfterValidator(check)

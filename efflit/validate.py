@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
@@ -33,7 +34,27 @@ def validate_record(document: Document, report: Report) -> Paper | None:
             f"id '{record.id}' differs from the file name '{stem}.yaml'",
             f"rename the file to {record.id}.yaml, or set id: {stem}",
         )
+    for link in _dropped_links(record.summary or ""):
+        report.warning(
+            document.position(("summary",)),
+            f"the summary's link '{link}' is dropped from the page: only http(s) and mailto links are kept",
+            "write the full address, such as https://arxiv.org/abs/2312.00678",
+        )
     return Paper(record, document)
+
+
+# Markdown link targets: inline `[text](target)`, and reference definitions `[name]: target`.
+_LINK_TARGET = re.compile(r"\]\(\s*<?([^\s)>]+)|^ {0,3}\[[^\]]+\]:\s*<?(\S+?)>?(?:\s|$)", re.M)
+_KEPT_LINK = re.compile(r"^(?:https?://|mailto:)", re.I)
+
+
+def _dropped_links(summary: str) -> list[str]:
+    """The links of a summary the page cannot keep (relative, fragment-only or another scheme): the
+    renderer keeps absolute http(s) and mailto links only (see `markup.render_markdown`)."""
+    if "](" not in summary and "]:" not in summary:
+        return []
+    targets = (inline or reference for inline, reference in _LINK_TARGET.findall(summary))
+    return [target for target in targets if not _KEPT_LINK.match(target)]
 
 
 @dataclass(frozen=True)
@@ -110,6 +131,8 @@ def _label(loc: Loc) -> str:
 def _report_detail(model: type[BaseModel], document: Document, detail: dict, report: Report) -> None:
     loc = tuple(detail["loc"])
     kind = detail["type"]
+    if kind == "repeated":  # a list's rule about one of its items: reported at that item
+        loc += (detail["ctx"]["index"],)
     field = _label(loc)
     if kind == "missing":
         name = loc[-1]

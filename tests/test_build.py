@@ -132,3 +132,33 @@ def test_check_reuses_its_last_report_only_while_nothing_changed(kb):
     record = kb / "papers/caching2024.yaml"
     record.write_text(record.read_text().replace("year: 2024", "year: 2O24"))
     assert "papers/caching2024.yaml:4:7: error" in CliRunner().invoke(main, ["check", "--root", str(kb)]).output
+
+
+def test_exports_hold_what_a_join_and_a_crossref_mean(kb):
+    """`#` joins of strings and @string macros are joined, and a crossref's fields are inherited,
+    in every export: a citation manager reads the same reference BibTeX would make."""
+    import bibtexparser
+
+    bib = kb / "papers/references.bib"
+    bib.write_text(
+        '@string{mlsys = "Proceedings of Machine Learning and Systems"}\n'
+        + bib.read_text()
+        .replace("booktitle = {NeurIPS},", 'booktitle = mlsys # " (MLSys) " # 2024,')
+        .replace(
+            "  year = {2024},\n}", "  crossref = {proceedings2024},\n}\n\n@proceedings{proceedings2024, year = {2024}}"
+        )
+    )
+    result = build(kb)
+    assert result.exit_code == 0, result.output
+    assert "belongs to no record" not in result.output  # an entry others inherit from needs no record
+    for path in ("downloads/efflit.bib", "downloads/topics/inference.bib"):
+        entries = bibtexparser.parse_string((kb / "site" / path).read_text(encoding="utf-8")).entries_dict
+        assert (
+            entries["example2023quantizing"]["booktitle"] == "Proceedings of Machine Learning and Systems (MLSys) 2024"
+        )
+        assert entries["caching2024"]["year"] == "2024" and "crossref" not in entries["caching2024"].fields_dict
+    page = BeautifulSoup((kb / "site/papers/example2023quantizing/index.html").read_text(), "html.parser")
+    assert (
+        "booktitle     = {Proceedings of Machine Learning and Systems (MLSys) 2024},"
+        in page.select_one("#bibtex").get_text()
+    )

@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import os
 import pickle
+import subprocess
+import sys
+from pathlib import Path
 
+import efflit
 from efflit import cache
 from efflit.check import check
 from efflit.forks import wait_meanwhile
@@ -31,12 +35,18 @@ class Exploit:
         return (os.system, ("touch pwned",))
 
 
-def test_a_planted_cache_file_cannot_run_code(kb, tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
+def test_a_planted_cache_file_cannot_run_code(kb, tmp_path):
     expected = outcome(kb)
-    (kb / cache.CACHE / "parsed.pickle").write_bytes(pickle.dumps({"version": "x", "files": Exploit()}))
-    assert outcome(kb) == expected
+    for planted in (kb / cache.CACHE).glob("*.pickle"):  # every cache file a check reads
+        planted.write_bytes(pickle.dumps({"version": "x", "files": Exploit(), "key": Exploit()}))
+    # A process of its own, which knows nothing from this one's memory: it reads the files.
+    code = {**os.environ, "PYTHONPATH": str(Path(efflit.__file__).parent.parent)}  # this efflit
+    checked = subprocess.run(
+        [sys.executable, "-m", "efflit", "check", "--root", str(kb)], cwd=tmp_path, env=code, capture_output=True
+    )
+    assert checked.returncode == 0, checked.stderr
     assert not (tmp_path / "pwned").exists()
+    assert outcome(kb) == expected
 
 
 def test_what_was_made_per_record_is_reused_only_for_records_whose_key_is_the_same(tmp_path):

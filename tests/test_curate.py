@@ -100,8 +100,13 @@ def test_enrich_fills_missing_authors_and_venue_and_never_overwrites(incomplete,
 
 def test_enrich_uses_its_cache_on_a_second_run(incomplete, httpserver):
     httpserver.expect_request("/api/query").respond_with_data(FEED)
-    run("enrich", "--root", incomplete, *api(httpserver))
-    run("enrich", "--root", incomplete, *api(httpserver))
+    papers = incomplete / "papers"
+    before = {path: path.read_bytes() for path in papers.iterdir()}
+    assert "merged" in run("enrich", "--root", incomplete, *api(httpserver)).output
+    for path, data in before.items():  # incomplete again: the second run wants the same facts
+        path.write_bytes(data)
+    result = run("enrich", "--root", incomplete, *api(httpserver))
+    assert "merged" in result.output  # filled again, from the cache
     assert len(httpserver.log) == 1
 
 

@@ -203,3 +203,37 @@ def test_links_json_format(kb, httpserver):
 
     (problem,) = json.loads(result.stdout)
     assert (problem["path"], problem["line"], problem["severity"]) == ("papers/example2023quantizing.yaml", 9, "error")
+
+
+def test_a_server_asking_to_wait_a_day_is_reported_unchecked_at_once(httpserver, arrivals):
+    httpserver.expect_request("/a").respond_with_response(Response("slow down", 429, {"Retry-After": "86400"}))
+    httpserver.expect_request("/b").respond_with_response(Response("slow down", 429, {"Retry-After": "86400"}))
+    started = time.monotonic()
+    results, _ = check([httpserver.url_for("/a"), httpserver.url_for("/b")], LinkSettings(retries=3, intervals={}))
+    assert time.monotonic() - started < 5  # not 2 URLs x 3 retries x the 120 s cap
+    for url in (httpserver.url_for("/a"), httpserver.url_for("/b")):
+        assert results[url].unchecked and not results[url].ok
+        assert results[url].detail == "not checked: the server asks to wait 86400 s (more than 120)"
+    assert len(arrivals) <= 2  # once the host has asked for a day, its other links are not tried
+
+
+def test_the_wait_one_host_may_cost_is_bounded(httpserver, monkeypatch):
+    monkeypatch.setattr("efflit.links.MAX_HOST_WAIT", 1.0)
+    httpserver.expect_request("/slow").respond_with_response(Response("busy", 503, {"Retry-After": "0.4"}))
+    started = time.monotonic()
+    results, _ = check([httpserver.url_for("/slow")], LinkSettings(retries=10, intervals={}))
+    assert time.monotonic() - started < 2.5
+    assert results[httpserver.url_for("/slow")].detail == "not checked: its host kept asking to wait (1 s in all)"
+
+
+def test_an_unchecked_link_is_a_warning_that_says_why(kb, httpserver):
+    httpserver.expect_request("/code").respond_with_response(Response("slow down", 429, {"Retry-After": "86400"}))
+    record = kb / "papers/example2023quantizing.yaml"
+    record.write_text(record.read_text().replace("https://example.org/code/quantizing", httpserver.url_for("/code")))
+    (kb / "pyproject.toml").write_text(
+        (kb / "pyproject.toml").read_text() + '\n[tool.efflit.links]\ninclude = ["localhost"]\n'
+    )
+    result = run("links", "--root", kb, "--allow-private", "--no-cache")
+    line = next(line for line in result.output.splitlines() if "/code" in line)
+    assert line.startswith("papers/example2023quantizing.yaml:9:7: warning: code ")
+    assert line.endswith("not checked: the server asks to wait 86400 s (more than 120)")
