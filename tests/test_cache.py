@@ -13,6 +13,7 @@ import efflit
 from efflit import cache
 from efflit.check import check
 from efflit.forks import wait_meanwhile
+from kbtools import forget_memory
 
 
 def outcome(root):
@@ -54,6 +55,7 @@ def test_what_was_made_per_record_is_reused_only_for_records_whose_key_is_the_sa
     assert made.values == {}
     made.values |= {"a": "made from a", "b": "made from b"}
     made.save()
+    forget_memory()  # what the next process finds on disk
     again = cache.PerRecord(tmp_path, "things", "v1", {"a": "key-a", "b": "key-b2"})  # b was edited
     assert again.values == {"a": "made from a"}
     assert cache.PerRecord(tmp_path, "things", "v2", {"a": "key-a"}).values == {}  # made another way
@@ -61,6 +63,7 @@ def test_what_was_made_per_record_is_reused_only_for_records_whose_key_is_the_sa
 
 def test_a_cache_file_another_process_wrote_is_read_again(tmp_path):
     cache.remember(tmp_path, "things", "key", {"made": "here"})
+    forget_memory()
     assert cache.recall(tmp_path, "things", "key") == {"made": "here"}
     other = {"key": "key", "result": {"made": "by another efflit"}}
     (tmp_path / cache.CACHE / "things.pickle").write_bytes(pickle.dumps(other))  # as another process would
