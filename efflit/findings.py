@@ -110,7 +110,7 @@ class Applier:
         self.schema = schema_url(self.kb.project.settings)
         self.records = {p.record.id: p.record for p in self.kb.papers}
         self.aliases = {alias: record for record in self.records.values() for alias in record.aliases}
-        self.taken = set(self.records) | {alias for r in self.records.values() for alias in r.aliases}
+        self.taken = set(self.records) | set(self.aliases)  # ids a new or renamed record may not take
         self.written: dict[str, tuple[str | None, dict]] = {}  # id -> (its old id when renamed, its data)
         self.removed: set[str] = set()
 
