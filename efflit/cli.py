@@ -63,33 +63,30 @@ def main() -> None:
 @click.option("--quality", is_flag=True, help="Also print how complete the records are, per taxonomy node.")
 def check(root: Path, strict: bool, output_format: str, site: Path | None, base_url: str | None, quality: bool) -> None:
     """Check records, taxonomy and BibTeX (and with --site, a built site's internal links)."""
+    if site is None and not quality:
+        counted, report = reuse.check(root)  # replayed when nothing changed
+        _finish("efflit check", counted, report, strict=strict, output_format=output_format)
+    from efflit.check import check as run_check
+    from efflit.check import counts
+
     if site is None:
-        counted, report = reuse.check(root)
+        kb, report = run_check(root.resolve())  # the report needs the knowledge base itself
     else:
         from efflit.build import check_built_site
-        from efflit.check import counts
 
         kb, report = check_built_site(root, site, _with_slash(base_url))
-        counted = counts(kb)
-    if quality and (lines := _quality(root)) is not None:
+    if quality and kb is not None:
+        from efflit.catalog import build_catalog
         from efflit.quality import as_json, as_text
+        from efflit.quality import report as quality_report
 
+        lines = quality_report(build_catalog(kb))
         if output_format == "json":  # one document: the report and the problems
             problems = json.loads(FORMATTERS["json"](report.sorted()))
             click.echo(json.dumps({"quality": as_json(lines), "problems": problems}, indent=2, ensure_ascii=False))
             raise SystemExit(1 if report.failed(strict) else 0)
         click.echo(as_text(lines))
-    _finish("efflit check", counted, report, strict=strict, output_format=output_format)
-
-
-def _quality(root: Path) -> list | None:
-    """The quality report's lines, or None where the knowledge base does not load (the check says why)."""
-    from efflit import quality
-    from efflit.catalog import build_catalog
-    from efflit.check import check as run_check
-
-    kb, _ = run_check(root.resolve())
-    return quality.report(build_catalog(kb)) if kb is not None else None
+    _finish("efflit check", counts(kb), report, strict=strict, output_format=output_format)
 
 
 def _finish(command: str, counted: str, report: Report, *, strict: bool = False, output_format: str = "text") -> None:

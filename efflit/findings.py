@@ -154,11 +154,7 @@ class Applier:
                 vouched["page", page].append(fact.field)
             elif fact.field == "tags":
                 vouched["person", CURATORS].append(fact.field)
-        for (kind, origin), fields in vouched.items():
-            named = next((s for s in data["source"] if s.get(kind) == origin), None)
-            if named is None:
-                data["source"].append(named := {kind: origin})
-            named["facts"] = sorted({*named.get("facts", ()), *fields}, key=Fact.__args__.index)
+        _vouch(data["source"], vouched)
         if unknown := [t for t in data["tags"] if t not in self.kb.taxonomy.nodes]:
             self.outcomes.append(Outcome("skipped", record.id, f"tag '{unknown[0]}' is not a taxonomy node"))
             return
@@ -222,15 +218,12 @@ class Applier:
             if paper.arxiv and paper.arxiv in known:
                 self.outcomes.append(Outcome("skipped", paper.title, f"arXiv {paper.arxiv} is in already"))
                 continue
-            vouched: dict[str, list[str]] = defaultdict(list)
+            vouched: dict[tuple[str, str], list[str]] = defaultdict(list)
             for name in FACT_FIELDS:
                 if getattr(paper, name):
-                    vouched[paper.pages.get(name, paper.page)].append(name)
-            data = {
-                **paper.model_dump(include=set(FACT_FIELDS), exclude_none=True),
-                "source": [{"page": page, "facts": facts} for page, facts in vouched.items()],
-                "added": self.today,
-            }
+                    vouched["page", paper.pages.get(name, paper.page)].append(name)
+            data = {**paper.model_dump(include=set(FACT_FIELDS), exclude_none=True), "source": [], "added": self.today}
+            _vouch(data["source"], vouched)
             data["id"] = self._free_id(data)
             try:
                 Record.model_validate(data)
@@ -302,6 +295,16 @@ class Applier:
         counts = {kind: sum(o.kind == kind for o in self.outcomes) for kind in kinds}
         renamed = sum(1 for old, _ in self.written.values() if old)
         return ", ".join(f"{n} {kind}" for kind, n in counts.items()) + f" ({renamed} renamed)"
+
+
+def _vouch(sources: list[dict], vouched: dict[tuple[str, str], list[str]]) -> None:
+    """Name in ``sources`` what each origin (`("page", url)`, `("person", name)`) vouches for: its
+    fields join the `facts` of the source that names it, or of a new source."""
+    for (kind, origin), fields in vouched.items():
+        named = next((source for source in sources if source.get(kind) == origin), None)
+        if named is None:
+            sources.append(named := {kind: origin})
+        named["facts"] = sorted({*named.get("facts", ()), *fields}, key=Fact.__args__.index)
 
 
 # A record's fields as its file holds them; authors are required even when empty.

@@ -18,7 +18,7 @@ from rapidfuzz import fuzz
 from efflit.bibtex import BibEntry, LatexTooDeep, last_name, normalize, split_names
 from efflit.bibtex import bib_year as bib_year_of
 from efflit.forks import cores, side_by_side
-from efflit.models import Record, tag_paths
+from efflit.models import LINK_FIELDS, Record, tag_paths
 from efflit.problems import Problem, Report
 from efflit.validate import Paper, Taxonomy
 
@@ -286,9 +286,6 @@ def check_references(papers: list[Paper], report: Report) -> None:
                     + ("this record itself" if other_id == paper.record.id else "no record's id"),
                     "name the id of the other record whose title is nearly the same",
                 )
-
-
-LINK_FIELDS = ("url", "pdf", "code")
 
 
 def check_hosts(papers: list[Paper], report: Report) -> None:

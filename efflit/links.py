@@ -28,7 +28,7 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 
 from efflit.cache import CACHE as CACHE_FOLDER
-from efflit.models import LinkSettings
+from efflit.models import LINK_FIELDS, LinkSettings
 from efflit.problems import Position, Report
 from efflit.retries import retry_after
 from efflit.validate import Paper
@@ -71,7 +71,7 @@ def record_links(papers: list[Paper]) -> list[Link]:
     links = []
     for paper in papers:
         record, place = paper.record, paper.document.position
-        for name in ("url", "pdf", "code"):
+        for name in LINK_FIELDS:
             if value := getattr(record, name):
                 links.append(Link(value, name, place((name,))))
         if record.doi:

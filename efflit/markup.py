@@ -14,9 +14,10 @@ from functools import cache
 import markdown
 import nh3
 
+from efflit.models import SUMMARY_LINK_SCHEMES
+
 ALLOWED_TAGS = {"p", "em", "strong", "code", "pre", "a", "ul", "ol", "li", "blockquote", "br"}
 ALLOWED_ATTRIBUTES = {"a": {"href", "title"}}
-URL_SCHEMES = {"http", "https", "mailto"}
 # Python-Markdown's link parsing is quadratic in unmatched brackets; summaries never need many.
 MAX_BRACKETS = 200
 
@@ -36,7 +37,7 @@ def render_markdown(text: str) -> str:
         html,
         tags=ALLOWED_TAGS,
         attributes=ALLOWED_ATTRIBUTES,
-        url_schemes=URL_SCHEMES,
+        url_schemes=set(SUMMARY_LINK_SCHEMES),
         link_rel="nofollow noopener noreferrer",
         strip_comments=True,
         url_relative="deny",  # relative links would point into our own site

@@ -128,6 +128,9 @@ Doi = Annotated[
 ]
 RecordId = Annotated[str, StringConstraints(pattern=ID_PATTERN, max_length=80), AfterValidator(_not_reserved)]
 # The record fields a source can vouch for.
+LINK_FIELDS = ("url", "pdf", "code")  # the record fields that hold web addresses
+# The schemes a summary's link may have: the page drops any other (see efflit.markup).
+SUMMARY_LINK_SCHEMES = frozenset({"http", "https", "mailto"})
 Fact = Literal["title", "authors", "year", "venue", "arxiv", "doi", "url", "pdf", "code", "tags", "summary"]
 Facts = Annotated[list[Fact], _no_repeats("fact")]  # named here: `Source.list` hides the builtin there
 TagPath = Annotated[str, StringConstraints(pattern=r"^[a-z0-9-]+(?:/[a-z0-9-]+)*$", max_length=200)]

@@ -11,7 +11,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from efflit.load import Document, Loc
-from efflit.models import Record, TaxonomyFile, TaxonomyNode
+from efflit.models import SUMMARY_LINK_SCHEMES, Record, TaxonomyFile, TaxonomyNode
 from efflit.problems import Report
 
 
@@ -45,7 +45,7 @@ def validate_record(document: Document, report: Report) -> Paper | None:
 
 # Markdown link targets: inline `[text](target)`, and reference definitions `[name]: target`.
 _LINK_TARGET = re.compile(r"\]\(\s*<?([^\s)>]+)|^ {0,3}\[[^\]]+\]:\s*<?(\S+?)>?(?:\s|$)", re.M)
-_KEPT_LINK = re.compile(r"^(?:https?://|mailto:)", re.I)
+_KEPT_LINK = re.compile("^(?:" + "|".join(sorted(SUMMARY_LINK_SCHEMES)) + "):", re.I)
 
 
 def _dropped_links(summary: str) -> list[str]:

@@ -97,7 +97,7 @@ def test_a_new_paper_is_added_with_its_page(kb):
     assert apply(kb, paper).exit_code == 0
     data = record(kb, "law2020scaling")
     assert data["source"] == [
-        {"page": paper["page"], "facts": ["title", "authors", "year", "arxiv", "summary", "tags"]}
+        {"page": paper["page"], "facts": ["title", "authors", "year", "arxiv", "tags", "summary"]}
     ]
     assert errors(kb) == []
 
