@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import pytest
 
-from efflit import catalog as catalog_module
-from efflit import check as check_module
-from efflit.cache import input_hashes
-from efflit.catalog import build_catalog
-from efflit.check import check
+from efflit.kb import catalog as catalog_module
+from efflit.kb.catalog import build_catalog
+from efflit.memory.cache import input_hashes
+from efflit.pipeline import check as check_module
+from efflit.pipeline.check import check
 
 RECORD = "papers/example2023quantizing.yaml"
 
