@@ -68,25 +68,12 @@ def newest_first(records: list[Record]) -> list[Record]:
     return sorted(records, key=lambda r: (-r.year, r.title.casefold(), r.id))
 
 
-# The catalog made last, and of which knowledge base: one checked once (see `check._last`) is
-# catalogued once, for the pages `efflit serve` shows ahead and for the build that follows; and
-# after an edit that moves no paper between listings, the last catalog serves with the edited records.
-_last: tuple[KnowledgeBase, Catalog] | None = None
-
-
-def build_catalog(kb: KnowledgeBase) -> Catalog:
-    global _last
-    if _last is None or _last[0] is not kb:
-        _last = (kb, (_with_edits(_last[1], kb) if _last is not None else None) or _catalog(kb))
-    return _last[1]
-
-
 def _placed(record: Record) -> tuple:
     """What decides where a paper is listed, and how it is named there."""
     return (record.id, record.title, record.year, record.authors, record.tags, record.venue, record.added)
 
 
-def _with_edits(catalog: Catalog, kb: KnowledgeBase) -> Catalog | None:
+def with_edits(catalog: Catalog, kb: KnowledgeBase) -> Catalog | None:
     """``catalog`` with the records of ``kb`` where only what decides no listing changed since
     (a summary, a link: most edits); None where a whole catalog must be made."""
     last = catalog.kb
@@ -124,7 +111,8 @@ def _with_edits(catalog: Catalog, kb: KnowledgeBase) -> Catalog | None:
     )
 
 
-def _catalog(kb: KnowledgeBase) -> Catalog:
+def build_catalog(kb: KnowledgeBase) -> Catalog:
+    """The catalog of a checked knowledge base, made whole."""
     papers = newest_first([paper.record for paper in kb.papers])
     in_node: dict[str, list[Record]] = {path: [] for path in kb.taxonomy.nodes}
     by_author: dict[str, list[Record]] = defaultdict(list)

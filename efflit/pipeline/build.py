@@ -13,10 +13,11 @@ from functools import partial
 from pathlib import Path
 
 from efflit.base.forks import cores
-from efflit.kb.catalog import Catalog, build_catalog
+from efflit.kb.catalog import Catalog
 from efflit.kb.link import KnowledgeBase
 from efflit.kb.problems import Position, Report
 from efflit.kb.project import Options
+from efflit.memory import checks
 from efflit.memory.cache import PerRecord, code_version, digest, recall, remember, site_stamp
 from efflit.memory.keys import Keys
 from efflit.memory.runs import BuildRun
@@ -56,7 +57,7 @@ def check_built_site(root: Path, site: Path, base_url: str | None = None) -> tup
     kb, report = check(root)
     if kb is None or report.errors:
         return kb, report
-    catalog = build_catalog(kb)
+    catalog = checks.catalogued(kb)
     base_path = site_base_path(catalog, Options(base_url=base_url))
     links, _ = check_site(site, base_path, _label(kb, site), partial(origins, catalog))
     report.problems += links.problems
@@ -81,7 +82,7 @@ def _preview(
     shown: dict[str, bytes] = {}
     if kb is None or report.failed():
         return report, shown
-    catalog = build_catalog(kb)
+    catalog = checks.catalogued(kb)
     wanted = list(pages(catalog, paths))
     try:
         partials = None
@@ -126,7 +127,7 @@ def _build(run: BuildRun) -> tuple[KnowledgeBase | None, Report]:
     report.timings["check"] = time.perf_counter() - started
     if kb is None or report.failed():
         return kb, report
-    catalog = build_catalog(kb)
+    catalog = checks.catalogued(kb)
     code = code_version(run.hashes)
     # Keyed by the code version too: another efflit's record may differ in form.
     previous = recall(run.root, f"site-{run.folder_id}", f"{code} {run.out}")
