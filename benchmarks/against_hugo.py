@@ -29,7 +29,7 @@ from pathlib import Path
 import run
 import yaml
 
-from efflit.models import tag_paths
+from efflit.kb.models import tag_paths
 
 HUGO_PROJECT = Path(__file__).resolve().parent / "hugo-site"
 

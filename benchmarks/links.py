@@ -14,8 +14,8 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from efflit.kb.models import LinkSettings
 from efflit.links import Checker
-from efflit.models import LinkSettings
 
 
 class Counting(BaseHTTPRequestHandler):

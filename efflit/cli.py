@@ -1,7 +1,7 @@
 """The `efflit` command line. Commands only parse options and call one function.
 
 Each command imports the stage it calls when it runs: `efflit check` and `efflit build` answer
-unchanged inputs from the cache (`efflit.reuse`) in less time than importing all of efflit takes.
+unchanged inputs from the cache (`efflit.pipeline.replay`) in less time than importing all of efflit takes.
 """
 
 from __future__ import annotations
@@ -17,12 +17,13 @@ from typing import TYPE_CHECKING
 
 import click
 
-from efflit import arxiv, reuse
-from efflit.problems import FORMATTERS, Report, summary
-from efflit.project import Options, open_project
+from efflit.curation import arxiv
+from efflit.kb.problems import FORMATTERS, Report, summary
+from efflit.kb.project import Options, open_project
+from efflit.pipeline import replay
 
 if TYPE_CHECKING:
-    from efflit.importer import Importer
+    from efflit.curation.importer import Importer
 
 format_option = click.option(
     "--format",
@@ -64,21 +65,21 @@ def main() -> None:
 def check(root: Path, strict: bool, output_format: str, site: Path | None, base_url: str | None, quality: bool) -> None:
     """Check records, taxonomy and BibTeX (and with --site, a built site's internal links)."""
     if site is None and not quality:
-        counted, report = reuse.check(root)  # replayed when nothing changed
+        counted, report = replay.check(root)  # replayed when nothing changed
         _finish("efflit check", counted, report, strict=strict, output_format=output_format)
-    from efflit.check import check as run_check
-    from efflit.check import counts
+    from efflit.pipeline.check import check as run_check
+    from efflit.pipeline.check import counts
 
     if site is None:
         kb, report = run_check(root.resolve())  # the report needs the knowledge base itself
     else:
-        from efflit.build import check_built_site
+        from efflit.pipeline.build import check_built_site
 
         kb, report = check_built_site(root, site, _with_slash(base_url))
     if quality and kb is not None:
-        from efflit.catalog import build_catalog
-        from efflit.quality import as_json, as_text
-        from efflit.quality import report as quality_report
+        from efflit.kb.catalog import build_catalog
+        from efflit.kb.quality import as_json, as_text
+        from efflit.kb.quality import report as quality_report
 
         lines = quality_report(build_catalog(kb))
         if output_format == "json":  # one document: the report and the problems
@@ -110,7 +111,7 @@ def _finish(command: str, counted: str, report: Report, *, strict: bool = False,
 )
 def schema(output_format: str) -> None:
     """Print the schema of a paper record, derived from the model."""
-    from efflit.models import Record, field_table
+    from efflit.kb.models import Record, field_table
 
     click.echo(
         field_table(Record)
@@ -126,7 +127,7 @@ def schema(output_format: str) -> None:
 @click.option("--timings", is_flag=True, help="Also print how long each stage took.")
 def build(root: Path, out: Path | None, base_url: str | None, timings: bool) -> None:
     """Check the knowledge base, then render the static site into site/."""
-    counted, report, _ = reuse.build(root, out, Options(base_url=_with_slash(base_url)))
+    counted, report, _ = replay.build(root, out, Options(base_url=_with_slash(base_url)))
     if timings:
         click.echo(f"efflit build: timings: {_timings(report)}", err=True)
     _finish("efflit build", counted, report)
@@ -175,7 +176,7 @@ def _print_build(report: Report) -> None:
 
 def _curation(run: Callable[[], Importer]) -> Importer:
     """Run an import-like operation; print every outcome and a summary, or why nothing was done."""
-    from efflit.curate import CurationError
+    from efflit.curation.curate import CurationError
 
     try:
         importer = run()
@@ -208,7 +209,7 @@ tag_option = click.option(
 @click.argument("file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
 def import_bib(root: Path, tags: tuple[str, ...], file: Path) -> None:
     """Import the entries of a BibTeX file; the original keys stay the citation keys."""
-    from efflit import curate
+    from efflit.curation import curate
 
     _curation(lambda: curate.import_bib(root, file, list(tags)))
 
@@ -225,7 +226,7 @@ def import_bib(root: Path, tags: tuple[str, ...], file: Path) -> None:
 @click.argument("file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
 def import_list(root: Path, map_file: Path, file: Path) -> None:
     """Import a Markdown paper list, section by section as its map says."""
-    from efflit import curate
+    from efflit.curation import curate
 
     _curation(lambda: curate.import_list(root, file, map_file))
 
@@ -249,7 +250,7 @@ def arxiv_options(command: Callable) -> Callable:
 
 
 def _client(root: Path, endpoint: str, interval: float, timeout: float) -> arxiv.Client:
-    from efflit.curate import ARXIV_CACHE
+    from efflit.curation.curate import ARXIV_CACHE
 
     return arxiv.Client(endpoint, interval, cache=root / ARXIV_CACHE, timeout=timeout)
 
@@ -261,7 +262,7 @@ def _client(root: Path, endpoint: str, interval: float, timeout: float) -> arxiv
 @click.argument("paper", required=False)
 def add(root: Path, tags: tuple[str, ...], endpoint: str, interval: float, timeout: float, paper: str | None) -> None:
     """Add one paper: an arXiv id, or a BibTeX entry (as the argument or on standard input)."""
-    from efflit import curate
+    from efflit.curation import curate
 
     given = paper if paper is not None else sys.stdin.read()
     if not tags and sys.stdin.isatty():
@@ -281,7 +282,7 @@ def add(root: Path, tags: tuple[str, ...], endpoint: str, interval: float, timeo
 @arxiv_options
 def enrich(root: Path, endpoint: str, interval: float, timeout: float) -> None:
     """Fill missing authors and venues of records with an arXiv id, from arXiv (never overwrites)."""
-    from efflit import curate
+    from efflit.curation import curate
 
     _curation(lambda: curate.enrich(root, _client(root, endpoint, interval, timeout)))
 
@@ -291,7 +292,7 @@ def enrich(root: Path, endpoint: str, interval: float, timeout: float) -> None:
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, exists=True, path_type=Path))
 def apply(root: Path, files: tuple[Path, ...]) -> None:
     """Apply findings files (JSON Lines of checked facts, each naming its page) to the records."""
-    from efflit import findings
+    from efflit.curation import findings
 
     applier = _curation(lambda: findings.apply_findings(root, list(files)))
     for note in applier.notes:
@@ -303,7 +304,7 @@ def apply(root: Path, files: tuple[Path, ...]) -> None:
 @click.option("--check", "check_only", is_flag=True, help="Change nothing; fail if a record is not canonical.")
 def fmt(root: Path, check_only: bool) -> None:
     """Rewrite records into canonical form (field order, quoting, layout), keeping comments."""
-    from efflit.canonical import schema_url, unformatted
+    from efflit.kb.canonical import schema_url, unformatted
 
     project = open_project(root, Report())
     changed, broken = unformatted(project.record_files(), schema_url(project.settings), fix=not check_only)
@@ -331,11 +332,11 @@ def fmt(root: Path, check_only: bool) -> None:
 @click.option("--check", "check_only", is_flag=True, help="Change nothing; fail if the file is stale.")
 def readme(root: Path, target: Path | None, check_only: bool) -> None:
     """Write the paper list and counts per node between the marker comments of a Markdown file."""
-    from efflit import curate
-    from efflit.catalog import build_catalog
-    from efflit.readme import MissingMarkers
-    from efflit.readme import update as update_readme
-    from efflit.write import write_atomic
+    from efflit.base.files import write_atomic
+    from efflit.curation import curate
+    from efflit.curation.readme import MissingMarkers
+    from efflit.curation.readme import update as update_readme
+    from efflit.kb.catalog import build_catalog
 
     target = target or root / "README.md"
     try:
@@ -366,8 +367,8 @@ def readme(root: Path, target: Path | None, check_only: bool) -> None:
 def links(root: Path, output_format: str, allow_private: bool, no_cache: bool) -> None:
     """Check the external links of every record (exit 2 when one is broken)."""
     from efflit import links as link_check
-    from efflit.check import check as run_check
-    from efflit.check import counts
+    from efflit.pipeline.check import check as run_check
+    from efflit.pipeline.check import counts
 
     kb, report = run_check(root)
     if kb is None or report.errors:

@@ -27,12 +27,12 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
-from efflit.cache import CACHE as CACHE_FOLDER
-from efflit.models import LINK_FIELDS, LinkSettings
-from efflit.problems import Position, Report
-from efflit.retries import retry_after
-from efflit.validate import Paper
-from efflit.write import write_atomic
+from efflit.base.files import write_atomic
+from efflit.base.retries import retry_after
+from efflit.kb.models import LINK_FIELDS, LinkSettings
+from efflit.kb.problems import Position, Report
+from efflit.kb.validate import Paper
+from efflit.memory.cache import CACHE as CACHE_FOLDER
 
 CACHE = CACHE_FOLDER / "links.json"
 MAX_REDIRECTS = 10

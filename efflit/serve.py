@@ -30,12 +30,12 @@ from urllib.parse import parse_qs, unquote
 
 import watchfiles
 
-from efflit.build import preview
-from efflit.cache import file_identity, updated_hashes
-from efflit.problems import Report
-from efflit.project import PAPERS, PYPROJECT, TAXONOMY, TEMPLATES, Options, entries_under
-from efflit.reuse import build
-from efflit.write import folder_identity
+from efflit.kb.problems import Report
+from efflit.kb.project import PAPERS, PYPROJECT, TAXONOMY, TEMPLATES, Options, entries_under
+from efflit.memory.cache import file_identity, updated_hashes
+from efflit.pipeline.build import preview
+from efflit.pipeline.replay import build
+from efflit.site.write import folder_identity
 
 EVENTS = "/__efflit/events"
 SERVED = Options()  # the site `efflit build` makes, with no other options

@@ -11,8 +11,8 @@ from pathlib import Path
 
 from bs4 import BeautifulSoup, XMLParsedAsHTMLWarning
 
-from efflit import cache
-from efflit.check import check
+from efflit.memory import cache
+from efflit.pipeline.check import check
 
 FIXTURES = Path(__file__).parent / "fixtures"
 REPOSITORY = Path(__file__).parent.parent

@@ -10,9 +10,9 @@ import sys
 from pathlib import Path
 
 import efflit
-from efflit import cache
-from efflit.check import check
-from efflit.forks import wait_meanwhile
+from efflit.base.forks import wait_meanwhile
+from efflit.memory import cache
+from efflit.pipeline.check import check
 from kbtools import forget_memory
 
 

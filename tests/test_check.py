@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import pytest
 
-from efflit import catalog as catalog_module
-from efflit import check as check_module
-from efflit.cache import input_hashes
-from efflit.catalog import build_catalog
-from efflit.check import check
+from efflit.kb import catalog as catalog_module
+from efflit.memory import checks as memory_of_checks
+from efflit.memory.cache import input_hashes
+from efflit.pipeline import check as check_module
+from efflit.pipeline.check import check
 
 RECORD = "papers/example2023quantizing.yaml"
 
@@ -25,7 +25,7 @@ def listed(kb, report) -> dict | None:
     """Everything the catalog of ``kb`` lists, in order, if it is catalogued (it has no errors)."""
     if kb is None or report.failed():
         return None
-    catalog = build_catalog(kb)
+    catalog = memory_of_checks.catalogued(kb)
     assert catalog.kb is kb
     groups = {
         kind: {key: (g.name, g.papers) for key, g in getattr(catalog, kind).items()}
@@ -80,8 +80,8 @@ def whole_checks(monkeypatch):
 
 
 def test_a_check_after_record_edits_finds_what_a_whole_check_finds(kb, whole_checks, monkeypatch):
-    whole_catalogs = counted(monkeypatch, catalog_module, "_catalog")
-    cross_record_checks = counted(monkeypatch, check_module, "_linked")
+    whole_catalogs = counted(monkeypatch, catalog_module, "build_catalog")
+    cross_record_checks = counted(monkeypatch, memory_of_checks, "linked")
     outcome(*check(kb, input_hashes(kb)))
     for name, (old, new) in EDITS.items():
         replace(kb, old, new)
@@ -92,8 +92,7 @@ def test_a_check_after_record_edits_finds_what_a_whole_check_finds(kb, whole_che
         assert len(whole_catalogs) == catalogs + (name == "added"), name  # none once it has errors
         # Edits to what no cross-record check reads, in a record none of their findings names, skip them.
         assert len(cross_record_checks) == linked + (name not in ("summary", "code", "added")), name
-        check_module._last, catalog_module._last = None, None  # forgotten: whole ones, from scratch
-        check_module._known.clear()
+        memory_of_checks.forget()  # whole ones, from scratch
         assert found == outcome(*check(kb, hashes)), name
 
 
@@ -125,8 +124,7 @@ def test_what_reading_an_edited_record_found_is_reported_once_by_the_next_whole_
     bib.write_text(bib.read_text() + "\n")  # another input changed: a whole check, with what it knows
     found = outcome(*check(kb, input_hashes(kb)))
     assert len(whole_checks) == 2
-    check_module._last, catalog_module._last = None, None
-    check_module._known.clear()
+    memory_of_checks.forget()
     assert found == outcome(*check(kb, input_hashes(kb)))
 
 

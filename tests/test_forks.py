@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from efflit import forks
+from efflit.base import forks
 
 
 def test_each_share_but_the_first_is_worked_in_another_process() -> None:

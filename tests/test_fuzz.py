@@ -13,18 +13,18 @@ import yaml
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from efflit.bibtex import load_bib, normalize, split_names
-from efflit.build import build
-from efflit.cache import CACHE
-from efflit.catalog import build_catalog
-from efflit.check import check
-from efflit.forks import wait_meanwhile
-from efflit.load import load_yaml
-from efflit.problems import Report
-from efflit.project import Options
-from efflit.render import pages, render_files, render_pages
-from efflit.validate import validate_record
-from efflit.write import SiteWriter
+from efflit.base.forks import wait_meanwhile
+from efflit.kb.bibtex import load_bib, normalize, split_names
+from efflit.kb.catalog import build_catalog
+from efflit.kb.load import load_yaml
+from efflit.kb.problems import Report
+from efflit.kb.project import Options
+from efflit.kb.validate import validate_record
+from efflit.memory.cache import CACHE
+from efflit.pipeline.build import build
+from efflit.pipeline.check import check
+from efflit.site.render import pages, render_files, render_pages
+from efflit.site.write import SiteWriter
 from kbtools import FIXTURES, assert_no_script, write
 
 FIELDS = [

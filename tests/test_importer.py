@@ -7,10 +7,10 @@ import shutil
 import bibtexparser
 from click.testing import CliRunner
 
-from efflit.bibtex import decode_latex, split_names
-from efflit.build import build
 from efflit.cli import main
-from efflit.importer import generated_id
+from efflit.curation.importer import generated_id
+from efflit.kb.bibtex import decode_latex, split_names
+from efflit.pipeline.build import build
 from kbtools import FIXTURES, RECORD, REPOSITORY, errors, write
 
 QUIRKS = FIXTURES / "import/quirks.bib"

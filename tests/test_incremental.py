@@ -14,9 +14,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from efflit import cache, search, write
-from efflit.build import build
-from efflit.cache import CACHE
+from efflit.memory import cache
+from efflit.memory.cache import CACHE
+from efflit.pipeline.build import build
+from efflit.site import search, write
 from kbtools import REPOSITORY
 
 sys.path.insert(0, str(REPOSITORY / "benchmarks"))
@@ -32,7 +33,7 @@ def search_shards(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture(autouse=True)
 def forked_rendering(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("efflit.build.PAPERS_PER_WORKER", 20)  # pages made in several processes, as at scale
+    monkeypatch.setattr("efflit.pipeline.build.PAPERS_PER_WORKER", 20)  # pages made in several processes, as at scale
 
 
 def site_files(folder: Path) -> dict[str, bytes]:
@@ -340,7 +341,7 @@ def test_a_build_that_crashes_leaves_no_back_copy_it_changed(
     root, out = with_back_copy
     edit_record_again(root)
     with monkeypatch.context() as patched:  # a bug: the record of the back copy is not updated
-        patched.setattr("efflit.build.check_site", lambda *args, **kwargs: 1 / 0)
+        patched.setattr("efflit.pipeline.build.check_site", lambda *args, **kwargs: 1 / 0)
         with pytest.raises(ZeroDivisionError):
             build(root, out)
     assert_built_as_clean(root, out, tmp_path)

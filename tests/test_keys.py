@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import efflit.build
-from efflit.build import build
+import efflit.pipeline.build
+from efflit.pipeline.build import build
 
 
 def test_a_template_included_if_present_is_optional_and_picked_up_once_added(kb):
@@ -23,13 +23,13 @@ def test_a_template_included_if_present_is_optional_and_picked_up_once_added(kb)
 
 def rendered_by_builds(monkeypatch) -> list[str]:
     """The pages the builds render from now on."""
-    rendered, real = [], efflit.build.render_pages
+    rendered, real = [], efflit.pipeline.build.render_pages
 
     def render_pages(catalog, options, site_pages, *args, **kwargs):
         rendered.extend(page.path for page in site_pages)
         return real(catalog, options, site_pages, *args, **kwargs)
 
-    monkeypatch.setattr(efflit.build, "render_pages", render_pages)
+    monkeypatch.setattr(efflit.pipeline.build, "render_pages", render_pages)
     return rendered
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import shutil
 
-from efflit import link
-from efflit.bibtex import decode_latex, last_name, normalize, split_names
+from efflit.kb import link
+from efflit.kb.bibtex import decode_latex, last_name, normalize, split_names
 from kbtools import RECORD, errors, problems, write
 
 BIB = "papers/references.bib"

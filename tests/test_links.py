@@ -12,8 +12,8 @@ from click.testing import CliRunner
 from werkzeug import Response
 
 from efflit.cli import main
+from efflit.kb.models import LinkSettings
 from efflit.links import Checker
-from efflit.models import LinkSettings
 
 FAST = LinkSettings(timeout=0.5, retries=2, intervals={})
 

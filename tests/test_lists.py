@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from efflit.curate import read_section_map
-from efflit.lists import FORMATS, ListEntry
+from efflit.curation.curate import read_section_map
+from efflit.curation.lists import FORMATS, ListEntry
 
 HERE = Path(__file__).parent
 EXCERPTS = HERE / "fixtures" / "lists"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from efflit.load import MAX_DEPTH, MAX_RECORD_BYTES, load_yaml
-from efflit.problems import Position, Report
+from efflit.kb.load import MAX_DEPTH, MAX_RECORD_BYTES, load_yaml
+from efflit.kb.problems import Position, Report
 
 
 def load(tmp_path, content: str | bytes):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from efflit.models import Record, field_table
+from efflit.kb.models import Record, field_table
 from kbtools import REPOSITORY
 
 MARKED = re.compile(r"(<!-- fields:start -->\n)(.*?)(<!-- fields:end -->)", re.S)

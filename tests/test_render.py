@@ -13,11 +13,11 @@ import jsonschema
 import pytest
 from bs4 import BeautifulSoup
 
-from efflit.build import build
-from efflit.problems import Position
-from efflit.project import Options
-from efflit.render import TemplateFailure
-from efflit.sitecheck import check_site
+from efflit.kb.problems import Position
+from efflit.kb.project import Options
+from efflit.pipeline.build import build
+from efflit.site.render import TemplateFailure
+from efflit.site.sitecheck import check_site
 from kbtools import FIXTURES
 
 BASE = "https://kb.example.org/efflit/"

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from efflit import search
-from efflit.build import build
+from efflit.pipeline.build import build
+from efflit.site import search
 
 
 def test_every_paper_is_in_one_shard_and_stays_there_as_papers_are_added() -> None:

@@ -12,11 +12,11 @@ import urllib.request
 
 import pytest
 
-from efflit import check as check_module
 from efflit import serve
 from efflit.cli import _print_build
-from efflit.problems import Position, Report
-from efflit.reuse import Built, build
+from efflit.kb.problems import Position, Report
+from efflit.pipeline import check as check_module
+from efflit.pipeline.replay import Built, build
 from efflit.serve import EVENTS, DevServer, site_path
 from kbtools import REPOSITORY
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from click.testing import CliRunner
 
-from efflit.cache import recall, remember
 from efflit.cli import main
-from efflit.sitecheck import check_site
+from efflit.memory.cache import recall, remember
+from efflit.site.sitecheck import check_site
 from kbtools import forget_memory
 
 
@@ -101,7 +101,7 @@ def test_pages_read_in_several_processes_give_the_same_report(tmp_path, monkeypa
     pages |= {"index.html": '<a href="p0.html">first</a>', "p7.html": '<a href="gone.html">x</a>'}
     site = small_site(tmp_path, pages)
     alone = check_site(site)
-    monkeypatch.setattr("efflit.sitecheck.PAGES_PER_WORKER", 5)
+    monkeypatch.setattr("efflit.site.sitecheck.PAGES_PER_WORKER", 5)
     shared = check_site(site)
     assert [str(p) for p in shared[0].sorted()] == [str(p) for p in alone[0].sorted()]
     assert shared[1] == alone[1]

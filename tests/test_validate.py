@@ -38,7 +38,7 @@ def test_field_rule(kb, extra, line, message):
 
 
 def test_unknown_field_suggests_the_right_one(kb):
-    from efflit.check import check
+    from efflit.pipeline.check import check
 
     write(kb, "papers/r2020.yaml", record_with("titel: Typo\n"))
     _, report = check(kb)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from efflit.catalog import build_catalog
-from efflit.check import check
-from efflit.views import LISTED_FIELDS, Card, PaperView, Row
+from efflit.kb.catalog import build_catalog
+from efflit.pipeline.check import check
+from efflit.site.views import LISTED_FIELDS, Card, PaperView, Row
 
 
 class FieldsRead:
@@ -30,7 +30,7 @@ def shown(view: PaperView) -> None:
 
 
 def test_cards_and_table_rows_show_only_the_listed_fields(kb: Path) -> None:
-    # The keys of every page that lists a paper cover these fields alone (see efflit.keys): a card
+    # The keys of every page that lists a paper cover these fields alone (see efflit.memory.keys): a card
     # that showed another one would stay as it was when that field changed.
     knowledge_base, _ = check(kb)
     catalog = build_catalog(knowledge_base)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from efflit.write import SiteWriter, UnsafePath, back_copy, folder_identity
+from efflit.site.write import SiteWriter, UnsafePath, back_copy, folder_identity
 
 
 def test_swap_replaces_the_whole_site(tmp_path):
@@ -139,7 +139,7 @@ def test_where_sites_cannot_be_exchanged_a_failed_swap_leaves_the_live_site_in_p
     out = tmp_path / "site"
     with SiteWriter(out) as site:
         site.write("index.html", b"v1")
-    monkeypatch.setattr("efflit.write._exchange", lambda a, b: False)  # no renameat2: three renames
+    monkeypatch.setattr("efflit.site.write._exchange", lambda a, b: False)  # no renameat2: three renames
     rename = os.rename
 
     def staging_cannot_move(source, target) -> None:
@@ -147,7 +147,7 @@ def test_where_sites_cannot_be_exchanged_a_failed_swap_leaves_the_live_site_in_p
             raise PermissionError(13, "Permission denied")
         rename(source, target)
 
-    monkeypatch.setattr("efflit.write.os.rename", staging_cannot_move)
+    monkeypatch.setattr("efflit.site.write.os.rename", staging_cannot_move)
     with pytest.raises(PermissionError), SiteWriter(out) as site:
         site.write("index.html", b"v2")
     assert (out / "index.html").read_bytes() == b"v1"

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import sync_playwright
 
-from efflit import search
-from efflit.build import build
+from efflit.pipeline.build import build
+from efflit.site import search
 from kbtools import FIXTURES
 
 CHROMIUM = "/usr/bin/chromium"

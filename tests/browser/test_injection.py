@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from efflit.build import build
+from efflit.pipeline.build import build
 from kbtools import FIXTURES
 
 INJECTION = FIXTURES / "injection"

@@ -28,8 +28,8 @@ from pathlib import Path
 
 import pytest
 
-from efflit.build import build
-from efflit.check import check
+from efflit.pipeline.build import build
+from efflit.pipeline.check import check
 from kbtools import assert_no_script
 
 CASES = Path(__file__).parent / "cases"

@@ -1,0 +1,180 @@
+"""What this process checked last, so that a process that runs many checks (`efflit serve`) does
+again only what an edit calls for: the last check whole, each record's validation, the last
+catalog; and what the last link found, kept on disk for the next process.
+
+Records are immutable, so what is kept here can be shared (a document works out where its values
+stand once asked, the same for any reader).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from efflit.kb import catalog as catalogs
+from efflit.kb.bibtex import BibEntry
+from efflit.kb.catalog import Catalog
+from efflit.kb.link import KnowledgeBase, LinkFindings, link, linked_fields
+from efflit.kb.load import Document, record_data
+from efflit.kb.problems import Problem, Report
+from efflit.kb.project import Project
+from efflit.kb.validate import Paper, Taxonomy, validate_record
+from efflit.memory.cache import code_version, recall, remember
+
+
+@dataclass(frozen=True)
+class Checked:
+    """A check this process made: of which inputs, what it found, and what the cross-record
+    checks started from (the problems found before them, every BibTeX entry)."""
+
+    root: Path
+    hashes: dict[Path, str]
+    kb: KnowledgeBase | None
+    problems: list[Problem]
+    unlinked: list[Problem]
+    entries: list[BibEntry]
+
+
+# The last check this process made: `efflit serve` checks the inputs to show an edit ahead, then
+# builds these very inputs, and after the next edit checks again (checking 10,000 records takes
+# half a second even when it parses and validates none again).
+_last: Checked | None = None
+
+
+def replayed(root: Path, hashes: dict[Path, str]) -> Checked | None:
+    """The last check, if it was of these very inputs."""
+    return _last if _last is not None and (_last.root, _last.hashes) == (root, hashes) else None
+
+
+def keep(checked: Checked) -> None:
+    global _last
+    _last = checked
+
+
+def edited(root: Path, hashes: dict[Path, str]) -> Checked | None:
+    """The last check, with only some of its valid records edited since (no file added or removed,
+    no other input changed): those records alone are read and validated again, then the
+    cross-record checks run on all.  None where another change calls for a whole check, or an
+    edited record does not read as a valid one (the whole check then says why, wherever)."""
+    last = _last
+    if last is None or last.root != root or last.kb is None or last.hashes.keys() != hashes.keys():
+        return None
+    kb, changed = last.kb, {path for path, key in hashes.items() if last.hashes[path] != key}
+    places = {paper.document.file: place for place, paper in enumerate(kb.papers)}
+    if not changed or not changed <= places.keys() or any(path.is_symlink() for path in changed):
+        return None  # a link may lead outside the knowledge base now: the whole check says so
+    project, papers = kb.project, list(kb.papers)
+    shown = {project.display(path) for path in changed}
+    report = Report([problem for problem in last.unlinked if problem.position.path not in shown])
+    validated, relinked = {}, False
+    for path in changed:
+        read, own = Report(), Report()  # as the parse cache and the validation keep them
+        data = record_data(path, project.display(path), read)
+        paper = validate_record(Document(project.display(path), data, None, path), own) if data is not None else None
+        if paper is None:
+            return None
+        relinked |= linked_fields(paper.record) != linked_fields(papers[places[path]].record)
+        papers[places[path]] = paper
+        validated[str(path)] = (hashes[path], paper, own.problems)
+        report.problems += read.problems + own.problems
+    _known.update(validated)  # once all are valid: a whole check takes them from here
+    unlinked, found = list(report.problems), last.problems[len(last.unlinked) :]
+    if not relinked and not any(_names(problem, shown) for problem in found):
+        # The cross-record checks would find what they found (a second at 100,000 records).
+        report.problems += found
+        kb = KnowledgeBase(project, kb.taxonomy, papers, kb.bibtex)
+        return Checked(root, hashes, kb, report.problems, unlinked, last.entries)
+    version = code_version(hashes)
+    kb = linked(project, kb.taxonomy, papers, last.entries, version, last_link(root, version), report)
+    return Checked(root, hashes, kb, report.problems, unlinked, last.entries)
+
+
+def _names(problem: Problem, files: set[str]) -> bool:
+    """Whether a problem stands in one of these files, or names a place in one."""
+    return problem.position.path in files or any(file in problem.message for file in files)
+
+
+# The records this process validated last, by file, with their content hash and problems: a process
+# that runs many checks validates again only the records an edit changed (all of them take a third
+# of a second at 10,000 records).
+_known: dict[str, tuple[str | None, Paper | None, list[Problem]]] = {}
+
+
+def validated(
+    project: Project, files: list[Path], data: list[Any], hashes: dict[Path, str], report: Report
+) -> list[Paper]:
+    """The valid records among the files' parsed ``data`` (None where unusable): the validate stage,
+    skipped for a file whose bytes this process validated last time."""
+    global _known
+    papers, known = [], {}
+    for path, content in zip(files, data, strict=True):
+        if content is None:
+            continue
+        file, key = str(path), hashes.get(path)  # the whole path: a process may check several roots
+        if key is not None and _known.get(file, (None,))[0] == key:
+            _, paper, problems = _known[file]
+        else:
+            own = Report()
+            paper = validate_record(Document(project.display(path), content, None, path), own)
+            problems = own.problems
+        known[file] = (key, paper, problems)
+        report.problems += problems
+        if paper is not None:
+            papers.append(paper)
+    _known = known
+    return papers
+
+
+def last_link(root: Path, version: str) -> dict | None:
+    """What the last link of the knowledge base at ``root`` found, with code ``version``."""
+    return recall(root, "linked", version)
+
+
+def linked(
+    project: Project,
+    taxonomy: Taxonomy,
+    papers: list[Paper],
+    entries: list[BibEntry],
+    version: str,
+    stored: dict | None,
+    report: Report,
+) -> KnowledgeBase:
+    """The link stage, starting from what the last link found (``stored``, see `last_link`), which
+    it does not compare again; what it finds is kept for the next."""
+    findings = _findings(stored)
+    bibtex = link(taxonomy, papers, entries, report, findings)
+    if vars(findings) != stored:
+        remember(project.root, "linked", version, dict(vars(findings)))  # kept: a copy
+    return KnowledgeBase(project, taxonomy, papers, bibtex)
+
+
+def _findings(stored: dict | None) -> LinkFindings:
+    """What the last link found, if it was stored whole."""
+    kinds = {"compared": dict, "titles": str, "near": list}
+    if stored and stored.keys() == kinds.keys() and all(isinstance(stored[k], t) for k, t in kinds.items()):
+        return LinkFindings(**stored)
+    return LinkFindings()
+
+
+# The catalog made last, and of which knowledge base: one checked once is catalogued once, for the
+# pages `efflit serve` shows ahead and for the build that follows; and after an edit that moves no
+# paper between listings, the last catalog serves with the edited records.
+_last_catalog: tuple[KnowledgeBase, Catalog] | None = None
+
+
+def catalogued(kb: KnowledgeBase) -> Catalog:
+    """The catalog of ``kb``, made again only as far as the edits since the last one call for."""
+    global _last_catalog
+    if _last_catalog is None or _last_catalog[0] is not kb:
+        previous = _last_catalog[1] if _last_catalog is not None else None
+        made = (catalogs.with_edits(previous, kb) if previous is not None else None) or catalogs.build_catalog(kb)
+        _last_catalog = (kb, made)
+    return _last_catalog[1]
+
+
+def forget() -> None:
+    """Forget every check, validation and catalog this process made: the next check is whole."""
+    global _last, _last_catalog
+    _last, _last_catalog = None, None
+    _known.clear()

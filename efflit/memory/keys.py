@@ -1,0 +1,145 @@
+"""What each output of the site is made from, as one hash: its key.
+
+A build stores the keys of what it wrote (the `site-` record of `build._build`); the next build renders again
+only the outputs whose key changed and takes the others over from the previous site.  So a key
+must cover everything its output shows: the templates it is rendered with (with the templates
+they include or extend, and the card partial every listing uses), efflit's code, the settings and
+build options, the records it shows and the part of the taxonomy it names.  A paper's own page is
+keyed by its whole record (its file, so that editing a comment renders it again, and its BibTeX
+entry); a page that shows it in a list (its card, its table row) only by the fields those show
+(`views.LISTED_FIELDS`), so that the commonest edit, a summary or a link, renders the paper's page
+again and not the topics, authors and related papers that list it.  `tests/test_incremental.py`
+holds incremental builds to clean ones, byte for byte.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from operator import attrgetter
+from pathlib import Path
+
+import jinja2
+from jinja2 import meta
+
+from efflit.kb.catalog import Catalog, Group
+from efflit.kb.models import Record
+from efflit.kb.project import Options
+from efflit.kb.validate import Node
+from efflit.memory.cache import digest
+from efflit.site.render import PAPER_PARTIALS, TemplateFailure, environment, static_files, template_position
+from efflit.site.views import LISTED_FIELDS
+
+RECORD_ID = attrgetter("id")
+ALWAYS = tuple(PAPER_PARTIALS.values())  # rendered through template globals, which Jinja cannot see
+
+
+class Keys:
+    """The keys of one build's outputs, from its catalog, options and input hashes."""
+
+    def __init__(self, catalog: Catalog, options: Options, code: str, hashes: dict[Path, str]) -> None:
+        """``hashes``: the content hash of each input file (see `cache.input_hashes`)."""
+        kb = catalog.kb
+        self.catalog = catalog
+        self.root = kb.project.root
+        self.env = environment(self.root)
+        self.common = digest(code, kb.project.settings.model_dump_json(), repr(options))
+        # A record's key: its file's hash, made already (its data, for a file added since then),
+        # and its BibTeX entry's.
+        self.record = {
+            r.id: digest(hashes.get(p.document.file) or r.model_dump_json(), kb.bibtex[r.id].content)
+            for p in kb.papers
+            for r in [p.record]
+        }
+        shown = attrgetter(*LISTED_FIELDS)
+        self.listed_record = {p.record.id: digest(repr(shown(p.record))) for p in kb.papers}
+        nodes = catalog.nodes.values()
+        # Cards and charts name the nodes; only node pages and the home map show the rest.
+        self.shape = digest(*(f"{n.path}\0{n.node.name}\0{n.node.extension}" for n in nodes))
+        self.taxonomy = digest(self.shape, *(n.node.model_dump_json(exclude={"children"}) for n in nodes))
+        self.everything = digest(self.taxonomy, self.records(catalog.papers))
+        self.every_listing = digest(self.shape, self.records(catalog.papers, listed=True))
+        self._templates: dict[str, str] = {}
+        self._windows: dict[tuple[str, str], str] = {}
+
+    def records(self, records: Iterable[Record], *, listed: bool = False) -> str:
+        """The records' keys, in order; ``listed``, of what listings show of them."""
+        keys = self.listed_record if listed else self.record
+        return digest(*map(keys.__getitem__, map(RECORD_ID, records)))  # map: 90,000 records a build at 10k
+
+    def template(self, name: str) -> str:
+        """The template with every template it pulls in, and efflit's code and settings."""
+        if name not in self._templates:
+            seen, todo, sources = set(), [name, *ALWAYS], {}
+            try:
+                while todo:
+                    current = todo.pop()
+                    if current in seen:
+                        continue
+                    seen.add(current)
+                    try:
+                        sources[current] = self.env.loader.get_source(self.env, current)[0]
+                    except jinja2.TemplateNotFound:
+                        if current == name:
+                            raise
+                        sources[current] = ""  # included with `ignore missing`: absent until it is added
+                        continue
+                    referenced = list(meta.find_referenced_templates(self.env.parse(sources[current])))
+                    if None in referenced:  # a name computed at render time: it could be any template
+                        referenced = [n for n in self.env.list_templates() if not n.startswith("static/")]
+                    todo += referenced
+            except jinja2.TemplateError as error:
+                raise TemplateFailure(template_position(error, self.root), error.message or str(error)) from None
+            self._templates[name] = digest(self.common, *(f"{n}\0{sources[n]}" for n in sorted(sources)))
+        return self._templates[name]
+
+    def page(self, template: str, shows: str) -> str:
+        return digest(self.template(template), shows)
+
+    # What each kind of page shows, as `render.pages` declares it.
+
+    def paper(self, record: Record) -> str:
+        """The record, and for its related papers (their cards) the newest papers of each of its
+        authors and tags."""
+        groups = [("author", slug) for slug in sorted(self.catalog.author_slugs[record.id])]
+        groups += [("node", tag) for tag in sorted(set(record.tags))]
+        return digest(self.shape, self.record[record.id], *(self._window(group) for group in groups))
+
+    def redirect(self, record: Record) -> str:
+        """An old address of the record: where it leads, and the title it names."""
+        return digest(record.id, record.title)
+
+    def _window(self, group: tuple[str, str]) -> str:
+        if group not in self._windows:
+            self._windows[group] = digest(*map(self.listed_record.__getitem__, self.catalog.heads[group]))
+        return self._windows[group]
+
+    def listed(self) -> dict[str, str]:
+        """The key of each paper as a listing shows it (its card, its row in the table): what they
+        show of its record and the names of its tags; not the partial's template, the same for
+        every paper."""
+        return {paper: digest(self.shape, key) for paper, key in self.listed_record.items()}
+
+    def node(self, node: Node) -> str:
+        return digest(self.taxonomy, node.path, self.records(self.catalog.in_node[node.path], listed=True))
+
+    def group(self, kind: str, group: Group) -> str:
+        return digest(self.shape, kind, group.slug, self.records(group.papers, listed=True))
+
+    def site(self) -> str:
+        """Pages that show counts or lists of the whole knowledge base."""
+        return self.everything
+
+    def listings(self) -> str:
+        """Pages that list every paper as listings show it, or counts of those: the table of all
+        papers, the indexes of authors, years and venues."""
+        return self.every_listing
+
+    def nothing(self) -> str:
+        """Pages that show no data: only their template."""
+        return ""
+
+    def files(self, root: Path) -> str:
+        """Sitemap, feed, robots.txt, downloads and static assets."""
+        static = [digest(path, hashlib.blake2b(data).hexdigest()) for path, data in static_files(root)]
+        return digest(self.everything, self.template("sitemap.xml"), self.template("feed.xml"), *static)

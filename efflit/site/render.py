@@ -1,0 +1,346 @@
+"""Render stage: every output file of the site, as (site path, bytes), from the catalog.
+
+Pages go through Jinja2 templates (autoescaped, StrictUndefined): a knowledge
+base's own `templates/` folder overrides the theme shipped with efflit, file by
+file, static assets included.
+"""
+
+from __future__ import annotations
+
+import traceback
+from collections.abc import Callable, Collection, Iterable, Iterator
+from dataclasses import dataclass
+from functools import partial
+from operator import methodcaller
+from pathlib import Path
+from types import CodeType
+from typing import Any, NamedTuple
+from urllib.parse import urlsplit
+
+import jinja2
+import jinja2.bccache
+from markupsafe import Markup
+
+from efflit.site import exports, views
+from efflit.kb.catalog import Catalog
+from efflit.base.forks import in_forks
+from efflit.kb.models import Record
+from efflit.kb.problems import Position
+from efflit.kb.project import TAXONOMY, Options, template_dirs
+
+FEED_SIZE = 50
+
+
+class _Environment(jinja2.Environment):
+    """Templates see what the views give them, not what is private behind it (a paper view's record
+    and catalog): a page must show only what its key covers (see efflit.memory.keys)."""
+
+    def getattr(self, obj: object, attribute: str) -> object:
+        if attribute.startswith("_"):
+            return self.undefined(obj=obj, name=attribute)
+        return super().getattr(obj, attribute)
+
+    def getitem(self, obj: object, argument: object) -> object:
+        if isinstance(argument, str) and argument.startswith("_"):
+            return self.undefined(obj=obj, name=argument)
+        return super().getitem(obj, argument)
+
+
+class _CompiledTemplates(jinja2.BytecodeCache):
+    """Templates compiled in this process, by file and source: a build sets up an environment per
+    render (in each worker) and `efflit serve` more at every rebuild, and each would compile every
+    template again.  In memory only: compiled code kept in a checkout could be planted there."""
+
+    def __init__(self) -> None:
+        self.compiled: dict[str, tuple[str, CodeType]] = {}
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        checksum, code = self.compiled.get(bucket.key, (None, None))
+        if checksum == bucket.checksum:
+            bucket.code = code
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        if bucket.code is not None:
+            self.compiled[bucket.key] = (bucket.checksum, bucket.code)
+
+
+_COMPILED = _CompiledTemplates()  # every environment has the settings below, so they can share it
+
+
+def environment(root: Path) -> jinja2.Environment:
+    return _Environment(
+        loader=jinja2.FileSystemLoader([str(d) for d in template_dirs(root)]),
+        bytecode_cache=_COMPILED,
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        # An environment serves one render or one set of keys, during which templates do not change:
+        # asking the disk whether they did costs a call for each page.
+        auto_reload=False,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+
+
+def template_position(error: jinja2.TemplateError, root: Path) -> Position:
+    """Where in which template an error arose: syntax errors say it, runtime errors leave it
+    in the traceback, whose frames Jinja maps back to template files and lines."""
+    if isinstance(error, jinja2.TemplateSyntaxError):
+        return Position(f"templates/{error.name}", error.lineno)
+    frames = traceback.extract_tb(error.__traceback__)
+    dirs = template_dirs(root)
+    for frame in reversed(frames):
+        path = Path(frame.filename)
+        for folder in dirs:
+            if path.is_relative_to(folder):
+                return Position(f"templates/{path.relative_to(folder).as_posix()}", frame.lineno or 1)
+    return Position("templates")
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page to render; its context is made only when it is rendered."""
+
+    path: str  # in the site
+    template: str
+    source: str | None  # the file whose data the page shows, for reports about its links
+    context: Callable[[], dict]
+    shows: Callable[[Any], str]  # which key of `efflit.memory.keys.Keys` covers the data the page shows
+
+
+SITE, LISTINGS, NOTHING = methodcaller("site"), methodcaller("listings"), methodcaller("nothing")
+REDIRECT = "redirect.html"  # the template of a record's old address: no page of its own for sitemaps
+
+
+def pages(catalog: Catalog, only: Collection[str] | None = None) -> Iterator[Page]:
+    """Every page of the site; with ``only``, those at these paths (`efflit serve` renders the pages
+    open in a browser first, and making all 130,000 pages' `Page` at 100,000 records takes 0.7 s)."""
+    wanted = only.__contains__ if only is not None else lambda _: True
+    settings = catalog.kb.project.settings
+    grouped = (
+        ("author", "authors", catalog.authors),
+        ("year", "years", catalog.years),
+        ("venue", "venues", catalog.venues),
+    )
+    fixed = [
+        ("index.html", "home.html", lambda: views.home(catalog), SITE),
+        ("papers/index.html", "table.html", lambda: views.table_page(catalog), LISTINGS),
+        ("search/index.html", "search.html", lambda: views.search_page(catalog), SITE),
+        ("downloads/index.html", "downloads.html", lambda: views.downloads_page(catalog), SITE),
+        ("404.html", "404.html", lambda: {"title": "Page not found", "description": "No such page."}, NOTHING),
+        *(
+            (f"{plural}/index.html", "groups.html", partial(views.group_index, kind, plural, groups, plural), LISTINGS)
+            for kind, plural, groups in grouped
+        ),
+    ]
+    for path, template, context, shows in fixed:
+        if wanted(path):
+            yield Page(path, template, None, context, shows)
+    for node in catalog.nodes.values():
+        if wanted(path := f"topics/{node.path}/index.html"):
+            yield Page(path, "node.html", TAXONOMY, partial(views.node_page, catalog, node), methodcaller("node", node))
+    for record in catalog.papers:
+        if wanted(path := f"papers/{record.id}/index.html"):
+            context = partial(views.paper_page, catalog, record, settings)
+            yield Page(path, "paper.html", f"papers/{record.id}.yaml", context, methodcaller("paper", record))
+        for alias in record.aliases:
+            if wanted(path := f"papers/{alias}/index.html"):
+                context = partial(views.redirect_page, record)
+                yield Page(path, REDIRECT, f"papers/{record.id}.yaml", context, methodcaller("redirect", record))
+    for kind, plural, groups in grouped:
+        for group in groups.values():
+            if wanted(path := f"{plural}/{group.slug}/index.html"):
+                context = partial(views.group_page, kind, group, catalog)
+                yield Page(path, "listing.html", None, context, methodcaller("group", kind, group))
+
+
+def origins(catalog: Catalog) -> dict[str, str]:
+    """For each page, what made it: its template, and the file whose data it shows."""
+    return {
+        page.path: f"templates/{page.template}" + (f" with {page.source}" if page.source else "")
+        for page in pages(catalog)
+    }
+
+
+def url_of(path: str) -> str:
+    """The address of a page: `papers/x/index.html` is served as `papers/x/`."""
+    return path.removesuffix("index.html")
+
+
+# Partials that show one paper, each through the template global of its name, which shows a list
+# of papers (`cards(papers, root)`): rendered once per paper and reused by every page that shows it
+# (a paper appears in a dozen listings, at several depths), and kept between builds (see
+# `build._write_site`).
+PAPER_PARTIALS = {"cards": "_partials/card.html", "rows": "_partials/row.html"}
+# Stands for the path to the site root while a paper partial is rendered, so that one rendering
+# serves every depth; made of characters that autoescaping leaves alone and no text holds.
+ROOT_MARK = "\x00root\x00"
+
+Partials = dict[str, dict[str, str]]  # partial's name -> paper id -> its rendering, with ROOT_MARK
+
+
+def _paper_partial(template: jinja2.Template, rendered: dict[str, str], fresh: dict[str, str]) -> Callable:
+    """The template global for one paper partial.  ``rendered`` holds what is known already (from
+    the last build); what is rendered here goes into ``fresh`` too."""
+
+    def render(papers: Iterable[views.PaperView], root: str) -> Markup:
+        ids = []
+        for paper in papers:
+            if paper.id not in rendered:
+                rendered[paper.id] = fresh[paper.id] = template.render(paper=paper, root=ROOT_MARK)
+            ids.append(paper.id)
+        # Joined first, then placed at the page's depth in one pass: a topic lists thousands.
+        return Markup("".join(map(rendered.__getitem__, ids)).replace(ROOT_MARK, root))
+
+    return render
+
+
+def site_base_path(catalog: Catalog, options: Options) -> str:
+    """The path the site is served under (`/efflit/` for https://example.org/efflit/)."""
+    base_url = _base_url(catalog, options)
+    return urlsplit(base_url).path if base_url else "/"
+
+
+class TemplateFailure(Exception):
+    """A template failed while rendering; carries where, so it survives a worker process."""
+
+    def __init__(self, position: Position, message: str) -> None:
+        super().__init__(position, message)  # both, so that unpickling in the parent can make it again
+        self.position, self.message = position, message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+Write = Callable[[str, bytes], bool | None]  # whether the bytes are new
+
+
+class Downloads(NamedTuple):
+    """What the downloads hold of one record: made once, and kept between builds (see `downloads`)."""
+
+    bibtex: str  # its BibTeX entry, formatted
+    csl: str  # its CSL-JSON item
+    record: str  # its item of papers.json
+
+
+Exported = dict[str, Downloads]  # record id -> its download entries
+
+
+def render_pages(
+    catalog: Catalog,
+    options: Options,
+    site_pages: list[Page],
+    write: Write,
+    workers: int = 1,
+    partials: Partials | None = None,
+) -> set[str]:
+    """Render pages and hand each to ``write``, shared out between ``workers`` forked processes.
+    Returns the pages whose bytes ``write`` found new; the paper partials rendered meanwhile are
+    added to ``partials``, which may hold some already (see `_paper_partial`)."""
+    if len(site_pages) <= workers:
+        workers = 1
+    shares = [site_pages[i::workers] for i in range(workers)]
+    partials = {} if partials is None else partials
+    new: set[str] = set()
+    for pages_made, fresh in in_forks(partial(_render_pages, catalog, options, write=write, partials=partials), shares):
+        new.update(pages_made)
+        for name, rendered in fresh.items():
+            partials.setdefault(name, {}).update(rendered)
+    return new
+
+
+def render_files(
+    catalog: Catalog, options: Options, site_pages: list[Page], write: Write, exported: Exported | None = None
+) -> list[str]:
+    """Everything beside the pages: sitemap, feed, robots.txt, downloads and static assets.
+    Returns their paths.  ``exported`` holds the download entries of some records already (see
+    `downloads`); those made here are added."""
+    env = _environment(catalog, options, {}, {})
+    absolute = _base_url(catalog, options) or "/"
+    urls = [url_of(page.path) for page in site_pages if page.path != "404.html" and page.template != REDIRECT]
+    entries = [_feed_entry(catalog, r) for r in catalog.recent[:FEED_SIZE]]
+    files = [
+        ("sitemap.xml", env.get_template("sitemap.xml").render(base=absolute, urls=urls).encode()),
+        ("feed.xml", env.get_template("feed.xml").render(base=absolute, entries=entries).encode()),
+        ("robots.txt", f"User-agent: *\nAllow: /\nSitemap: {absolute}sitemap.xml\n".encode()),
+        *downloads(catalog, absolute, {} if exported is None else exported),
+        *static_files(catalog.kb.project.root),
+    ]
+    for path, data in files:
+        write(path, data)
+    return [path for path, _ in files]
+
+
+def _base_url(catalog: Catalog, options: Options) -> str | None:
+    return options.base_url or catalog.kb.project.settings.base_url
+
+
+def _environment(catalog: Catalog, options: Options, partials: Partials, fresh: Partials) -> jinja2.Environment:
+    env = environment(catalog.kb.project.root)
+    settings = catalog.kb.project.settings
+    for name, template in PAPER_PARTIALS.items():
+        rendered, made = partials.setdefault(name, {}), fresh.setdefault(name, {})
+        env.globals[name] = _paper_partial(env.get_template(template), rendered, made)
+    env.globals["site"] = {
+        "title": settings.title,
+        "description": settings.description,
+        "base_url": _base_url(catalog, options),
+        "live_reload": False,  # tested by a `base.html` copied from an earlier theme: serve adds the script now
+    }
+    return env
+
+
+def _render_pages(
+    catalog: Catalog, options: Options, site_pages: list[Page], *, write: Write, partials: Partials
+) -> tuple[list[str], Partials]:
+    fresh: Partials = {}
+    env = _environment(catalog, options, partials, fresh)
+    base_url, base_path = _base_url(catalog, options), site_base_path(catalog, options)
+    new = []
+    for page in site_pages:
+        # The 404 page is served at any depth, so only site-absolute links work there.
+        root = base_path if page.path == "404.html" else "../" * page.path.count("/")
+        url = url_of(page.path)
+        about = {"url": url, "canonical": f"{base_url}{url}" if base_url else None}
+        try:
+            html = env.get_template(page.template).render(page.context(), page=about, root=root)
+        except jinja2.TemplateError as error:
+            raise TemplateFailure(
+                template_position(error, catalog.kb.project.root), error.message or str(error)
+            ) from None
+        if write(page.path, html.encode("utf-8")):
+            new.append(page.path)
+    return new, fresh
+
+
+def _feed_entry(catalog: Catalog, record: Record) -> dict:
+    view = views.paper_page(catalog, record, catalog.kb.project.settings)
+    return {"card": view["paper"], "added": record.added.isoformat(), "summary": view["description"]}
+
+
+def downloads(catalog: Catalog, base_url: str, exported: Exported) -> Iterator[tuple[str, bytes]]:
+    entries = catalog.kb.bibtex
+    records = catalog.papers
+    for r in records:  # each made once: a paper is in the .bib of every node above its tags too
+        if r.id not in exported:
+            entry = entries[r.id]
+            exported[r.id] = Downloads(exports.bibtex_entry(entry), exports.csl_item(r, entry), exports.record_item(r))
+    formatted = {r.id: (entries[r.id].key, exported[r.id].bibtex) for r in records}
+    yield "downloads/efflit.bib", exports.bibliography(dict(formatted.values())).encode()
+    for path, members in catalog.in_node.items():
+        bib = exports.bibliography(dict(formatted[r.id] for r in members))
+        yield views.node_bib_href(path), bib.encode()
+    yield "downloads/papers.json", exports.json_array([exported[r.id].record for r in records]).encode()
+    yield "downloads/papers.schema.json", exports.records_schema(base_url).encode()
+    yield "downloads/record.schema.json", exports.record_schema().encode()
+    yield "downloads/papers.csl.json", exports.json_array([exported[r.id].csl for r in records]).encode()
+
+
+def static_files(root: Path) -> Iterator[tuple[str, bytes]]:
+    seen = set()
+    for folder in template_dirs(root):
+        for file in sorted((folder / "static").rglob("*")):
+            relative = file.relative_to(folder).as_posix()
+            if file.is_file() and relative not in seen:
+                seen.add(relative)
+                yield relative, file.read_bytes()
