@@ -133,3 +133,16 @@ def test_tags_judged_from_the_abstract_rest_on_its_page(kb):
         {"id": "muller2022attention", "field": "tags", "value": ["inference/kv-cache"], "why": "a cache paper"},
     )
     assert record(kb, "muller2022attention")["source"][-1] == {"page": PAGE, "facts": ["tags", "summary"]}
+
+
+def test_a_search_that_found_no_authors_goes_on_record_and_stops_the_warning(kb):
+    assert [p for p in problems(kb) if "list no authors" in p or "lists no authors" in p]
+    searched = "arXiv and OpenReview by title: no page lists the authors"
+    result = apply(kb, {"id": "caching2024", "field": "unresolved", "value": searched})
+    assert result.exit_code == 0, result.output
+    assert record(kb, "caching2024")["not_found"] == {"authors": searched}
+    assert not [p for p in problems(kb) if "no authors" in p]
+    # Found later after all: the note of the search goes.
+    apply(kb, {"id": "caching2024", "field": "authors", "value": ["Lia Cache"], "page": PAGE})
+    assert "not_found" not in record(kb, "cache2024caching")
+    assert errors(kb) == []

@@ -251,3 +251,14 @@ def test_a_node_page_starts_with_the_papers_that_define_it(site):
     assert node.select_one(".start-here .defining").get_text() == "start here"
     assert node.select_one("#start-here").find_next("h2").get_text() != "Start here"  # then every paper
     assert len(page(site, "topics/inference/quantization/index.html").select(".start-here")) == 0
+
+
+def test_paper_page_says_what_was_searched_for_in_vain(tmp_path):
+    root = tmp_path / "kb"
+    shutil.copytree(FIXTURES / "tiny", root)
+    record = root / "papers/caching2024.yaml"
+    record.write_text(record.read_text() + "not_found:\n  authors: arXiv and DBLP by title, 2026-12\n")
+    _, report = build(root, options=Options(base_url=BASE))
+    assert not report.errors and not [p for p in report.warnings if "no authors" in p.message]
+    note = page(root / "site", "papers/caching2024/index.html").select_one(".not-found")
+    assert note.get_text(" ", strip=True) == "Searched for and not found: authors (arXiv and DBLP by title, 2026-12)."

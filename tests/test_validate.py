@@ -145,3 +145,12 @@ def test_a_source_page_names_the_facts_it_vouches_for(kb):
     assert len(found) == 1 and found[0].startswith(
         "papers/r2020.yaml:12:9: error: 'source[0].facts[1]': Input should be"
     )
+
+
+def test_a_search_note_for_a_fact_the_record_holds_is_out_of_date(kb):
+    write(kb, "papers/r2020.yaml", record_with("not_found:\n  authors: arXiv by title\n"))
+    found = [e for e in errors(kb) if "r2020" in e]
+    assert found == [
+        "papers/r2020.yaml:12:3: error: 'not_found': `not_found` names authors, which the record has: "
+        "remove it from `not_found`"
+    ]

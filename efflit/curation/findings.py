@@ -142,9 +142,19 @@ class Applier:
             self.outcomes.append(Outcome("removed", record.id, f"out of scope: {why}"))
             return
         facts = [f for f in found if f.field in FACT_FIELDS]
-        if not facts:
+        # A search for a record's missing authors that found no page goes on record, so that the
+        # check stops warning about it and the next curator knows where not to look again.
+        searched = next((" ".join(str(f.value).split())[:500] for f in found if f.field == "unresolved"), None)
+        note_search = bool(searched) and not record.authors and not any(f.field == "authors" for f in facts)
+        if not facts and not note_search:
             return
         data = record.model_dump(**_AS_WRITTEN)
+        not_found = {fact: why for fact, why in record.not_found.items() if fact not in {f.field for f in facts}}
+        if note_search:
+            not_found["authors"] = searched
+        data.pop("not_found", None)
+        if not_found:
+            data["not_found"] = not_found
         vouched: dict[tuple[str, str], list[str]] = defaultdict(list)
         # Tags are judged from the abstract: a tags finding without a page of its own rests on the
         # page the summary was read on, or else on the curators' reading of the paper.
@@ -174,7 +184,7 @@ class Applier:
         if record.arxiv and data.get("arxiv") != record.arxiv:
             self.former_arxiv[record.arxiv] = data["id"]
         self.written[data["id"]] = (old_id, data)
-        changed = ", ".join(sorted({f.field for f in facts}))
+        changed = ", ".join(sorted({f.field for f in facts} | ({"not_found"} if note_search else set())))
         renamed = f"; renamed to {data['id']}" if old_id else ""
         self.outcomes.append(Outcome("changed", record.id, f"{changed}{renamed}"))
 

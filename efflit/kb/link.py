@@ -369,7 +369,8 @@ def report_near_duplicates(papers: list[Paper], pairs: list[tuple[int, int]], re
 
 
 def check_incomplete(papers: list[Paper], report: Report) -> None:
-    incomplete = [p for p in papers if p.record.incomplete]
+    """Warn once about the records that list no authors, but not those whose search is on record."""
+    incomplete = [p for p in papers if p.record.incomplete and "authors" not in p.record.not_found]
     if incomplete:
         report.warning(
             incomplete[0].document.position(("authors",)),
@@ -377,5 +378,5 @@ def check_incomplete(papers: list[Paper], report: Report) -> None:
             if len(incomplete) == 1
             else f"{len(incomplete)} records list no authors and are marked incomplete "
             f"(this one and {len(incomplete) - 1} more)",
-            "add the authors from the paper itself",
+            "add the authors from the paper itself, or say in `not_found` where you searched for them",
         )

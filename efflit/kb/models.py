@@ -13,7 +13,17 @@ import unicodedata
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, WithJsonSchema, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
@@ -214,7 +224,8 @@ class Record(Strict):
     title: Text = Field(description="The paper's title as published, on one line, without LaTeX.")
     authors: list[AuthorName] = Field(
         description="Author names in publication order, each as `First Last`. An empty list marks the "
-        "record incomplete (its source gave no authors); `efflit check` counts those in a warning.",
+        "record incomplete (its source gave no authors); `efflit check` counts those in a warning "
+        "unless `not_found` says what was searched.",
     )
     year: Annotated[int, Field(ge=1950, le=2100)] = Field(description="Year of publication (of the cited version).")
     venue: Text | None = Field(
@@ -254,8 +265,27 @@ class Record(Strict):
         description="Ids of records with a nearly identical title that are other papers: "
         "a curator's decision that silences the near-duplicate warning for each pair.",
     )
+    not_found: dict[Fact, Text] = Field(
+        default_factory=dict,
+        description="Facts a curator searched public pages for and did not find, each with what was "
+        "searched: `{authors: 'arXiv, OpenReview and DBLP by title, 2026-12'}`. The record stays "
+        "incomplete, `efflit check` no longer warns about it, and its page says what was searched.",
+    )
     source: list[Source] = Field(min_length=1, description="Where the facts came from (one or more sources).")
     added: datetime.date = Field(description="Date the record was added, as YYYY-MM-DD.")
+
+    @field_validator("not_found")
+    @classmethod
+    def _not_found_is_missing(cls, not_found: dict[str, str], info: ValidationInfo) -> dict[str, str]:
+        """A fact the record holds was found after all: its search note is out of date."""
+        held = [fact for fact in not_found if info.data.get(fact) not in (None, [], "")]
+        if held:
+            raise PydanticCustomError(
+                "found",
+                "`not_found` names {facts}, which the record has: remove {them} from `not_found`",
+                {"facts": ", ".join(held), "them": "it" if len(held) == 1 else "them"},
+            )
+        return not_found
 
     @property
     def key(self) -> str:

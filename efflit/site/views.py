@@ -268,7 +268,8 @@ def related(catalog: Catalog, record: Record) -> list[Record]:
 
 
 def paper_page(catalog: Catalog, record: Record, settings: Settings) -> dict:
-    """Context of `paper.html`: the record, its links, summary, BibTeX, source and related papers."""
+    """Context of `paper.html`: the record, its links, summary, BibTeX, source and related papers,
+    and the facts searched for in vain (`not_found`: fact -> what was searched)."""
     links = []
     if record.arxiv:
         links += [
@@ -293,6 +294,7 @@ def paper_page(catalog: Catalog, record: Record, settings: Settings) -> dict:
         "links": links,
         "pdf_url": next((link.href for link in links if link.text == "PDF"), None),
         "summary_html": render_markdown(record.summary) if record.summary else None,
+        "not_found": record.not_found,
         "bibtex": bibtex_entry(entry),
         "sources": [
             {
