@@ -4,20 +4,19 @@ corpus is present, on the whole lists; and the section maps in sources/ against 
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 import yaml
 
 from efflit.curation.curate import read_section_map
 from efflit.curation.lists import FORMATS, ListEntry
+from kbtools import FIXTURES, REPOSITORY
 
-HERE = Path(__file__).parent
-EXCERPTS = HERE / "fixtures" / "lists"
+EXCERPTS = FIXTURES / "lists"
 # The whole lists, beside the repository as the workplace keeps them; a fork's CI has them not.
-CORPUS = HERE.parent.parent / "shared" / "corpus" / "lists"
+CORPUS = REPOSITORY.parent / "shared" / "corpus" / "lists"
 HEADINGS = EXCERPTS / "headings"  # the section headings the parser yields from each whole list
-SOURCES = HERE.parent / "sources"
+SOURCES = REPOSITORY / "sources"
 ARXIV_ID = re.compile(r"\d{4}\.\d{4,5}|[a-z-]+(?:\.[A-Z]{2})?/\d{7}")
 
 
@@ -537,7 +536,7 @@ def test_whole_list(name: str) -> None:
 
 
 def taxonomy_tags() -> set[str]:
-    document = yaml.safe_load((HERE.parent / "taxonomy.yaml").read_text(encoding="utf-8"))
+    document = yaml.safe_load((REPOSITORY / "taxonomy.yaml").read_text(encoding="utf-8"))
     tags, stack = set(), [(node, "") for node in document["nodes"]]
     while stack:
         node, parent = stack.pop()
