@@ -31,7 +31,7 @@ from urllib.parse import parse_qs, unquote
 import watchfiles
 
 from efflit.kb.problems import Report
-from efflit.kb.project import PAPERS, PYPROJECT, TAXONOMY, TEMPLATES, Options, entries_under
+from efflit.kb.project import PAPERS, PYPROJECT, TAXONOMY, TEMPLATES, VENUES, Options, entries_under
 from efflit.memory.cache import file_identity, updated_hashes
 from efflit.pipeline.build import preview
 from efflit.pipeline.replay import build
@@ -42,7 +42,7 @@ SERVED = Options()  # the site `efflit build` makes, with no other options
 RELOAD_SCRIPT = '<script src="/static/livereload.js" defer></script>'  # the site is served at the root
 QUIET_MS = 50  # a change is built once no other came for this long (an editor saving several files),
 # or once changes have kept coming for 1.6 s (watchfiles' longest wait)
-TOP_FILES = (TAXONOMY, PYPROJECT)  # read by a build beside the watched folders
+TOP_FILES = (TAXONOMY, VENUES, PYPROJECT)  # read by a build beside the watched folders
 TOP_FILES_MS = 400  # how often they are looked at
 KEEPALIVE_SECONDS = 15
 # How soon a closed tab stops counting as open: until then, an edit renders its page ahead for nobody.

@@ -161,6 +161,8 @@ class Applier:
         abstract = next((f.page for f in facts if f.field == "summary" and f.page), None)
         for fact in facts:
             data[fact.field] = fact.value
+            if fact.field == "venue" and self.kb.venues and (name := self.kb.venues.name_for(fact.value)):
+                data["venue"] = name  # as venues.yaml names it
             if page := fact.page or (abstract if fact.field == "tags" else None):
                 vouched["page", page].append(fact.field)
             elif fact.field == "tags":
@@ -290,7 +292,7 @@ class Applier:
                 text = text.replace(entry.raw + "\n\n", "", 1).replace(entry.raw, "", 1)
         additions = []
         for record_id, (old_id, data) in sorted(self.written.items()):
-            made = bib_entry_for({**data, "bibkey": data.get("bibkey")}, None)
+            made = bib_entry_for({**data, "bibkey": data.get("bibkey")}, None, self.kb.venues)
             old = self.records.get(old_id or record_id)
             entry = entries.get(old.key) if old else None
             if entry is not None:

@@ -26,6 +26,7 @@ from efflit.kb.bibtex import normalize
 from efflit.kb.canonical import FIELD_ORDER, parse, record_text, schema_url
 from efflit.kb.link import KnowledgeBase
 from efflit.kb.models import Record
+from efflit.kb.venues import Venues
 from efflit.site.exports import format_entry
 
 REFERENCES = "references.bib"
@@ -75,55 +76,17 @@ def generated_id(authors: list[str], year: int, title: str) -> str:
     return f"{words[0]}{year}{words[1] if len(words) > 1 else ''}"
 
 
-# The full names a citation manager exports for the short venue names records use.
-VENUE_TITLES = {
-    "NeurIPS": "Advances in Neural Information Processing Systems",
-    "ICML": "Proceedings of the International Conference on Machine Learning",
-    "ICLR": "International Conference on Learning Representations",
-    "ACL": "Proceedings of the Annual Meeting of the Association for Computational Linguistics",
-    "EMNLP": "Proceedings of the Conference on Empirical Methods in Natural Language Processing",
-    "NAACL": "Proceedings of the Conference of the North American Chapter of the Association for "
-    "Computational Linguistics",
-    "EACL": "Proceedings of the Conference of the European Chapter of the Association for Computational Linguistics",
-    "COLING": "Proceedings of the International Conference on Computational Linguistics",
-    "ACL Findings": "Findings of the Association for Computational Linguistics: ACL",
-    "EMNLP Findings": "Findings of the Association for Computational Linguistics: EMNLP",
-    "NAACL Findings": "Findings of the Association for Computational Linguistics: NAACL",
-    "COLM": "Conference on Language Modeling",
-    "TACL": "Transactions of the Association for Computational Linguistics",
-    "TMLR": "Transactions on Machine Learning Research",
-    "JMLR": "Journal of Machine Learning Research",
-    "MLSys": "Proceedings of Machine Learning and Systems",
-    "AAAI": "Proceedings of the AAAI Conference on Artificial Intelligence",
-    "IJCAI": "Proceedings of the International Joint Conference on Artificial Intelligence",
-    "CVPR": "Proceedings of the IEEE/CVF Conference on Computer Vision and Pattern Recognition",
-    "ICCV": "Proceedings of the IEEE/CVF International Conference on Computer Vision",
-    "ECCV": "European Conference on Computer Vision",
-    "KDD": "Proceedings of the ACM SIGKDD Conference on Knowledge Discovery and Data Mining",
-    "ISCA": "Proceedings of the International Symposium on Computer Architecture",
-    "MICRO": "Proceedings of the IEEE/ACM International Symposium on Microarchitecture",
-    "HPCA": "IEEE International Symposium on High-Performance Computer Architecture",
-    "ASPLOS": "Proceedings of the ACM International Conference on Architectural Support for Programming "
-    "Languages and Operating Systems",
-    "DAC": "Proceedings of the ACM/IEEE Design Automation Conference",
-    "SC": "Proceedings of the International Conference for High Performance Computing, Networking, "
-    "Storage and Analysis",
-    "OSDI": "USENIX Symposium on Operating Systems Design and Implementation",
-    "SOSP": "Proceedings of the ACM Symposium on Operating Systems Principles",
-    "NSDI": "USENIX Symposium on Networked Systems Design and Implementation",
-    "EuroSys": "Proceedings of the European Conference on Computer Systems",
-    "USENIX ATC": "USENIX Annual Technical Conference",
-}
-JOURNAL_VENUES = re.compile(r"journal|transactions|letters|nature|science|^(TACL|TMLR|JMLR)$", re.I)
+# For a venue venues.yaml does not list: whether its name says it is a journal.
+JOURNAL_VENUES = re.compile(r"journal|transactions|letters|nature|science", re.I)
 
 
 def latex_escape(text: str) -> str:
     return re.sub(r"([&%$#_])", r"\\\1", text)
 
 
-def bib_entry_for(data: dict[str, Any], original: dict[str, str] | None) -> str:
+def bib_entry_for(data: dict[str, Any], original: dict[str, str] | None, venues: Venues | None) -> str:
     """The BibTeX entry of a record: the imported entry's fields if it came from one, else made
-    from the record's facts only."""
+    from the record's facts only, with the venue's full name and entry type from ``venues``."""
     key = data.get("bibkey") or data["id"]
     if original is not None:
         fields = {k: v for k, v in original.items() if k != "ENTRYTYPE"}
@@ -133,8 +96,9 @@ def bib_entry_for(data: dict[str, Any], original: dict[str, str] | None) -> str:
         fields["author"] = " and ".join(latex_escape(a) for a in data["authors"])
     venue = data.get("venue")
     if venue and venue.lower() != "arxiv":
-        journal = JOURNAL_VENUES.search(venue)
-        name = latex_escape(VENUE_TITLES.get(venue, venue))
+        listed = venues.is_journal(venue) if venues else None
+        journal = listed if listed is not None else bool(JOURNAL_VENUES.search(venue))
+        name = latex_escape(venues.full_name(venue) if venues else venue)
         kind, fields["journal" if journal else "booktitle"] = ("article" if journal else "inproceedings"), name
     elif data.get("arxiv"):
         kind, fields["journal"] = "article", f"arXiv preprint arXiv:{data['arxiv']}"
@@ -249,6 +213,8 @@ class Importer:
             return Outcome("skipped", candidate.origin, f"tag '{unknown[0]}' is not a taxonomy node")
         if candidate.doi and candidate.doi.lower().startswith(ARXIV_DOI):
             candidate.doi = None  # arXiv's own DOI names the preprint, as the arXiv id does
+        if candidate.venue and self.kb.venues and (name := self.kb.venues.name_for(candidate.venue)):
+            candidate.venue = name  # "NIPS", "ICLR Oral": the venue as venues.yaml names it
         data, dropped = self._valid_fields(candidate)
         if data is None:
             return Outcome("skipped", candidate.origin, f"'{candidate.title}': {dropped[0]}")
@@ -362,7 +328,7 @@ class Importer:
                 updated = format_entry(entry.entry_type.lower(), entry.key, fields)
                 text = text.replace(entry.raw, updated, 1)
         additions = [
-            bib_entry_for(self.records[i], self.bib_fields[i])
+            bib_entry_for(self.records[i], self.bib_fields[i], self.kb.venues)
             for i in sorted(self.new)
             if (self.records[i].get("bibkey") or i) not in present
         ]

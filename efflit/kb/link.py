@@ -22,6 +22,7 @@ from efflit.kb.models import LINK_FIELDS, Record, tag_paths
 from efflit.kb.problems import Problem, Report
 from efflit.kb.project import Project
 from efflit.kb.validate import Paper, Taxonomy
+from efflit.kb.venues import Venues
 
 NEAR_DUPLICATE_SCORE = 90
 NEIGHBOURS = 4  # titles compared on each side of a title, in each ordering
@@ -36,12 +37,13 @@ Compared = dict[tuple[str, ...], tuple[Disagreement, ...]]  # what `_compare` re
 @dataclasses.dataclass
 class KnowledgeBase:
     """What the link stage hands on, everything a render needs: the checked taxonomy, papers and
-    their BibTeX entries."""
+    their BibTeX entries, and the venues of `venues.yaml` (None without one)."""
 
     project: Project
     taxonomy: Taxonomy
     papers: list[Paper]
     bibtex: dict[str, BibEntry]
+    venues: Venues | None = None
 
 
 @dataclasses.dataclass
@@ -60,6 +62,7 @@ def linked_fields(record: Record) -> tuple:
     they find what they found before (only the places they name may differ)."""
     return (
         *(record.id, record.key, record.title, record.year, record.authors, record.tags, record.arxiv, record.doi),
+        record.venue,
         *(record.aliases, record.distinct_from),
     )
 
@@ -70,11 +73,15 @@ def link(
     entries: list[BibEntry],
     report: Report,
     known: LinkFindings | None = None,
+    venues: Venues | None = None,
 ) -> dict[str, BibEntry]:
     """Run every cross-file check; return each record's BibTeX entry by record id.  What ``known``
-    holds (from the last run) is not worked out again; afterwards it holds this run's findings."""
+    holds (from the last run) is not worked out again; afterwards it holds this run's findings.
+    ``venues``: those of `venues.yaml`, when the knowledge base has one."""
     known = LinkFindings() if known is None else known
     check_tags(taxonomy, papers, report)
+    if venues is not None:
+        check_venues(venues, papers, report)
     check_coverage(taxonomy, papers, report)
     check_unique(papers, report)
     check_references(papers, report)
@@ -366,6 +373,20 @@ def report_near_duplicates(papers: list[Paper], pairs: list[tuple[int, int]], re
             "if both records are the same paper, merge them; if not, add `distinct_from: "
             f"[{first.record.id}]` to this record",
         )
+
+
+def check_venues(venues: Venues, papers: list[Paper], report: Report) -> None:
+    """Warn at each record whose venue is another spelling of a venue of `venues.yaml`."""
+    for paper in papers:
+        written = paper.record.venue
+        if not written or written in venues.by_name:
+            continue
+        if (name := venues.name_for(written)) is not None:
+            report.warning(
+                paper.document.position(("venue",)),
+                f"venue '{written}' is another spelling of '{name}' in venues.yaml",
+                f"write venue: {name}",
+            )
 
 
 def check_incomplete(papers: list[Paper], report: Report) -> None:

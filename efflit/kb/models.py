@@ -326,6 +326,33 @@ class TaxonomyFile(Strict):
     nodes: list[TaxonomyNode] = Field(min_length=1, description="The top-level dimensions.")
 
 
+class Venue(Strict):
+    """One venue that records name: how records write it, how a citation manager exports it, and the
+    other spellings that mean the same venue."""
+
+    name: Text = Field(description="The short name records write: `NeurIPS`, `ACL Findings`, `arXiv`.")
+    full: Text | None = Field(
+        None,
+        description="The full name BibTeX entries give as `booktitle` or `journal`: "
+        "`Advances in Neural Information Processing Systems`; the short name when absent.",
+    )
+    kind: Literal["conference", "journal", "workshop", "preprint"] = Field(
+        description="What the venue is: a `journal` makes an `@article`, a `conference` or `workshop` an "
+        "`@inproceedings`, a `preprint` an arXiv entry."
+    )
+    aliases: list[Text] = Field(
+        default_factory=list,
+        description="Other spellings of this venue, such as `NIPS` or `ICLR Oral`: `efflit check` asks "
+        "records that use one to write `name` instead, so that a venue's page gathers all its papers.",
+    )
+
+
+class VenuesFile(Strict):
+    """The contents of `venues.yaml`: every venue with its spellings, each spelling once."""
+
+    venues: list[Venue] = Field(min_length=1, description="The venues, in any order.")
+
+
 class LinkSettings(Strict):
     """How `efflit links` checks external links: `[tool.efflit.links]`."""
 

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
 PAPERS = "papers"
 TAXONOMY = "taxonomy.yaml"
+VENUES = "venues.yaml"  # optional: the venues records name, with their other spellings
 PYPROJECT = "pyproject.toml"
 TEMPLATES = "templates"
 
@@ -57,6 +58,10 @@ class Project:
     @property
     def taxonomy(self) -> Path:
         return self.root / TAXONOMY
+
+    @property
+    def venues(self) -> Path:
+        return self.root / VENUES
 
     def display(self, path: Path) -> str:
         """The path as problems show it: relative to the root, with forward slashes."""

@@ -11,8 +11,9 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from efflit.kb.load import Document, Loc
-from efflit.kb.models import SUMMARY_LINK_SCHEMES, Record, TaxonomyFile, TaxonomyNode
+from efflit.kb.models import SUMMARY_LINK_SCHEMES, Record, TaxonomyFile, TaxonomyNode, VenuesFile
 from efflit.kb.problems import Report
+from efflit.kb.venues import Venues, spelling_key
 
 
 @dataclass(frozen=True)
@@ -110,6 +111,29 @@ def validate_taxonomy(document: Document, report: Report) -> Taxonomy | None:
 
     add(parsed.nodes, None, ("nodes",))
     return Taxonomy(document, nodes)
+
+
+def validate_venues(document: Document, report: Report) -> Venues | None:
+    """The venues of `venues.yaml`; a spelling given to two venues (or twice) is an error."""
+    parsed = _validate(VenuesFile, document, report)
+    if parsed is None:
+        return None
+    seen: dict[str, Loc] = {}
+    for index, venue in enumerate(parsed.venues):
+        spellings = [(("venues", index, "name"), venue.name)]
+        spellings += [(("venues", index, "aliases", n), alias) for n, alias in enumerate(venue.aliases)]
+        for loc, spelling in spellings:
+            key = spelling_key(spelling)
+            if key in seen:
+                first = document.position(seen[key])
+                report.error(
+                    document.position(loc),
+                    f"'{spelling}' is already a spelling of a venue on line {first.line}",
+                    "give each spelling to one venue, once",
+                )
+            else:
+                seen[key] = loc
+    return Venues.of(parsed.venues)
 
 
 def _validate(model: type[BaseModel], document: Document, report: Report) -> Any:

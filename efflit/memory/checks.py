@@ -20,6 +20,7 @@ from efflit.kb.load import Document, record_data
 from efflit.kb.problems import Problem, Report
 from efflit.kb.project import Project
 from efflit.kb.validate import Paper, Taxonomy, validate_record
+from efflit.kb.venues import Venues
 from efflit.memory.cache import code_version, recall, remember
 
 
@@ -83,10 +84,10 @@ def edited(root: Path, hashes: dict[Path, str]) -> Checked | None:
     if not relinked and not any(_names(problem, shown) for problem in found):
         # The cross-record checks would find what they found (a second at 100,000 records).
         report.problems += found
-        kb = KnowledgeBase(project, kb.taxonomy, papers, kb.bibtex)
+        kb = KnowledgeBase(project, kb.taxonomy, papers, kb.bibtex, kb.venues)
         return Checked(root, hashes, kb, report.problems, unlinked, last.entries)
     version = code_version(hashes)
-    kb = linked(project, kb.taxonomy, papers, last.entries, version, last_link(root, version), report)
+    kb = linked(project, kb.taxonomy, kb.venues, papers, last.entries, version, last_link(root, version), report)
     return Checked(root, hashes, kb, report.problems, unlinked, last.entries)
 
 
@@ -134,6 +135,7 @@ def last_link(root: Path, version: str) -> dict | None:
 def linked(
     project: Project,
     taxonomy: Taxonomy,
+    venues: Venues | None,
     papers: list[Paper],
     entries: list[BibEntry],
     version: str,
@@ -143,10 +145,10 @@ def linked(
     """The link stage, starting from what the last link found (``stored``, see `last_link`), which
     it does not compare again; what it finds is kept for the next."""
     findings = _findings(stored)
-    bibtex = link(taxonomy, papers, entries, report, findings)
+    bibtex = link(taxonomy, papers, entries, report, findings, venues)
     if vars(findings) != stored:
         remember(project.root, "linked", version, dict(vars(findings)))  # kept: a copy
-    return KnowledgeBase(project, taxonomy, papers, bibtex)
+    return KnowledgeBase(project, taxonomy, papers, bibtex, venues)
 
 
 def _findings(stored: dict | None) -> LinkFindings:

@@ -17,12 +17,12 @@ from efflit.kb.link import KnowledgeBase
 from efflit.kb.load import load_yaml, record_data
 from efflit.kb.problems import Position, Report
 from efflit.kb.project import Project, open_project
-from efflit.kb.validate import validate_taxonomy
+from efflit.kb.validate import validate_taxonomy, validate_venues
 from efflit.memory import checks
 from efflit.memory.cache import ParseCache, input_hashes
 from efflit.memory.checks import Checked
 
-MAX_TAXONOMY_BYTES = 1024 * 1024
+MAX_TOP_FILE_BYTES = 1024 * 1024
 
 
 @contextmanager
@@ -59,7 +59,12 @@ def _check(root: Path, hashes: dict[Path, str] | None) -> Checked:
 
     # Load: files whose bytes the parse cache knows are not parsed again.
     parsed = ParseCache(project, input_hashes(project.root) if hashes is None else hashes)
-    taxonomy_document = load_yaml(project.taxonomy, project.display(project.taxonomy), report, MAX_TAXONOMY_BYTES)
+    taxonomy_document = load_yaml(project.taxonomy, project.display(project.taxonomy), report, MAX_TOP_FILE_BYTES)
+    venues_document = (
+        load_yaml(project.venues, project.display(project.venues), report, MAX_TOP_FILE_BYTES)
+        if project.venues.exists()
+        else None
+    )
     record_files = _inside(project, project.record_files(), report)
     bib_files = _inside(project, project.bib_files(), report)
     jobs = [(path, record_data) for path in record_files] + [(path, load_bib) for path in bib_files]
@@ -75,13 +80,14 @@ def _check(root: Path, hashes: dict[Path, str] | None) -> Checked:
 
     # Validate: each file on its own.
     taxonomy = validate_taxonomy(taxonomy_document, report) if taxonomy_document else None
+    venues = validate_venues(venues_document, report) if venues_document else None
     papers = checks.validated(project, record_files, record_data_found, parsed.hashes, report)
     if taxonomy is None:
         return Checked(root, parsed.hashes, None, report.problems, report.problems, entries)
 
-    # Link: the records against the taxonomy, their BibTeX entries and each other.
+    # Link: the records against the taxonomy, the venues, their BibTeX entries and each other.
     unlinked = list(report.problems)
-    kb = checks.linked(project, taxonomy, papers, entries, parsed.version, last_link, report)
+    kb = checks.linked(project, taxonomy, venues, papers, entries, parsed.version, last_link, report)
     return Checked(root, parsed.hashes, kb, report.problems, unlinked, entries)
 
 
