@@ -1,0 +1,70 @@
+"""A polite HTTP client for the scholarly APIs: one request per interval, retries on the answers
+that say "later" (honouring Retry-After), and a bound on the time and the bytes of every answer,
+which is untrusted input."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from efflit.base.retries import retry_after
+
+RETRIES = 4
+RETRY_STATUSES = (408, 429, 500, 502, 503, 504)
+MAX_BYTES = 10 * 1024 * 1024  # far above any answer a batch of 50 papers makes
+USER_AGENT = "efflit (+https://github.com/efflit/efflit)"
+
+
+class ApiError(RuntimeError):
+    """An API could not be reached or did not answer usefully, after retries."""
+
+
+class PoliteClient:
+    """GET requests to one API, ``interval`` seconds apart at least."""
+
+    def __init__(self, name: str, interval: float, timeout: float, max_bytes: int = MAX_BYTES) -> None:
+        import httpx  # here, not at the top: few commands ask an API
+
+        self.name, self.interval, self.max_bytes = name, interval, max_bytes
+        self.http = httpx.Client(timeout=timeout, headers={"User-Agent": USER_AGENT})
+        self.last_request = float("-inf")
+
+    def get(self, url: str, params: dict[str, Any]) -> str:
+        """The answer's text; an `ApiError` once retries are spent or the answer says no."""
+        import httpx
+
+        for attempt in range(RETRIES + 1):
+            self._wait(self.interval)
+            try:
+                status, reason, text, retry = self._fetch(url, params)
+            except httpx.TransportError as error:  # timeouts, refused and reset connections
+                problem, delay = f"{type(error).__name__}: {error}", self.interval * 2**attempt
+            else:
+                if status == 200:
+                    return text
+                if status not in RETRY_STATUSES:
+                    raise ApiError(f"{self.name} answered {status} {reason}")
+                problem = f"{status} {reason}"
+                delay = retry_after(retry) or self.interval * 2**attempt
+            if attempt == RETRIES:
+                break
+            self._wait(delay)
+        raise ApiError(f"{self.name} did not answer after {RETRIES + 1} attempts: {problem}")
+
+    def _fetch(self, url: str, params: dict[str, Any]) -> tuple[int, str, str, str | None]:
+        """Status, reason, body text (read no further than ``max_bytes``) and Retry-After."""
+        with self.http.stream("GET", url, params=params) as response:
+            chunks, size = [], 0
+            for chunk in response.iter_bytes():
+                size += len(chunk)
+                if size > self.max_bytes:
+                    raise ApiError(f"{self.name} answered with more than {self.max_bytes} bytes: not read")
+                chunks.append(chunk)
+            text = b"".join(chunks).decode(response.encoding or "utf-8", errors="replace")
+            return response.status_code, response.reason_phrase, text, response.headers.get("Retry-After")
+
+    def _wait(self, seconds: float) -> None:
+        pause = self.last_request + seconds - time.monotonic()
+        if pause > 0:
+            time.sleep(pause)
+        self.last_request = time.monotonic()
