@@ -17,12 +17,13 @@ from typing import TYPE_CHECKING
 
 import click
 
-from efflit.curation import arxiv
+from efflit.curation import arxiv, openalex
 from efflit.kb.problems import FORMATTERS, Report, summary
 from efflit.kb.project import Options, open_project
 from efflit.pipeline import replay
 
 if TYPE_CHECKING:
+    from efflit.curation.findings import Applier
     from efflit.curation.importer import Importer
 
 format_option = click.option(
@@ -174,7 +175,7 @@ def _print_build(report: Report) -> None:
     click.echo(f"{time.strftime('%H:%M:%S')} {verdict}: {summary(report)}", err=True)
 
 
-def _curation(run: Callable[[], Importer]) -> Importer:
+def _curation(run: Callable[[], Importer | Applier]) -> Importer | Applier:
     """Run an import-like operation; print every outcome and a summary, or why nothing was done."""
     from efflit.curation.curate import CurationError
 
@@ -280,11 +281,52 @@ def add(root: Path, tags: tuple[str, ...], endpoint: str, interval: float, timeo
 @main.command()
 @root_option
 @arxiv_options
-def enrich(root: Path, endpoint: str, interval: float, timeout: float) -> None:
-    """Fill missing authors and venues of records with an arXiv id, from arXiv (never overwrites)."""
-    from efflit.curation import curate
+@click.option(
+    "--source",
+    "sources",
+    type=click.Choice(["arxiv", "openalex"]),
+    multiple=True,
+    default=("arxiv",),
+    show_default=True,
+    help="Which API to ask (repeat for several): arXiv for authors, OpenAlex for published venues and DOIs.",
+)
+@click.option("--openalex-endpoint", default=openalex.ENDPOINT, show_default=True, help="OpenAlex works API address.")
+@click.option("--dry-run", is_flag=True, help="Print the changes as a diff; write nothing.")
+def enrich(
+    root: Path,
+    endpoint: str,
+    interval: float,
+    timeout: float,
+    sources: tuple[str, ...],
+    openalex_endpoint: str,
+    dry_run: bool,
+) -> None:
+    """Fill what records lack from scholarly APIs, never overwriting a field a curator set: authors
+    from arXiv; from OpenAlex, the venue and year where a preprint was published, and its DOI."""
+    from efflit.curation import curate, enrich
 
-    _curation(lambda: curate.enrich(root, _client(root, endpoint, interval, timeout)))
+    def ask_arxiv() -> Importer:
+        return curate.enrich(root, _client(root, endpoint, interval, timeout), dry_run)
+
+    def ask_openalex() -> Applier:
+        contact = open_project(root, Report()).settings.contact
+        client = openalex.Client(
+            openalex_endpoint, contact=contact, cache=root / enrich.OPENALEX_CACHE, timeout=timeout
+        )
+        return enrich.enrich_from_openalex(root, client, dry_run)
+
+    failed = False
+    for name, ask in (("arxiv", ask_arxiv), ("openalex", ask_openalex)):
+        if name not in sources:
+            continue
+        try:  # one API down does not stop the others
+            done = _curation(ask)
+        except SystemExit:
+            failed = True
+            continue
+        if dry_run:
+            click.echo(done.diff(), nl=False)
+    raise SystemExit(1 if failed else 0)
 
 
 @main.command("apply")

@@ -219,8 +219,9 @@ def follow_up(root: Path, added: list[str]) -> tuple[list[Problem], dict[str, li
     return problems, missing
 
 
-def enrich(root: Path, client: arxiv.Client) -> Importer:
-    """Fill missing authors and venues of records with an arXiv id from arXiv, never overwriting."""
+def enrich(root: Path, client: arxiv.Client, dry_run: bool = False) -> Importer:
+    """Fill missing authors and venues of records with an arXiv id from arXiv, never overwriting;
+    on a dry run, write nothing."""
     kb = sound_knowledge_base(root)
     wanting = [p.record.arxiv for p in kb.papers if p.record.arxiv and (not p.record.authors or not p.record.venue)]
     papers = client.papers(wanting)
@@ -230,5 +231,6 @@ def enrich(root: Path, client: arxiv.Client) -> Importer:
             importer.offer(arxiv_candidate(papers[arxiv_id], []))
         else:
             importer.outcomes.append(Outcome("skipped", f"arXiv:{arxiv_id}", "arXiv returned no entry"))
-    importer.commit()
+    if not dry_run:
+        importer.commit()
     return importer

@@ -27,7 +27,16 @@ from pydantic import Field, ValidationError
 
 from efflit.base.files import write_atomic
 from efflit.curation.curate import CurationError
-from efflit.curation.importer import FIELD_ORDER, REFERENCES, Decisions, Outcome, bib_entry_for, generated_id, slug_word
+from efflit.curation.importer import (
+    FIELD_ORDER,
+    REFERENCES,
+    Decisions,
+    Outcome,
+    bib_entry_for,
+    generated_id,
+    slug_word,
+    unified_diff,
+)
 from efflit.kb.bibtex import last_name
 from efflit.kb.canonical import parse, record_text, schema_url
 from efflit.kb.link import KnowledgeBase
@@ -51,6 +60,7 @@ class Finding(Strict):
     page: Url | None = Field(None, description="The page about this very paper the fact was read on.")
     evidence: str | None = Field(None, description="The page's words the fact rests on (not published).")
     why: str | None = Field(None, description="The reason for a decision (tags, scope).")
+    api: Literal["arXiv", "OpenAlex"] | None = Field(None, description="The API the fact was read from, if no page.")
 
 
 class NewPaper(Strict):
@@ -165,6 +175,8 @@ class Applier:
                 data["venue"] = name  # as venues.yaml names it
             if page := fact.page or (abstract if fact.field == "tags" else None):
                 vouched["page", page].append(fact.field)
+            elif fact.api:
+                vouched["api", fact.api].append(fact.field)
             elif fact.field == "tags":
                 vouched["person", CURATORS].append(fact.field)
         _vouch(data["source"], vouched)
@@ -259,12 +271,12 @@ class Applier:
                 return base + suffix
         raise ValueError(f"no free id for {base}")
 
-    def commit(self) -> None:
-        """Write references.bib first, then the records; then remove the files of renamed and
-        removed records (an interrupted run leaves both names, which the check reports)."""
-        self._write_bibtex()
+    def planned(self) -> dict[Path, str | None]:
+        """Every file the findings change, with its new text, or None where it goes: references.bib
+        first, then the records; then the files of renamed and removed records (an interrupted run
+        leaves both names, which the check reports)."""
+        files: dict[Path, str | None] = {self.papers / REFERENCES: self._bibtex_text()}
         for record_id, (old_id, data) in sorted(self.written.items()):
-            path = self.papers / f"{record_id}.yaml"
             source = self.papers / f"{old_id or record_id}.yaml"
             document = parse(source.read_text(encoding="utf-8")) if source.exists() else {}
             for name in list(document):
@@ -273,9 +285,18 @@ class Applier:
             for name in FIELD_ORDER:
                 if name in data and not (name == "added" and name in document):  # a date, kept as written
                     document[name] = data[name]
-            write_atomic(path, record_text(document, self.schema))
+            files[self.papers / f"{record_id}.yaml"] = record_text(document, self.schema)
         for record_id in sorted(self.removed | {old for old, _ in self.written.values() if old}):
-            (self.papers / f"{record_id}.yaml").unlink(missing_ok=True)
+            files[self.papers / f"{record_id}.yaml"] = None
+        return files
+
+    def commit(self) -> None:
+        """Write what `planned` says, then the curators' decisions for later imports."""
+        for path, text in self.planned().items():
+            if text is None:
+                path.unlink(missing_ok=True)
+            else:
+                write_atomic(path, text)
         if self.out_of_scope or self.former_titles or self.former_arxiv:
             decisions = Decisions.read(self.kb.project.root)
             decisions.out_of_scope += self.out_of_scope
@@ -283,7 +304,12 @@ class Applier:
             decisions.former_arxiv |= self.former_arxiv
             decisions.save(self.kb.project.root)
 
-    def _write_bibtex(self) -> None:
+    def diff(self) -> str:
+        """What `commit` would change, as a unified diff; nothing is written."""
+        return unified_diff(self.planned(), self.kb.project.display)
+
+    def _bibtex_text(self) -> str:
+        """references.bib as the findings leave it."""
         path = self.papers / REFERENCES
         text = path.read_text(encoding="utf-8")
         entries = bibtexparser.parse_string(text).entries_dict
@@ -301,7 +327,7 @@ class Applier:
                 additions.append(made)
         if additions:
             text = text.rstrip("\n") + "\n\n" + "\n\n".join(additions) + "\n"
-        write_atomic(path, text)
+        return text
 
     def summary(self) -> str:
         kinds = ("changed", "added", "merged", "removed", "skipped")

@@ -11,8 +11,10 @@ BibTeX file first, so an interrupted import re-run gives the same result.
 from __future__ import annotations
 
 import datetime
+import difflib
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -299,22 +301,35 @@ class Importer:
                 return base + suffix
         return f"{base}-{len(self.records)}"
 
-    def commit(self) -> None:
-        """Write the BibTeX entries, then the new and changed records, each file atomically."""
-        self._write_bibtex()
+    def planned(self) -> dict[Path, str]:
+        """Every file the import changes, with its new text: references.bib first, then the new
+        records (never one that exists) and the changed ones."""
+        files = {self.papers_dir / REFERENCES: self._bibtex_text()}
         for record_id in sorted(self.new):
             path = self.papers_dir / f"{record_id}.yaml"
             if not path.exists():  # never overwrite a record
-                write_atomic(path, record_text(_ordered(self.records[record_id]), self.schema))
+                files[path] = record_text(_ordered(self.records[record_id]), self.schema)
         for record_id, changes in sorted(self.changed.items()):
             path = self.papers_dir / f"{record_id}.yaml"
             document = parse(path.read_text(encoding="utf-8"))  # keeps the curator's comments
             for name in changes:
                 document[name] = self.records[record_id][name]
-            write_atomic(path, record_text(document, self.schema))
+            files[path] = record_text(document, self.schema)
+        return files
 
-    def _write_bibtex(self) -> None:
-        """Add entries for new records; give existing entries the authors a merge filled in."""
+    def commit(self) -> None:
+        """Write what `planned` says, each file atomically, and only files that change."""
+        for path, text in self.planned().items():
+            if not path.exists() or text != path.read_text(encoding="utf-8"):
+                write_atomic(path, text)
+
+    def diff(self) -> str:
+        """What `commit` would change, as a unified diff; nothing is written."""
+        return unified_diff(self.planned(), self.kb.project.display)
+
+    def _bibtex_text(self) -> str:
+        """references.bib with entries for new records, and existing entries given the authors a
+        merge filled in."""
         path = self.papers_dir / REFERENCES
         text = path.read_text(encoding="utf-8") if path.exists() else ""
         library = bibtexparser.parse_string(text)
@@ -334,12 +349,22 @@ class Importer:
         ]
         if additions:
             text = text.rstrip("\n") + ("\n\n" if text.strip() else "") + "\n\n".join(additions) + "\n"
-        if not path.exists() or text != path.read_text(encoding="utf-8"):
-            write_atomic(path, text)
+        return text
 
     def summary(self) -> str:
         counts = {kind: sum(o.kind == kind for o in self.outcomes) for kind in ("added", "merged", "skipped")}
         return ", ".join(f"{n} {kind}" for kind, n in counts.items())
+
+
+def unified_diff(planned: dict[Path, str | None], display: Callable[[Path], str]) -> str:
+    """The change from each file as it is to its planned text (None: the file goes), as a diff."""
+    lines: list[str] = []
+    for path, text in planned.items():
+        before = path.read_text(encoding="utf-8") if path.exists() else ""
+        lines += difflib.unified_diff(
+            before.splitlines(True), (text or "").splitlines(True), display(path), display(path)
+        )
+    return "".join(lines)
 
 
 def _ordered(data: dict[str, Any]) -> dict[str, Any]:

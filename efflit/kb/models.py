@@ -181,7 +181,9 @@ class Source(Strict):
     )
     section: Text | None = Field(None, description="The section of that list the paper is listed under.")
     file: Text | None = Field(None, description="The BibTeX file the facts were imported from, by name.")
-    api: Literal["arXiv"] | None = Field(None, description="The API the facts were fetched from: `arXiv`.")
+    api: Literal["arXiv", "OpenAlex"] | None = Field(
+        None, description="The API the facts were fetched from: `arXiv` or `OpenAlex`."
+    )
     person: Text | None = Field(None, description="The person who supplied the facts.")
     page: Url | None = Field(
         None,
@@ -391,3 +393,8 @@ class Settings(Strict):
     branch: Text = Field("main", description="Branch that 'edit this record' links point at.")
     base_url: Url | None = Field(None, description="Public address of the built site, for feeds and sitemaps.")
     links: LinkSettings = Field(default_factory=LinkSettings, description="External link checking.")
+    contact: Text | None = Field(
+        None,
+        description="An address the scholarly APIs may write to about `efflit enrich`'s requests "
+        "(OpenAlex's polite pool); an API key comes from the environment (`OPENALEX_API_KEY`).",
+    )

@@ -1,0 +1,122 @@
+"""OpenAlex: where a preprint was published, and its DOI.
+
+Works are looked up by their arXiv DOI (`10.48550/arxiv.<id>`), up to 50 in one request (a filter
+of values joined by `|`).  OpenAlex merges a preprint with its published version, so a work lists
+the journal or conference that published it among its locations.  Answers are untrusted: a work
+is taken only when its title is the record's, and its venue only as a plain line of text.  The
+contact address joins OpenAlex's polite pool; a key comes from the environment.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from efflit.base.files import write_atomic
+from efflit.curation.polite import ApiError, PoliteClient
+
+ENDPOINT = "https://api.openalex.org/works"
+INTERVAL = 0.2  # at most 5 requests a second: well inside the polite pool's limits
+BATCH = 50
+ARXIV_DOI = "10.48550/arxiv."
+KEY_VARIABLE = "OPENALEX_API_KEY"
+SELECT = "id,doi,title,publication_year,authorships,locations"
+
+
+@dataclass(frozen=True)
+class Work:
+    """What OpenAlex says of one paper."""
+
+    arxiv: str
+    title: str
+    year: int | None
+    doi: str | None  # of the published version; never arXiv's own
+    published_in: list[str] = field(default_factory=list)  # journals and conferences, as OpenAlex names them
+
+
+class Client:
+    def __init__(
+        self,
+        endpoint: str = ENDPOINT,
+        interval: float = INTERVAL,
+        contact: str | None = None,
+        cache: Path | None = None,
+        timeout: float = 30,
+    ) -> None:
+        self.endpoint, self.contact, self.cache_path = endpoint, contact, cache
+        self.http = PoliteClient("OpenAlex", interval, timeout)
+        self.cache: dict[str, dict] = json.loads(cache.read_text()) if cache and cache.is_file() else {}
+
+    def by_arxiv(self, ids: list[str]) -> dict[str, Work]:
+        """The work of each arXiv id OpenAlex knows, from the cache or in batches."""
+        missing = [i for i in dict.fromkeys(ids) if i not in self.cache]
+        for start in range(0, len(missing), BATCH):
+            batch = missing[start : start + BATCH]
+            params = {"filter": "doi:" + "|".join(ARXIV_DOI + i for i in batch), "per-page": BATCH, "select": SELECT}
+            if self.contact:
+                params["mailto"] = self.contact
+            if key := os.environ.get(KEY_VARIABLE):
+                params["api_key"] = key
+            for work in parse_works(self.http.get(self.endpoint, params)):
+                self.cache[work.arxiv] = asdict(work)
+            self._save()
+        return {i: Work(**self.cache[i]) for i in ids if i in self.cache}
+
+    def _save(self) -> None:
+        if self.cache_path:
+            write_atomic(self.cache_path, json.dumps(self.cache, indent=1, sort_keys=True, ensure_ascii=False))
+
+
+def parse_works(text: str) -> list[Work]:
+    """The works of an answer to a `/works` filter; entries without an arXiv DOI are left out."""
+    try:
+        results = json.loads(text)["results"]
+    except (ValueError, KeyError, TypeError) as error:
+        raise ApiError(f"OpenAlex answered something that is not a list of works ({error})") from None
+    works = []
+    for found in results if isinstance(results, list) else []:
+        if not isinstance(found, dict):
+            continue
+        dois = [_doi(found.get("doi"))] + [_doi(loc.get("landing_page_url")) for loc in _locations(found)]
+        arxiv = next((d[len(ARXIV_DOI) :] for d in dois if d and d.startswith(ARXIV_DOI)), None)
+        if arxiv is None or not isinstance(found.get("title"), str):
+            continue
+        published = [
+            source["display_name"]
+            for loc in _locations(found)
+            if isinstance(source := loc.get("source"), dict)
+            and source.get("type") in ("journal", "conference")
+            and isinstance(source.get("display_name"), str)
+        ]
+        own_doi = _doi(found.get("doi"))
+        year = found.get("publication_year")
+        works.append(
+            Work(
+                arxiv=arxiv,
+                title=found["title"],
+                year=year if isinstance(year, int) else None,
+                doi=own_doi if own_doi and not own_doi.startswith("10.48550/") else None,
+                published_in=list(dict.fromkeys(published)),
+            )
+        )
+    return works
+
+
+def _locations(work: dict) -> list[dict]:
+    locations = work.get("locations")
+    return [loc for loc in locations if isinstance(loc, dict)] if isinstance(locations, list) else []
+
+
+def _doi(value: object) -> str | None:
+    """A DOI without its resolver prefix, in lower case; None for anything else."""
+    if not isinstance(value, str):
+        return None
+    value = value.strip().lower()
+    for prefix in ("https://doi.org/", "http://doi.org/", "https://arxiv.org/abs/"):
+        if value.startswith(prefix):
+            rest = value[len(prefix) :]
+            return rest if prefix.endswith("doi.org/") else ARXIV_DOI + re.sub(r"v\d+$", "", rest)
+    return value if value.startswith("10.") else None

@@ -1,0 +1,154 @@
+"""`efflit enrich --source openalex`: published venues and DOIs from a fake OpenAlex on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import bibtexparser
+import pytest
+import yaml
+from click.testing import CliRunner
+from werkzeug import Response
+
+from efflit.cli import main
+from kbtools import errors, write
+
+VENUES = """\
+venues:
+  - name: arXiv
+    kind: preprint
+  - name: NeurIPS
+    full: Advances in Neural Information Processing Systems
+    kind: conference
+  - name: ICLR
+    full: International Conference on Learning Representations
+    kind: conference
+    aliases:
+      - International Conference on Learning Representations
+"""
+
+
+def work(title, arxiv_doi, year, *sources, doi=None):
+    """An OpenAlex work as its API gives one: the arXiv copy and the other locations."""
+    locations = [{"landing_page_url": f"https://arxiv.org/abs/{arxiv_doi}", "source": {"type": "repository"}}]
+    locations += [{"source": {"display_name": name, "type": kind}} for name, kind in sources]
+    return {
+        "id": "https://openalex.org/W1",
+        "doi": f"https://doi.org/{doi}" if doi else f"https://doi.org/10.48550/arxiv.{arxiv_doi}",
+        "title": title,
+        "publication_year": year,
+        "authorships": [],
+        "locations": locations,
+    }
+
+
+PUBLISHED = [
+    work(
+        "Attention at a Discount",
+        "hep-th/9901001",
+        2023,
+        ("International Conference on Learning Representations", "conference"),
+    ),
+    work(
+        "Quantizing Imaginary Models: A Test Record", "2301.10010", 2023, ("ICML", "conference"), doi="10.5555/fake.1"
+    ),
+]
+
+
+@pytest.fixture
+def preprints(kb):
+    write(kb, "venues.yaml", VENUES)
+    with (kb / "pyproject.toml").open("a") as settings:
+        settings.write('contact = "curators@example.org"\n')
+    return kb
+
+
+def run(kb, httpserver, *extra):
+    args = ["enrich", "--root", kb, "--source", "openalex", "--openalex-endpoint", httpserver.url_for("/works"), *extra]
+    return CliRunner().invoke(main, [str(a) for a in args])
+
+
+def serve(httpserver, works):
+    httpserver.expect_request("/works").respond_with_json({"meta": {"count": len(works)}, "results": works})
+
+
+def record(kb, record_id):
+    return yaml.safe_load((kb / f"papers/{record_id}.yaml").read_text(encoding="utf-8"))
+
+
+def test_a_preprint_gains_its_published_venue_year_and_doi_in_one_batched_request(preprints, httpserver):
+    serve(httpserver, PUBLISHED)
+    result = run(preprints, httpserver)
+    assert result.exit_code == 0, result.output
+    published = record(preprints, "muller2022attention")
+    assert (published["venue"], published["year"], published["arxiv"]) == ("ICLR", 2023, "hep-th/9901001")
+    assert {"api": "OpenAlex", "facts": ["year", "venue"]} in published["source"]
+    entry = bibtexparser.parse_string((preprints / "papers/references.bib").read_text()).entries_dict
+    assert entry["muller2022attention"]["booktitle"] == "International Conference on Learning Representations"
+    # A venue the curator set stands; a missing DOI is filled.
+    quantizing = record(preprints, "example2023quantizing")
+    assert (quantizing["venue"], quantizing["doi"]) == ("NeurIPS", "10.5555/fake.1")
+    assert errors(preprints) == []
+    ((request, _),) = httpserver.log
+    assert request.args["filter"] == "doi:10.48550/arxiv.2301.10010|10.48550/arxiv.hep-th/9901001"
+    assert request.args["mailto"] == "curators@example.org"
+
+
+def test_a_dry_run_prints_the_diff_and_writes_nothing(preprints, httpserver):
+    serve(httpserver, PUBLISHED)
+    before = {path: path.read_bytes() for path in (preprints / "papers").iterdir()}
+    result = run(preprints, httpserver, "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert "+++ papers/muller2022attention.yaml" in result.output and "+venue: ICLR\n" in result.output
+    assert {path: path.read_bytes() for path in (preprints / "papers").iterdir()} == before
+
+
+@pytest.mark.parametrize(
+    ("answer", "refusal"),
+    [
+        (work("Attention at Full Price", "hep-th/9901001", 2023, ("ICLR", "conference")), "unlike the record"),
+        (
+            work("Attention at a Discount", "hep-th/9901001", 2023, ("<script>alert(1)</script>", "conference")),
+            "which venues.yaml does not list",
+        ),
+        (work("Attention at a Discount", "hep-th/9901001", 2999, ("ICLR", "conference")), "the year 2999"),
+    ],
+)
+def test_hostile_or_mismatched_answers_are_refused_and_nothing_is_written(preprints, httpserver, answer, refusal):
+    serve(httpserver, [answer])
+    before = (preprints / "papers/muller2022attention.yaml").read_bytes()
+    result = run(preprints, httpserver)
+    assert result.exit_code == 0, result.output
+    assert "muller2022attention: refused: " in result.output and refusal in result.output
+    assert (preprints / "papers/muller2022attention.yaml").read_bytes() == before
+    assert "Traceback" not in result.output
+
+
+def test_an_oversize_answer_is_not_read(preprints, httpserver):
+    httpserver.expect_request("/works").respond_with_data("x" * (11 * 1024 * 1024))
+    result = run(preprints, httpserver)
+    assert result.exit_code == 1
+    assert "OpenAlex answered with more than" in result.output and "Traceback" not in result.output
+
+
+def test_429_with_retry_after_is_waited_and_requests_keep_their_interval(preprints, httpserver):
+    answers = iter([Response("slow down", 429, {"Retry-After": "1"}), Response(json.dumps({"results": PUBLISHED}))])
+    httpserver.expect_request("/works").respond_with_handler(lambda request: next(answers))
+    started = time.monotonic()
+    result = run(preprints, httpserver)
+    assert result.exit_code == 0, result.output
+    assert time.monotonic() - started >= 1.0 and len(httpserver.log) == 2
+    assert record(preprints, "muller2022attention")["venue"] == "ICLR"
+
+
+def test_one_api_down_does_not_stop_the_other(preprints, httpserver):
+    caching = preprints / "papers/caching2024.yaml"
+    caching.write_text(caching.read_text().replace("year: 2024\n", "year: 2024\narxiv: '2402.00002'\n"))
+    serve(httpserver, PUBLISHED)
+    httpserver.expect_request("/api/query").respond_with_data("down", status=500)
+    arxiv = ["--source", "arxiv", "--endpoint", httpserver.url_for("/api/query"), "--interval", "0.01"]
+    result = run(preprints, httpserver, *arxiv)
+    assert result.exit_code == 1  # arXiv failed, and says so
+    assert "arXiv did not answer" in result.output
+    assert record(preprints, "muller2022attention")["venue"] == "ICLR"  # OpenAlex was asked all the same
