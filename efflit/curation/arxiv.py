@@ -7,14 +7,12 @@ has not seen.  Tests point ``endpoint`` at a fake API on 127.0.0.1.
 
 from __future__ import annotations
 
-import json
 import re
 import xml.etree.ElementTree as ET
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from efflit.base.files import write_atomic
-from efflit.curation.polite import ApiError, PoliteClient
+from efflit.curation.polite import AnswerCache, ApiError, PoliteClient
 
 ENDPOINT = "https://export.arxiv.org/api/query"
 INTERVAL = 3.0
@@ -43,24 +41,17 @@ class Client:
     def __init__(
         self, endpoint: str = ENDPOINT, interval: float = INTERVAL, cache: Path | None = None, timeout: float = 30
     ) -> None:
-        self.endpoint, self.cache_path = endpoint, cache
+        self.endpoint = endpoint
         self.http = PoliteClient("arXiv", interval, timeout)
-        self.cache: dict[str, dict] = json.loads(cache.read_text()) if cache and cache.is_file() else {}
+        self.cache = AnswerCache(cache)
 
     def papers(self, ids: list[str]) -> dict[str, Paper]:
         """Metadata for each id arXiv knows, from the cache or in batches."""
-        missing = [i for i in dict.fromkeys(ids) if i not in self.cache]
-        for start in range(0, len(missing), BATCH):
-            batch = missing[start : start + BATCH]
+        for batch in self.cache.batches(ids, BATCH):
             params = {"id_list": ",".join(batch), "max_results": str(len(batch))}
             for paper in parse_feed(self.http.get(self.endpoint, params)):
-                self.cache[paper.arxiv] = asdict(paper)
-            self._save()
-        return {i: Paper(**self.cache[i]) for i in ids if i in self.cache}
-
-    def _save(self) -> None:
-        if self.cache_path:
-            write_atomic(self.cache_path, json.dumps(self.cache, indent=1, sort_keys=True, ensure_ascii=False))
+                self.cache.known[paper.arxiv] = asdict(paper)
+        return {i: Paper(**known) for i, known in self.cache.found(ids).items()}
 
 
 def parse_feed(text: str) -> list[Paper]:

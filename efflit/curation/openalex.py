@@ -15,8 +15,7 @@ import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from efflit.base.files import write_atomic
-from efflit.curation.polite import ApiError, PoliteClient
+from efflit.curation.polite import AnswerCache, ApiError, PoliteClient
 
 ENDPOINT = "https://api.openalex.org/works"
 INTERVAL = 0.2  # at most 5 requests a second: well inside the polite pool's limits
@@ -46,28 +45,21 @@ class Client:
         cache: Path | None = None,
         timeout: float = 30,
     ) -> None:
-        self.endpoint, self.contact, self.cache_path = endpoint, contact, cache
+        self.endpoint, self.contact = endpoint, contact
         self.http = PoliteClient("OpenAlex", interval, timeout)
-        self.cache: dict[str, dict] = json.loads(cache.read_text()) if cache and cache.is_file() else {}
+        self.cache = AnswerCache(cache)
 
     def by_arxiv(self, ids: list[str]) -> dict[str, Work]:
         """The work of each arXiv id OpenAlex knows, from the cache or in batches."""
-        missing = [i for i in dict.fromkeys(ids) if i not in self.cache]
-        for start in range(0, len(missing), BATCH):
-            batch = missing[start : start + BATCH]
+        for batch in self.cache.batches(ids, BATCH):
             params = {"filter": "doi:" + "|".join(ARXIV_DOI + i for i in batch), "per-page": BATCH, "select": SELECT}
             if self.contact:
                 params["mailto"] = self.contact
             if key := os.environ.get(KEY_VARIABLE):
                 params["api_key"] = key
             for work in parse_works(self.http.get(self.endpoint, params)):
-                self.cache[work.arxiv] = asdict(work)
-            self._save()
-        return {i: Work(**self.cache[i]) for i in ids if i in self.cache}
-
-    def _save(self) -> None:
-        if self.cache_path:
-            write_atomic(self.cache_path, json.dumps(self.cache, indent=1, sort_keys=True, ensure_ascii=False))
+                self.cache.known[work.arxiv] = asdict(work)
+        return {i: Work(**known) for i, known in self.cache.found(ids).items()}
 
 
 def parse_works(text: str) -> list[Work]:

@@ -4,9 +4,13 @@ which is untrusted input."""
 
 from __future__ import annotations
 
+import json
 import time
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
+from efflit.base.files import write_atomic
 from efflit.base.retries import retry_after
 
 RETRIES = 4
@@ -68,3 +72,23 @@ class PoliteClient:
         if pause > 0:
             time.sleep(pause)
         self.last_request = time.monotonic()
+
+
+class AnswerCache:
+    """What an API said of each id, kept on disk between runs (JSON): a re-run asks only for the
+    ids it has not seen."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self.known: dict[str, dict] = json.loads(path.read_text()) if path and path.is_file() else {}
+
+    def batches(self, ids: list[str], size: int) -> Iterator[list[str]]:
+        """The ids not known yet, ``size`` at a time; what each batch teaches is saved after it."""
+        missing = [i for i in dict.fromkeys(ids) if i not in self.known]
+        for start in range(0, len(missing), size):
+            yield missing[start : start + size]
+            if self.path:
+                write_atomic(self.path, json.dumps(self.known, indent=1, sort_keys=True, ensure_ascii=False))
+
+    def found(self, ids: list[str]) -> dict[str, dict]:
+        return {i: self.known[i] for i in ids if i in self.known}
