@@ -406,8 +406,10 @@ def readme(root: Path, target: Path | None, check_only: bool) -> None:
 @format_option
 @click.option("--allow-private", is_flag=True, help="Also fetch URLs on loopback, private or link-local addresses.")
 @click.option("--no-cache", is_flag=True, help="Check every link again, ignoring cached good results.")
-def links(root: Path, output_format: str, allow_private: bool, no_cache: bool) -> None:
-    """Check the external links of every record (exit 2 when one is broken)."""
+@click.option("--fail-fast", is_flag=True, help="Fail on a link broken in this run, not only in two runs in a row.")
+def links(root: Path, output_format: str, allow_private: bool, no_cache: bool, fail_fast: bool) -> None:
+    """Check the external links of every record (exit 2 when one is broken in this run and the last,
+    or with --fail-fast in this one)."""
     from efflit import links as link_check
     from efflit.pipeline.check import check as run_check
     from efflit.pipeline.check import counts
@@ -418,7 +420,10 @@ def links(root: Path, output_format: str, allow_private: bool, no_cache: bool) -
     settings = kb.project.settings.links
     cache = None if no_cache else kb.project.root / link_check.CACHE
     show_progress = output_format == "text" and sys.stderr.isatty()
-    found = link_check.check_links(kb.papers, settings, cache, allow_private, _progress if show_progress else None)
+    broken = None if fail_fast else kb.project.root / link_check.BROKEN
+    found = link_check.check_links(
+        kb.papers, settings, cache, allow_private, _progress if show_progress else None, broken
+    )
     if show_progress:
         click.echo(err=True)
     problems = found.sorted()

@@ -40,6 +40,8 @@ RETRY_STATUSES = {408, 429, 500, 502, 503, 504}
 HEALING_ERRORS = (httpx.TimeoutException, httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError)
 MAX_RETRY_AFTER = 120.0  # a server asking for longer is not waited for: its links are left unchecked
 MAX_HOST_WAIT = 300.0  # seconds of waiting to retry, in all, that one host may cost a run
+BOT_WALLS = {401, 403}  # what publishers answer robots: the link may be fine for a reader
+BROKEN = CACHE_FOLDER / "links-broken.json"  # each broken link: in how many runs in a row
 
 
 class Unchecked(str):
@@ -64,6 +66,7 @@ class Result:
     moved_to: str | None = None  # the final address, when a permanent redirect led there
     skipped: bool = False  # not fetched (a private address)
     unchecked: bool = False  # not checked: the server rate-limits for longer than a run waits
+    unverifiable: bool = False  # the host turns robots away (401, 403): neither broken nor fine
 
 
 def record_links(papers: list[Paper]) -> list[Link]:
@@ -193,6 +196,8 @@ class Checker:
                 current = urljoin(str(parts), location)
                 continue
             ok = 200 <= status < 300 or status in self.settings.accept
+            if not ok and status in BOT_WALLS:
+                return Result(url, False, f"{status} {reason}".strip(), unverifiable=True)
             moved = current if permanent and current != url else None
             return Result(url, ok, f"{status} {reason}".strip(), moved)
         return Result(url, False, f"more than {MAX_REDIRECTS} redirects")
@@ -269,13 +274,27 @@ async def _private(host: str) -> bool:
     return any(not a.is_global for a in addresses)
 
 
-def report_links(links: list[Link], results: dict[str, Result]) -> Report:
-    """Each broken link as an error at its record's field; moved and skipped ones as warnings."""
+def report_links(links: list[Link], results: dict[str, Result], runs_broken: dict[str, int] | None = None) -> Report:
+    """Each broken link as an error at its record's field; moved, skipped, unverifiable and unchecked
+    ones as warnings.  With ``runs_broken`` (in how many runs in a row each link was broken), a link
+    broken in this run only is a warning: a host down for an hour does not fail CI."""
     report = Report()
     for link in links:
         result = results[link.url]
         if result.unchecked:
             report.warning(link.position, f"{link.field} {link.url} {result.detail}", "check it by hand, or later")
+        elif result.unverifiable:
+            report.warning(
+                link.position,
+                f"{link.field} {link.url} cannot be verified: {result.detail} (the host turns robots away)",
+                "open it in a browser; if it is fine, add the status to [tool.efflit.links] accept",
+            )
+        elif not result.ok and runs_broken is not None and runs_broken.get(link.url, 0) < 2:
+            report.warning(
+                link.position,
+                f"{link.field} {link.url} {result.detail} (broken in this run, not in the last)",
+                "if it is broken in the next run too, it fails the run; fix or remove it now if it is gone",
+            )
         elif not result.ok:
             report.error(link.position, f"{link.field} {link.url} {result.detail}", "fix or remove the link")
         elif result.moved_to:
@@ -295,10 +314,29 @@ def check_links(
     cache: Path | None,
     allow_private: bool = False,
     progress: Callable[[int, int], None] | None = None,
+    broken: Path | None = None,
 ) -> Report:
-    """Check every selected link of the records; the report places each problem at its record."""
+    """Check every selected link of the records; the report places each problem at its record.
+    With ``broken`` (where the broken links of the last runs are kept), a link fails the run only
+    when it is broken in two runs in a row."""
     links = selected(record_links(papers), settings)
     urls = list(dict.fromkeys(link.url for link in links))
     checker = Checker(settings, cache, allow_private)
     results = checker.run(urls, (lambda done: progress(done, len(urls))) if progress else None)
-    return report_links(links, results)
+    return report_links(links, results, None if broken is None else remember_broken(broken, results))
+
+
+def remember_broken(path: Path, results: dict[str, Result]) -> dict[str, int]:
+    """In how many runs in a row each link checked now was broken, counting this one; kept at ``path``."""
+    try:
+        before = json.loads(path.read_text())
+    except (OSError, ValueError):
+        before = {}
+    before = before if isinstance(before, dict) else {}
+    now = {
+        url: (before.get(url) if isinstance(before.get(url), int) else 0) + 1
+        for url, result in results.items()
+        if not (result.ok or result.unchecked or result.unverifiable)
+    }
+    write_atomic(path, json.dumps(now, indent=1, sort_keys=True))
+    return now

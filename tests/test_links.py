@@ -167,18 +167,55 @@ def run(*args):
     return CliRunner().invoke(main, [str(a) for a in args])
 
 
-def test_links_command_reports_at_the_record_and_exits_2(kb, httpserver):
-    httpserver.expect_request("/gone").respond_with_data("", status=404)
-    write_record(kb, httpserver.url_for("/gone"))
+def only_local_links(kb) -> None:
     (kb / "pyproject.toml").write_text(
         (kb / "pyproject.toml").read_text() + '\n[tool.efflit.links]\ninclude = ["localhost"]\n'
     )
-    result = run("links", "--root", kb, "--allow-private", "--no-cache")
-    assert result.exit_code == 2, result.output
-    assert (
-        f"papers/example2023quantizing.yaml:9:7: error: code {httpserver.url_for('/gone')} 404 Not Found"
-        in result.output
+
+
+def test_a_link_broken_in_two_runs_in_a_row_fails_the_run_at_the_record(kb, httpserver):
+    httpserver.expect_request("/gone").respond_with_data("", status=404)
+    write_record(kb, httpserver.url_for("/gone"))
+    only_local_links(kb)
+    place = "papers/example2023quantizing.yaml:9:7"
+    first = run("links", "--root", kb, "--allow-private", "--no-cache")
+    assert first.exit_code == 0, first.output  # a host down for an hour does not fail CI
+    assert f"{place}: warning: code {httpserver.url_for('/gone')} 404 Not Found (broken in this run" in first.output
+    second = run("links", "--root", kb, "--allow-private", "--no-cache")
+    assert second.exit_code == 2, second.output
+    assert f"{place}: error: code {httpserver.url_for('/gone')} 404 Not Found" in second.output
+
+
+def test_fail_fast_fails_on_the_first_broken_run(kb, httpserver):
+    httpserver.expect_request("/gone").respond_with_data("", status=404)
+    write_record(kb, httpserver.url_for("/gone"))
+    only_local_links(kb)
+    result = run("links", "--root", kb, "--allow-private", "--no-cache", "--fail-fast")
+    assert result.exit_code == 2 and ": error: code " in result.output
+
+
+def test_a_link_that_heals_starts_counting_again(kb, httpserver):
+    healed = []
+    httpserver.expect_request("/flaky").respond_with_handler(
+        lambda request: Response("ok") if healed else Response("", status=404)
     )
+    write_record(kb, httpserver.url_for("/flaky"))
+    only_local_links(kb)
+    assert run("links", "--root", kb, "--allow-private", "--no-cache").exit_code == 0  # broken once: a warning
+    healed.append(True)
+    assert run("links", "--root", kb, "--allow-private", "--no-cache").exit_code == 0
+    healed.clear()
+    third = run("links", "--root", kb, "--allow-private", "--no-cache")
+    assert third.exit_code == 0 and "(broken in this run, not in the last)" in third.output
+
+
+def test_a_bot_wall_is_unverifiable_not_broken(kb, httpserver):
+    httpserver.expect_request("/walled").respond_with_data("no robots", status=403)
+    write_record(kb, httpserver.url_for("/walled"))
+    only_local_links(kb)
+    result = run("links", "--root", kb, "--allow-private", "--no-cache", "--fail-fast")
+    assert result.exit_code == 0, result.output
+    assert "cannot be verified: 403 Forbidden (the host turns robots away)" in result.output
 
 
 def test_links_command_exits_0_when_all_is_well_and_1_on_data_errors(kb, httpserver):
@@ -199,7 +236,9 @@ def test_links_json_format(kb, httpserver):
     (kb / "pyproject.toml").write_text(
         (kb / "pyproject.toml").read_text() + '\n[tool.efflit.links]\ninclude = ["localhost"]\n'
     )
-    result = CliRunner().invoke(main, ["links", "--root", str(kb), "--allow-private", "--format", "json"])
+    result = CliRunner().invoke(
+        main, ["links", "--root", str(kb), "--allow-private", "--fail-fast", "--format", "json"]
+    )
 
     (problem,) = json.loads(result.stdout)
     assert (problem["path"], problem["line"], problem["severity"]) == ("papers/example2023quantizing.yaml", 9, "error")
