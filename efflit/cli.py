@@ -421,8 +421,9 @@ def links(root: Path, output_format: str, allow_private: bool, no_cache: bool, f
     cache = None if no_cache else kb.project.root / link_check.CACHE
     show_progress = output_format == "text" and sys.stderr.isatty()
     broken = None if fail_fast else kb.project.root / link_check.BROKEN
+    ask_arxiv = _client(kb.project.root, arxiv.ENDPOINT, arxiv.INTERVAL, settings.timeout)
     found = link_check.check_links(
-        kb.papers, settings, cache, allow_private, _progress if show_progress else None, broken
+        kb.papers, settings, cache, allow_private, _progress if show_progress else None, broken, ask_arxiv
     )
     if show_progress:
         click.echo(err=True)

@@ -21,14 +21,15 @@ import socket
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import quote, urljoin, urlsplit
 
 import httpx
 
 from efflit.base.files import write_atomic
 from efflit.base.retries import retry_after
+from efflit.curation import arxiv
 from efflit.kb.models import LINK_FIELDS, LinkSettings
 from efflit.kb.problems import Position, Report
 from efflit.kb.validate import Paper
@@ -41,6 +42,9 @@ HEALING_ERRORS = (httpx.TimeoutException, httpx.ReadError, httpx.WriteError, htt
 MAX_RETRY_AFTER = 120.0  # a server asking for longer is not waited for: its links are left unchecked
 MAX_HOST_WAIT = 300.0  # seconds of waiting to retry, in all, that one host may cost a run
 BOT_WALLS = {401, 403}  # what publishers answer robots: the link may be fine for a reader
+DOI_LINK = "https://doi.org/"
+ARXIV_LINK = "https://arxiv.org/abs/"  # as `record_links` makes it
+HANDLES = "https://doi.org/api/handles/"  # 200 for a registered DOI, 404 for one that is not
 BROKEN = CACHE_FOLDER / "links-broken.json"  # each broken link: in how many runs in a row
 
 
@@ -78,9 +82,9 @@ def record_links(papers: list[Paper]) -> list[Link]:
             if value := getattr(record, name):
                 links.append(Link(value, name, place((name,))))
         if record.doi:
-            links.append(Link(f"https://doi.org/{record.doi}", "doi", place(("doi",))))
+            links.append(Link(f"{DOI_LINK}{record.doi}", "doi", place(("doi",))))
         if record.arxiv:
-            links.append(Link(f"https://arxiv.org/abs/{record.arxiv}", "arxiv", place(("arxiv",))))
+            links.append(Link(f"{ARXIV_LINK}{record.arxiv}", "arxiv", place(("arxiv",))))
     return links
 
 
@@ -126,8 +130,11 @@ class Host:
 
 
 class Checker:
-    def __init__(self, settings: LinkSettings, cache: Path | None, allow_private: bool = False) -> None:
-        self.settings, self.cache_path, self.allow_private = settings, cache, allow_private
+    def __init__(
+        self, settings: LinkSettings, cache: Path | None, allow_private: bool = False, handles: str = HANDLES
+    ) -> None:
+        """``handles``: the DOI resolver's handle API, which DOIs are asked at (tests point it at a fake)."""
+        self.settings, self.cache_path, self.allow_private, self.handles = settings, cache, allow_private, handles
         self.cache: dict[str, dict] = json.loads(cache.read_text()) if cache and cache.is_file() else {}
         self.hosts: dict[str, Host] = {}
 
@@ -168,7 +175,15 @@ class Checker:
         cached = self.cache.get(url)
         if cached and time.time() - cached["checked_at"] < self.settings.cache_days * 86400:
             return Result(url, True, cached["detail"], cached.get("moved_to"))
-        result = await self._follow(client, url)
+        if url.startswith(DOI_LINK):
+            # A DOI is registered or not: its handle says so at once, where following it leads
+            # through publishers' redirects and bot walls.
+            doi = url[len(DOI_LINK) :]
+            result = await self._follow(client, self.handles + quote(doi, safe="/"))
+            detail = "DOI registered" if result.ok else f"DOI not registered ({result.detail})"
+            result = replace(result, url=url, detail=detail, moved_to=None)
+        else:
+            result = await self._follow(client, url)
         if result.ok and not result.skipped:
             self.cache[url] = {"checked_at": time.time(), **asdict(result)}
         return result
@@ -315,15 +330,34 @@ def check_links(
     allow_private: bool = False,
     progress: Callable[[int, int], None] | None = None,
     broken: Path | None = None,
+    arxiv_client: arxiv.Client | None = None,
 ) -> Report:
     """Check every selected link of the records; the report places each problem at its record.
     With ``broken`` (where the broken links of the last runs are kept), a link fails the run only
-    when it is broken in two runs in a row."""
+    when it is broken in two runs in a row.  With ``arxiv_client``, arXiv pages are checked through
+    arXiv's API in batches."""
     links = selected(record_links(papers), settings)
     urls = list(dict.fromkeys(link.url for link in links))
+    on_arxiv = [url for url in urls if url.startswith(ARXIV_LINK)] if arxiv_client else []
+    results = arxiv_results(arxiv_client, on_arxiv) if arxiv_client and on_arxiv else {}
+    rest = [url for url in urls if url not in results]
     checker = Checker(settings, cache, allow_private)
-    results = checker.run(urls, (lambda done: progress(done, len(urls))) if progress else None)
+    results |= checker.run(rest, (lambda done: progress(done, len(rest))) if progress else None)
     return report_links(links, results, None if broken is None else remember_broken(broken, results))
+
+
+def arxiv_results(client: arxiv.Client, urls: list[str]) -> dict[str, Result]:
+    """The arXiv pages of the records, checked by asking arXiv's API for their ids in batches of 50
+    (one request every 3 seconds), not page by page."""
+    ids = {url: url[len(ARXIV_LINK) :] for url in urls}
+    try:
+        known = client.papers(list(ids.values()))
+    except arxiv.ArxivError as error:
+        return {url: Result(url, False, f"not checked: {error}", unchecked=True) for url in urls}
+    return {
+        url: Result(url, True, "on arXiv") if paper in known else Result(url, False, f"arXiv knows no paper {paper}")
+        for url, paper in ids.items()
+    }
 
 
 def remember_broken(path: Path, results: dict[str, Result]) -> dict[str, int]:

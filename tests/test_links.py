@@ -12,8 +12,11 @@ from click.testing import CliRunner
 from werkzeug import Response
 
 from efflit.cli import main
+from efflit.curation import arxiv
 from efflit.kb.models import LinkSettings
-from efflit.links import Checker
+from efflit.links import Checker, check_links
+from efflit.pipeline.check import check as run_check
+from kbtools import FIXTURES
 
 FAST = LinkSettings(timeout=0.5, retries=2, intervals={})
 
@@ -276,3 +279,27 @@ def test_an_unchecked_link_is_a_warning_that_says_why(kb, httpserver):
     line = next(line for line in result.output.splitlines() if "/code" in line)
     assert line.startswith("papers/example2023quantizing.yaml:9:7: warning: code ")
     assert line.endswith("not checked: the server asks to wait 86400 s (more than 120)")
+
+
+def test_a_doi_is_asked_at_its_handle_not_followed_through_the_publisher(httpserver):
+    httpserver.expect_request("/api/handles/10.1234/real").respond_with_json({"responseCode": 1})
+    httpserver.expect_request("/api/handles/10.1234/made-up").respond_with_json({"responseCode": 100}, status=404)
+    checker = Checker(FAST, None, allow_private=True, handles=httpserver.url_for("/api/handles/"))
+    results = checker.run(["https://doi.org/10.1234/real", "https://doi.org/10.1234/made-up"])
+    assert (results["https://doi.org/10.1234/real"].ok, results["https://doi.org/10.1234/real"].detail) == (
+        True,
+        "DOI registered",
+    )
+    made_up = results["https://doi.org/10.1234/made-up"]
+    assert (made_up.ok, made_up.detail) == (False, "DOI not registered (404 Not Found)")
+
+
+def test_arxiv_pages_are_checked_through_the_api_in_one_batch(kb, httpserver):
+    httpserver.expect_request("/api/query").respond_with_data((FIXTURES / "arxiv/feed.atom").read_text())
+    papers = run_check(kb)[0].papers
+    client = arxiv.Client(httpserver.url_for("/api/query"), interval=0.01)
+    report = check_links(papers, LinkSettings(include=["arxiv.org"]), None, arxiv_client=client)
+    assert [p.message for p in report.errors] == [
+        "arxiv https://arxiv.org/abs/hep-th/9901001 arXiv knows no paper hep-th/9901001"
+    ]
+    assert len(httpserver.log) == 1  # both records' ids in one request, no page fetched
