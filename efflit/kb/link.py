@@ -18,7 +18,7 @@ from rapidfuzz import fuzz
 from efflit.base.forks import cores, side_by_side
 from efflit.kb.bibtex import BibEntry, LatexTooDeep, last_name, normalize, split_names
 from efflit.kb.bibtex import bib_year as bib_year_of
-from efflit.kb.models import LINK_FIELDS, Record, tag_paths
+from efflit.kb.models import LINK_FIELDS, MetricsFile, Record, tag_paths
 from efflit.kb.problems import Problem, Report
 from efflit.kb.project import Project
 from efflit.kb.validate import Paper, Taxonomy
@@ -37,13 +37,15 @@ Compared = dict[tuple[str, ...], tuple[Disagreement, ...]]  # what `_compare` re
 @dataclasses.dataclass
 class KnowledgeBase:
     """What the link stage hands on, everything a render needs: the checked taxonomy, papers and
-    their BibTeX entries, and the venues of `venues.yaml` (None without one)."""
+    their BibTeX entries, the venues of `venues.yaml` and the figures of `data/metrics.json` (None
+    without them)."""
 
     project: Project
     taxonomy: Taxonomy
     papers: list[Paper]
     bibtex: dict[str, BibEntry]
     venues: Venues | None = None
+    metrics: MetricsFile | None = None
 
 
 @dataclasses.dataclass

@@ -355,6 +355,29 @@ class VenuesFile(Strict):
     venues: list[Venue] = Field(min_length=1, description="The venues, in any order.")
 
 
+class PaperMetrics(Strict):
+    """What the scholarly indexes say of one paper, as `efflit metrics` last fetched it."""
+
+    cited_by: Annotated[int, Field(ge=0, le=10**8)] = Field(description="How many works cite it (OpenAlex).")
+
+
+class CodeMetrics(Strict):
+    """The state of one code repository, as `efflit metrics` last fetched it."""
+
+    stars: Annotated[int, Field(ge=0, le=10**9)] = Field(description="Its stars on GitHub.")
+    pushed: datetime.date | None = Field(None, description="The day of its last push.")
+    archived: bool = Field(False, description="Whether its owners archived it: read-only, no longer kept up.")
+
+
+class MetricsFile(Strict):
+    """The contents of `data/metrics.json`: figures that change every day, kept out of the records so
+    their diffs stay about facts."""
+
+    date: datetime.date = Field(description="The day the figures were fetched.")
+    papers: dict[RecordId, PaperMetrics] = Field(default_factory=dict, description="By record id.")
+    code: dict[Url, CodeMetrics] = Field(default_factory=dict, description="By the `code` address of records.")
+
+
 class LinkSettings(Strict):
     """How `efflit links` checks external links: `[tool.efflit.links]`."""
 

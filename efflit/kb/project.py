@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 PAPERS = "papers"
 TAXONOMY = "taxonomy.yaml"
 VENUES = "venues.yaml"  # optional: the venues records name, with their other spellings
+METRICS = "data/metrics.json"  # optional: citation counts and code health, from `efflit metrics`
 PYPROJECT = "pyproject.toml"
 TEMPLATES = "templates"
 
@@ -62,6 +63,10 @@ class Project:
     @property
     def venues(self) -> Path:
         return self.root / VENUES
+
+    @property
+    def metrics(self) -> Path:
+        return self.root / METRICS
 
     def display(self, path: Path) -> str:
         """The path as problems show it: relative to the root, with forward slashes."""

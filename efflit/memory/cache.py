@@ -20,7 +20,7 @@ from typing import Any
 from efflit.base.files import write_atomic
 from efflit.base.forks import cores, in_forks, meanwhile, wait_meanwhile
 from efflit.kb.problems import Report
-from efflit.kb.project import PAPERS, PYPROJECT, TAXONOMY, VENUES, Project, entries_under, template_dirs
+from efflit.kb.project import METRICS, PAPERS, PYPROJECT, TAXONOMY, VENUES, Project, entries_under, template_dirs
 
 CACHE = Path(".efflit-cache")
 Parse = Callable[[Path, str, Report], Any]  # (file, its display name, report) -> what it holds
@@ -28,9 +28,9 @@ Parse = Callable[[Path, str, Report], Any]  # (file, its display name, report) -
 
 def input_hashes(root: Path) -> dict[Path, str]:
     """The content hash of every input of a check or build of the knowledge base at ``root``
-    (resolved): the taxonomy, the venues, the settings, every file under papers/, the templates in
-    use and efflit's own code (an upgrade rebuilds)."""
-    files = [root / TAXONOMY, root / VENUES, root / PYPROJECT, *_files_under(root / PAPERS)]
+    (resolved): the taxonomy, the venues, the metrics, the settings, every file under papers/, the
+    templates in use and efflit's own code (an upgrade rebuilds)."""
+    files = [root / TAXONOMY, root / VENUES, root / METRICS, root / PYPROJECT, *_files_under(root / PAPERS)]
     files += [path for folder in template_dirs(root) for path in _files_under(folder)]
     files += _code_files()
     return updated_hashes({}, files)

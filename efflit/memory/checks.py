@@ -8,7 +8,7 @@ stand once asked, the same for any reader).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -84,10 +84,13 @@ def edited(root: Path, hashes: dict[Path, str]) -> Checked | None:
     if not relinked and not any(_names(problem, shown) for problem in found):
         # The cross-record checks would find what they found (a second at 100,000 records).
         report.problems += found
-        kb = KnowledgeBase(project, kb.taxonomy, papers, kb.bibtex, kb.venues)
+        kb = KnowledgeBase(project, kb.taxonomy, papers, kb.bibtex, kb.venues, kb.metrics)
         return Checked(root, hashes, kb, report.problems, unlinked, last.entries)
     version = code_version(hashes)
-    kb = linked(project, kb.taxonomy, kb.venues, papers, last.entries, version, last_link(root, version), report)
+    relinked_kb = linked(
+        project, kb.taxonomy, kb.venues, papers, last.entries, version, last_link(root, version), report
+    )
+    kb = replace(relinked_kb, metrics=kb.metrics)
     return Checked(root, hashes, kb, report.problems, unlinked, last.entries)
 
 

@@ -28,7 +28,7 @@ from efflit.kb.project import Options
 from efflit.kb.validate import Node
 from efflit.memory.cache import digest
 from efflit.site.render import PAPER_PARTIALS, TemplateFailure, environment, static_files, template_position
-from efflit.site.views import LISTED_FIELDS
+from efflit.site.views import LISTED_FIELDS, paper_metrics
 
 RECORD_ID = attrgetter("id")
 ALWAYS = tuple(PAPER_PARTIALS.values())  # rendered through template globals, which Jinja cannot see
@@ -52,7 +52,13 @@ class Keys:
             for r in [p.record]
         }
         shown = attrgetter(*LISTED_FIELDS)
-        self.listed_record = {p.record.id: digest(repr(shown(p.record))) for p in kb.papers}
+        # The metrics a card shows of a paper are part of what it shows, on every page that lists it.
+        metrics = {p.record.id: repr(paper_metrics(catalog, p.record)) for p in kb.papers} if kb.metrics else {}
+        self.listed_record = {
+            p.record.id: digest(repr(shown(p.record)), metrics.get(p.record.id, "")) for p in kb.papers
+        }
+        if metrics:  # the table has their columns, and a paper's page shows them
+            self.record = {paper: digest(key, metrics[paper]) for paper, key in self.record.items()}
         nodes = catalog.nodes.values()
         # Cards and charts name the nodes; only node pages and the home map show the rest.
         self.shape = digest(*(f"{n.path}\0{n.node.name}\0{n.node.extension}" for n in nodes))

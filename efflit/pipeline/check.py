@@ -10,11 +10,13 @@ from __future__ import annotations
 import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 
 from efflit.kb.bibtex import load_bib
 from efflit.kb.link import KnowledgeBase
 from efflit.kb.load import load_yaml, record_data
+from efflit.kb.metrics import read_metrics
 from efflit.kb.problems import Position, Report
 from efflit.kb.project import Project, open_project
 from efflit.kb.validate import validate_taxonomy, validate_venues
@@ -81,13 +83,16 @@ def _check(root: Path, hashes: dict[Path, str] | None) -> Checked:
     # Validate: each file on its own.
     taxonomy = validate_taxonomy(taxonomy_document, report) if taxonomy_document else None
     venues = validate_venues(venues_document, report) if venues_document else None
+    metrics = read_metrics(project, report)
     papers = checks.validated(project, record_files, record_data_found, parsed.hashes, report)
     if taxonomy is None:
         return Checked(root, parsed.hashes, None, report.problems, report.problems, entries)
 
     # Link: the records against the taxonomy, the venues, their BibTeX entries and each other.
     unlinked = list(report.problems)
-    kb = checks.linked(project, taxonomy, venues, papers, entries, parsed.version, last_link, report)
+    kb = replace(
+        checks.linked(project, taxonomy, venues, papers, entries, parsed.version, last_link, report), metrics=metrics
+    )
     return Checked(root, parsed.hashes, kb, report.problems, unlinked, entries)
 
 

@@ -49,8 +49,43 @@ class PaperView:
     id = _as_recorded("id")
 
 
+QUIET_DAYS = 2 * 365  # a repository without a push for this long is marked as quiet
+
+
+@dataclass(frozen=True)
+class Repository:
+    """A paper's code repository as cards show it, from the metrics file."""
+
+    stars: int
+    archived: bool
+    quiet_since: int | None  # the year of its last push, when that was long before the figures' day
+
+
+def paper_metrics(catalog: Catalog, record: Record) -> tuple[int | None, Repository | None]:
+    """What the metrics file says of a paper that cards and its page show: cited-by count, and the
+    state of its code repository (None where the file says nothing)."""
+    metrics = catalog.kb.metrics
+    if metrics is None:
+        return None, None
+    paper = metrics.papers.get(record.id)
+    code = metrics.code.get(record.code) if record.code else None
+    repository = None
+    if code is not None:
+        quiet = code.pushed is not None and (metrics.date - code.pushed).days > QUIET_DAYS
+        repository = Repository(code.stars, code.archived, code.pushed.year if quiet else None)
+    return (paper.cited_by if paper else None), repository
+
+
 class Card(PaperView):
     """A paper as listings show it."""
+
+    @property
+    def cited_by(self) -> int | None:
+        return paper_metrics(self._catalog, self._record)[0]
+
+    @property
+    def repository(self) -> Repository | None:
+        return paper_metrics(self._catalog, self._record)[1]
 
     title = _as_recorded("title")
     year = _as_recorded("year")
@@ -77,6 +112,11 @@ class Card(PaperView):
 
 class Row(PaperView):
     """A paper as the table of all papers shows it: its card, and what the table's filters read."""
+
+    @property
+    def metrics(self) -> bool:
+        """Whether the table has the columns of the metrics file."""
+        return self._catalog.kb.metrics is not None
 
     @property
     def card(self) -> Card:
@@ -338,7 +378,8 @@ def group_index(kind: str, plural: str, groups: dict, prefix: str) -> dict:
 
 
 def table_page(catalog: Catalog) -> dict:
-    """Context of `table.html`: every paper as a row, with the filter choices."""
+    """Context of `table.html`: every paper as a row, with the filter choices; ``metrics``: whether
+    the table has the columns of cited-by counts and stars."""
     return {
         "title": "All papers",
         "description": f"All {len(catalog.papers)} papers, filterable by dimension, topic, year, venue and code.",
@@ -347,6 +388,7 @@ def table_page(catalog: Catalog) -> dict:
         "leaves": [Link(n.node.name, n.path) for n in catalog.kb.taxonomy.leaves],
         "venues": [Link(g.name, g.slug, len(g.papers)) for g in catalog.venues.values()],
         "years": sorted(catalog.years),
+        "metrics": catalog.kb.metrics is not None,
     }
 
 

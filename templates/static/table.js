@@ -6,7 +6,10 @@ const status = document.getElementById("status");
 const body = table.tBodies[0];
 const rows = Array.from(body.rows);
 const text = new Map(rows.map((row) => [row, row.textContent.toLowerCase()]));
-const columns = { title: 0, year: 2, venue: 3 };
+// Sortable columns by their buttons' keys; those marked data-numeric sort as numbers.
+const headers = Array.from(table.tHead.rows[0].cells);
+const columns = Object.fromEntries(headers.flatMap((th, i) => th.querySelector("[data-sort]") ? [[th.querySelector("[data-sort]").dataset.sort, i]] : []));
+const numeric = new Set(headers.filter((th) => th.hasAttribute("data-numeric") || th.querySelector("[data-sort=year]")).map((th) => th.querySelector("[data-sort]").dataset.sort));
 form.hidden = false;
 
 function state() {
@@ -43,8 +46,9 @@ function sortBy(key, order) {
   if (!(key in columns)) return;
   const index = columns[key], sign = order === "desc" ? -1 : 1;
   const value = (row) => row.cells[index].textContent.trim();
+  const number = (row) => value(row) === "" ? -1 : Number(value(row));  // unknown counts sort below 0
   const sorted = [...rows].sort((a, b) =>
-    sign * (key === "year" ? value(a) - value(b) : value(a).localeCompare(value(b))));
+    sign * (numeric.has(key) ? number(a) - number(b) : value(a).localeCompare(value(b))));
   body.append(...sorted);
   table.querySelector(`[data-sort=${key}]`).parentElement.setAttribute("aria-sort", order === "desc" ? "descending" : "ascending");
 }

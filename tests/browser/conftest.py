@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import functools
 import shutil
-import threading
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -13,7 +10,7 @@ from playwright.sync_api import sync_playwright
 
 from efflit.pipeline.build import build
 from efflit.site import search
-from kbtools import FIXTURES
+from kbtools import FIXTURES, served
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).parent.parent / "artifacts"
@@ -28,11 +25,6 @@ CHROMIUM_ARGS = [
 ]
 
 
-class QuietHandler(SimpleHTTPRequestHandler):
-    def log_message(self, *args: object) -> None:
-        pass
-
-
 @pytest.fixture(scope="session")
 def site_url(tmp_path_factory) -> str:
     root = tmp_path_factory.mktemp("browser") / "kb"
@@ -42,10 +34,8 @@ def site_url(tmp_path_factory) -> str:
         _, report = build(root)
     assert sorted(p.name for p in (root / "site").glob("pagefind*")) == ["pagefind", "pagefind-1"]
     assert not report.errors, report.errors
-    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(root / "site")))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/"
-    server.shutdown()
+    with served(root / "site") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -6,11 +6,13 @@ import re
 
 import pytest
 
-from efflit.kb.models import Record, VenuesFile, field_table
+from efflit.kb.models import MetricsFile, Record, VenuesFile, field_table
 from kbtools import REPOSITORY
 
 
-@pytest.mark.parametrize(("marker", "model"), [("fields", Record), ("venue-fields", VenuesFile)])
+@pytest.mark.parametrize(
+    ("marker", "model"), [("fields", Record), ("venue-fields", VenuesFile), ("metrics-fields", MetricsFile)]
+)
 def test_readme_field_table_matches_the_model(request, marker, model):
     marked = re.compile(rf"(<!-- {marker}:start -->\n)(.*?)(<!-- {marker}:end -->)", re.S)
     readme = REPOSITORY / "README.md"
