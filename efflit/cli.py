@@ -329,6 +329,43 @@ def enrich(
     raise SystemExit(1 if failed else 0)
 
 
+@main.command()
+@root_option
+@click.option("--openalex-endpoint", default=openalex.ENDPOINT, show_default=True, help="OpenAlex works API address.")
+@click.option("--github-endpoint", default="https://api.github.com", show_default=True, help="GitHub REST API address.")
+@click.option("--interval", type=float, default=1.0, show_default=True, help="Seconds between requests to GitHub.")
+@click.option("--timeout", type=float, default=30.0, show_default=True, help="Seconds to wait for an answer.")
+def metrics(root: Path, openalex_endpoint: str, github_endpoint: str, interval: float, timeout: float) -> None:
+    """Fetch cited-by counts (OpenAlex) and code repositories' stars, last push and archived state
+    (GitHub) into data/metrics.json; what an API cannot tell keeps its last figure (exit 1)."""
+    from efflit.curation import github
+    from efflit.curation.curate import CurationError, sound_knowledge_base
+    from efflit.curation.metrics import fetch_metrics, write_metrics
+
+    try:
+        kb = sound_knowledge_base(root)
+    except CurationError as error:
+        click.echo(FORMATTERS["text"](error.report.sorted()))
+        raise SystemExit(1) from None
+    scholar = openalex.Client(openalex_endpoint, contact=kb.project.settings.contact, timeout=timeout)
+    try:
+        fetched = fetch_metrics(kb, scholar, github.Client(github_endpoint, interval, timeout))
+    except arxiv.ArxivError as error:
+        click.echo(f"error: {error}; data/metrics.json is unchanged", err=True)
+        raise SystemExit(1) from None
+    write_metrics(kb, fetched.metrics)
+    for problem in fetched.problems:
+        click.echo(problem)
+    found = fetched.metrics
+    archived = sum(state.archived for state in found.code.values())
+    click.echo(
+        f"efflit metrics: {len(found.papers)} papers with cited-by counts, {len(found.code)} repositories "
+        f"({archived} archived), as of {found.date}",
+        err=True,
+    )
+    raise SystemExit(1 if fetched.problems else 0)
+
+
 @main.command("apply")
 @root_option
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, exists=True, path_type=Path))

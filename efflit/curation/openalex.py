@@ -22,7 +22,7 @@ INTERVAL = 0.2  # at most 5 requests a second: well inside the polite pool's lim
 BATCH = 50
 ARXIV_DOI = "10.48550/arxiv."
 KEY_VARIABLE = "OPENALEX_API_KEY"
-SELECT = "id,doi,title,publication_year,authorships,locations"
+SELECT = "id,doi,title,publication_year,authorships,locations,cited_by_count"
 
 
 @dataclass(frozen=True)
@@ -34,6 +34,7 @@ class Work:
     year: int | None
     doi: str | None  # of the published version; never arXiv's own
     published_in: list[str] = field(default_factory=list)  # journals and conferences, as OpenAlex names them
+    cited_by: int | None = None  # how many works OpenAlex knows that cite it
 
 
 class Client:
@@ -92,6 +93,7 @@ def parse_works(text: str) -> list[Work]:
                 year=year if isinstance(year, int) else None,
                 doi=own_doi if own_doi and not own_doi.startswith("10.48550/") else None,
                 published_in=list(dict.fromkeys(published)),
+                cited_by=cited if isinstance(cited := found.get("cited_by_count"), int) and cited >= 0 else None,
             )
         )
     return works

@@ -26,15 +26,18 @@ class ApiError(RuntimeError):
 class PoliteClient:
     """GET requests to one API, ``interval`` seconds apart at least."""
 
-    def __init__(self, name: str, interval: float, timeout: float, max_bytes: int = MAX_BYTES) -> None:
+    def __init__(
+        self, name: str, interval: float, timeout: float, max_bytes: int = MAX_BYTES, headers: dict | None = None
+    ) -> None:
         import httpx  # here, not at the top: few commands ask an API
 
         self.name, self.interval, self.max_bytes = name, interval, max_bytes
-        self.http = httpx.Client(timeout=timeout, headers={"User-Agent": USER_AGENT})
+        self.http = httpx.Client(timeout=timeout, headers={"User-Agent": USER_AGENT, **(headers or {})})
         self.last_request = float("-inf")
 
-    def get(self, url: str, params: dict[str, Any]) -> str:
-        """The answer's text; an `ApiError` once retries are spent or the answer says no."""
+    def get(self, url: str, params: dict[str, Any], absent: tuple[int, ...] = ()) -> str | None:
+        """The answer's text, or None when its status is one of ``absent`` (a 404 for what does not
+        exist); an `ApiError` once retries are spent or the answer says no."""
         import httpx
 
         for attempt in range(RETRIES + 1):
@@ -46,6 +49,8 @@ class PoliteClient:
             else:
                 if status == 200:
                     return text
+                if status in absent:
+                    return None
                 if status not in RETRY_STATUSES:
                     raise ApiError(f"{self.name} answered {status} {reason}")
                 problem = f"{status} {reason}"
