@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from efflit.curation import arxiv, openalex
+from efflit.curation import arxiv, dblp, openalex
 from efflit.kb.problems import FORMATTERS, Report, summary
 from efflit.kb.project import Options, open_project
 from efflit.pipeline import replay
@@ -284,13 +284,15 @@ def add(root: Path, tags: tuple[str, ...], endpoint: str, interval: float, timeo
 @click.option(
     "--source",
     "sources",
-    type=click.Choice(["arxiv", "openalex"]),
+    type=click.Choice(["arxiv", "openalex", "dblp"]),
     multiple=True,
     default=("arxiv",),
     show_default=True,
-    help="Which API to ask (repeat for several): arXiv for authors, OpenAlex for published venues and DOIs.",
+    help="Which API to ask (repeat for several): arXiv for authors; OpenAlex (by arXiv id) and DBLP (by "
+    "title) for published venues and DOIs.",
 )
 @click.option("--openalex-endpoint", default=openalex.ENDPOINT, show_default=True, help="OpenAlex works API address.")
+@click.option("--dblp-endpoint", default=dblp.ENDPOINT, show_default=True, help="DBLP publication search address.")
 @click.option("--dry-run", is_flag=True, help="Print the changes as a diff; write nothing.")
 def enrich(
     root: Path,
@@ -299,6 +301,7 @@ def enrich(
     timeout: float,
     sources: tuple[str, ...],
     openalex_endpoint: str,
+    dblp_endpoint: str,
     dry_run: bool,
 ) -> None:
     """Fill what records lack from scholarly APIs, never overwriting a field a curator set: authors
@@ -310,13 +313,16 @@ def enrich(
 
     def ask_openalex() -> Applier:
         contact = open_project(root, Report()).settings.contact
-        client = openalex.Client(
-            openalex_endpoint, contact=contact, cache=root / enrich.OPENALEX_CACHE, timeout=timeout
-        )
-        return enrich.enrich_from_openalex(root, client, dry_run)
+        cache = root / enrich.OPENALEX_CACHE
+        client = openalex.Client(openalex_endpoint, contact=contact, cache=cache, timeout=timeout)
+        return enrich.enrich_from(root, "OpenAlex", lambda kb: enrich.openalex_answers(kb, client), dry_run)
+
+    def ask_dblp() -> Applier:
+        client = dblp.Client(dblp_endpoint, cache=root / enrich.DBLP_CACHE, timeout=timeout)
+        return enrich.enrich_from(root, "DBLP", lambda kb: enrich.dblp_answers(kb, client), dry_run)
 
     failed = False
-    for name, ask in (("arxiv", ask_arxiv), ("openalex", ask_openalex)):
+    for name, ask in (("arxiv", ask_arxiv), ("openalex", ask_openalex), ("dblp", ask_dblp)):
         if name not in sources:
             continue
         try:  # one API down does not stop the others

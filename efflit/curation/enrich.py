@@ -1,70 +1,96 @@
-"""`efflit enrich --source openalex`: where preprints were published, from OpenAlex.
+"""`efflit enrich --source openalex|dblp`: where preprints were published, from scholarly indexes.
 
-For each record that names an arXiv id and is still a preprint (venue `arXiv` or none) or has no
-DOI, OpenAlex's work is read as findings with the API as their source, and applied by the one
-writer of records (`efflit.curation.findings`), which also shows them as a diff on a dry run.
-What an answer says is taken only when it is about this very record (the same title, a year not
-before the record's nor after today's) and its venue is one `venues.yaml` lists; whatever else is
-refused and reported, never written.  A field a curator set is never overwritten.
+For each record that is still a preprint (venue `arXiv` or none), or has no DOI, an index's answer
+is read as findings with the API as their source, and applied by the one writer of records
+(`efflit.curation.findings`), which also shows them as a diff on a dry run.  OpenAlex is asked by
+arXiv id in batches; DBLP by exact title, one request a second, for preprints only.  What an answer
+says is taken only when it is about this very record (the same title, a year not before the
+record's nor after today's) and its venue is one `venues.yaml` lists; whatever else is refused and
+reported, never written.  A field a curator set is never overwritten.
 """
 
 from __future__ import annotations
 
 import datetime
+from collections.abc import Callable
 from pathlib import Path
+from typing import Protocol
 
-from efflit.curation import openalex
+from efflit.curation import dblp, openalex
 from efflit.curation.curate import sound_knowledge_base
 from efflit.curation.findings import Applier, Finding
 from efflit.curation.importer import Outcome
 from efflit.kb.bibtex import normalize
 from efflit.kb.link import KnowledgeBase
-from efflit.kb.models import Record
+from efflit.kb.models import ApiName, Record
 from efflit.memory.cache import CACHE
 
-API = "OpenAlex"
 OPENALEX_CACHE = CACHE / "openalex.json"
+DBLP_CACHE = CACHE / "dblp.json"
+
+
+class Answer(Protocol):
+    """What an index says of a paper's published version."""
+
+    title: str
+    year: int | None
+    doi: str | None
+    published_in: list[str]
+
+
+def openalex_answers(kb: KnowledgeBase, client: openalex.Client) -> dict[str, Answer]:
+    wanting = [p.record for p in kb.papers if p.record.arxiv and (_preprint(p.record) or not p.record.doi)]
+    works = client.by_arxiv([record.arxiv for record in wanting])
+    return {record.id: works[record.arxiv] for record in wanting if record.arxiv in works}
+
+
+def dblp_answers(kb: KnowledgeBase, client: dblp.Client) -> dict[str, Answer]:
+    wanting = [p.record for p in kb.papers if _preprint(p.record)]
+    hits = client.published([record.title for record in wanting])
+    return {record.id: hits[record.title] for record in wanting if record.title in hits}
 
 
 def published_versions(
-    kb: KnowledgeBase, client: openalex.Client, today: datetime.date | None = None
+    kb: KnowledgeBase, api: ApiName, answers: dict[str, Answer], today: datetime.date | None = None
 ) -> tuple[list[Finding], list[tuple[str, str]]]:
-    """Findings of OpenAlex about the knowledge base's preprints, and the answers refused: (record
-    id, why)."""
+    """Findings of ``api``'s answers (by record id), and the answers refused: (record id, why)."""
     today = today or datetime.date.today()
-    wanting = [p.record for p in kb.papers if p.record.arxiv and (_preprint(p.record) or not p.record.doi)]
-    works = client.by_arxiv([record.arxiv for record in wanting])
     findings, refused = [], []
-    for record in wanting:
-        work = works.get(record.arxiv)
-        if work is None:
+    for paper in kb.papers:
+        record, answer = paper.record, answers.get(paper.record.id)
+        if answer is None:
             continue
-        if normalize(work.title) != normalize(record.title):
-            why = f"OpenAlex's work for arXiv:{record.arxiv} is titled '{_shown(work.title)}', unlike the record"
+        if normalize(answer.title) != normalize(record.title):
+            why = f"{api}'s answer is titled '{_shown(answer.title)}', unlike the record"
             refused.append((record.id, why + ": nothing taken"))
             continue
-        if not record.doi and work.doi:
-            findings.append(Finding(id=record.id, field="doi", value=work.doi, api=API))
-        if _preprint(record) and work.published_in:
-            findings += _venue(kb, record, work, today, refused)
+        if not record.doi and answer.doi:
+            findings.append(Finding(id=record.id, field="doi", value=answer.doi, api=api))
+        if _preprint(record) and answer.published_in:
+            findings += _venue(kb, api, record, answer, today, refused)
     return findings, refused
 
 
 def _venue(
-    kb: KnowledgeBase, record: Record, work: openalex.Work, today: datetime.date, refused: list[tuple[str, str]]
+    kb: KnowledgeBase,
+    api: ApiName,
+    record: Record,
+    answer: Answer,
+    today: datetime.date,
+    refused: list[tuple[str, str]],
 ) -> list[Finding]:
-    names = [kb.venues.name_for(venue) for venue in work.published_in] if kb.venues else []
+    names = [kb.venues.name_for(venue) for venue in answer.published_in] if kb.venues else []
     name = next((n for n in names if n and n != "arXiv"), None)
     if name is None:
-        why = f"published in '{_shown(work.published_in[0])}', which venues.yaml does not list"
+        why = f"published in '{_shown(answer.published_in[0])}', which venues.yaml does not list"
         refused.append((record.id, why + ": add it there, or set the venue by hand"))
         return []
-    if work.year is None or not record.year <= work.year <= today.year:
-        refused.append((record.id, f"OpenAlex gives the year {work.year} for {name}: not taken"))
+    if answer.year is None or not record.year <= answer.year <= today.year:
+        refused.append((record.id, f"{api} gives the year {answer.year} for {name}: not taken"))
         return []
     return [
-        Finding(id=record.id, field="venue", value=name, api=API),
-        Finding(id=record.id, field="year", value=work.year, api=API),
+        Finding(id=record.id, field="venue", value=name, api=api),
+        Finding(id=record.id, field="year", value=answer.year, api=api),
     ]
 
 
@@ -78,11 +104,13 @@ def _shown(text: str) -> str:
     return line if len(line) <= 80 else line[:79] + "…"
 
 
-def enrich_from_openalex(root: Path, client: openalex.Client, dry_run: bool = False) -> Applier:
-    """Apply OpenAlex's findings to the knowledge base at ``root``; on a dry run, write nothing.
-    The answers refused are among the outcomes, each with why."""
+def enrich_from(
+    root: Path, api: ApiName, ask: Callable[[KnowledgeBase], dict[str, Answer]], dry_run: bool = False
+) -> Applier:
+    """Apply the findings of ``api`` (``ask``: its answers about a knowledge base) to the knowledge
+    base at ``root``; on a dry run, write nothing.  The answers refused are among the outcomes."""
     kb = sound_knowledge_base(root)
-    found, refused = published_versions(kb, client)
+    found, refused = published_versions(kb, api, ask(kb))
     applier = Applier(kb)
     applier.outcomes += [Outcome("refused", record_id, why) for record_id, why in refused]
     applier.apply(found)

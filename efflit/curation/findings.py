@@ -40,7 +40,7 @@ from efflit.curation.importer import (
 from efflit.kb.bibtex import last_name
 from efflit.kb.canonical import parse, record_text, schema_url
 from efflit.kb.link import KnowledgeBase
-from efflit.kb.models import Fact, Record, Strict, Text, Url
+from efflit.kb.models import ApiName, Fact, Record, Strict, Text, Url
 from efflit.kb.problems import Position, Report
 from efflit.kb.quality import is_published
 from efflit.pipeline.check import check
@@ -60,7 +60,7 @@ class Finding(Strict):
     page: Url | None = Field(None, description="The page about this very paper the fact was read on.")
     evidence: str | None = Field(None, description="The page's words the fact rests on (not published).")
     why: str | None = Field(None, description="The reason for a decision (tags, scope).")
-    api: Literal["arXiv", "OpenAlex"] | None = Field(None, description="The API the fact was read from, if no page.")
+    api: ApiName | None = Field(None, description="The API the fact was read from, if no page.")
 
 
 class NewPaper(Strict):

@@ -171,6 +171,9 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True, populate_by_name=True)
 
 
+ApiName = Literal["arXiv", "OpenAlex", "DBLP"]  # the scholarly APIs facts may be fetched from
+
+
 class Source(Strict):
     """Where a record's facts came from: a paper list and its section, a BibTeX file, an API, or a person."""
 
@@ -181,9 +184,7 @@ class Source(Strict):
     )
     section: Text | None = Field(None, description="The section of that list the paper is listed under.")
     file: Text | None = Field(None, description="The BibTeX file the facts were imported from, by name.")
-    api: Literal["arXiv", "OpenAlex"] | None = Field(
-        None, description="The API the facts were fetched from: `arXiv` or `OpenAlex`."
-    )
+    api: ApiName | None = Field(None, description="The API the facts were fetched from: `arXiv`, `OpenAlex` or `DBLP`.")
     person: Text | None = Field(None, description="The person who supplied the facts.")
     page: Url | None = Field(
         None,

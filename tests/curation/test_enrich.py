@@ -152,3 +152,51 @@ def test_one_api_down_does_not_stop_the_other(preprints, httpserver):
     assert result.exit_code == 1  # arXiv failed, and says so
     assert "arXiv did not answer" in result.output
     assert record(preprints, "muller2022attention")["venue"] == "ICLR"  # OpenAlex was asked all the same
+
+
+def dblp_hit(title, venue, year, kind="Conference and Workshop Papers", doi=None):
+    return {
+        "info": {"title": title + ".", "venue": venue, "year": str(year), "type": kind, **({"doi": doi} if doi else {})}
+    }
+
+
+def run_dblp(kb, httpserver, *extra):
+    args = [
+        "enrich",
+        "--root",
+        kb,
+        "--source",
+        "dblp",
+        "--dblp-endpoint",
+        httpserver.url_for("/search/publ/api"),
+        *extra,
+    ]
+    return CliRunner().invoke(main, [str(a) for a in args])
+
+
+def test_dblp_gives_a_preprint_its_venue_by_exact_title_passing_over_corr(preprints, httpserver):
+    hits = [
+        dblp_hit("Attention at a Discount", "CoRR", 2022, kind="Informal and Other Publications"),
+        dblp_hit("Attention at a Discounted Rate", "NeurIPS", 2023),
+        dblp_hit("Attention at a Discount", "ICLR", 2023, doi="10.5555/iclr.1"),
+    ]
+    httpserver.expect_request("/search/publ/api").respond_with_json({"result": {"hits": {"hit": hits}}})
+    result = run_dblp(preprints, httpserver)
+    assert result.exit_code == 0, result.output
+    published = record(preprints, "muller2022attention")
+    assert (published["venue"], published["year"], published["doi"]) == ("ICLR", 2023, "10.5555/iclr.1")
+    assert {"api": "DBLP", "facts": ["year", "venue", "doi"]} in published["source"]
+    # One search for each record without a published venue.
+    assert sorted(request.args["q"] for request, _ in httpserver.log) == [
+        "Attention at a Discount",
+        "Caching Keys Without Authors",
+    ]
+    assert errors(preprints) == []
+
+
+def test_dblp_without_a_published_version_changes_nothing(preprints, httpserver):
+    hits = [dblp_hit("Attention at a Discount", "CoRR", 2022, kind="Informal and Other Publications")]
+    httpserver.expect_request("/search/publ/api").respond_with_json({"result": {"hits": {"hit": hits}}})
+    before = (preprints / "papers/muller2022attention.yaml").read_bytes()
+    assert run_dblp(preprints, httpserver).exit_code == 0
+    assert (preprints / "papers/muller2022attention.yaml").read_bytes() == before
