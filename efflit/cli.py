@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from efflit.curation import arxiv, dblp, openalex
+from efflit.curation import arxiv, crossref, dblp, openalex, semanticscholar
 from efflit.kb.problems import FORMATTERS, Report, summary
 from efflit.kb.project import Options, open_project
 from efflit.pipeline import replay
@@ -284,14 +284,21 @@ def add(root: Path, tags: tuple[str, ...], endpoint: str, interval: float, timeo
 @click.option(
     "--source",
     "sources",
-    type=click.Choice(["arxiv", "openalex", "dblp"]),
+    type=click.Choice(["arxiv", "openalex", "semanticscholar", "crossref", "dblp"]),
     multiple=True,
     default=("arxiv",),
     show_default=True,
-    help="Which API to ask (repeat for several): arXiv for authors; OpenAlex (by arXiv id) and DBLP (by "
-    "title) for published venues and DOIs.",
+    help="Which API to ask (repeat for several): arXiv for authors; OpenAlex (by arXiv id), Semantic Scholar "
+    "(by arXiv id or DOI), Crossref (by DOI) and DBLP (by title) for published venues, DOIs and authors.",
 )
 @click.option("--openalex-endpoint", default=openalex.ENDPOINT, show_default=True, help="OpenAlex works API address.")
+@click.option(
+    "--semanticscholar-endpoint",
+    default=semanticscholar.ENDPOINT,
+    show_default=True,
+    help="Semantic Scholar paper batch API address.",
+)
+@click.option("--crossref-endpoint", default=crossref.ENDPOINT, show_default=True, help="Crossref works API address.")
 @click.option("--dblp-endpoint", default=dblp.ENDPOINT, show_default=True, help="DBLP publication search address.")
 @click.option("--dry-run", is_flag=True, help="Print the changes as a diff; write nothing.")
 def enrich(
@@ -301,32 +308,56 @@ def enrich(
     timeout: float,
     sources: tuple[str, ...],
     openalex_endpoint: str,
+    semanticscholar_endpoint: str,
+    crossref_endpoint: str,
     dblp_endpoint: str,
     dry_run: bool,
 ) -> None:
     """Fill what records lack from scholarly APIs, never overwriting a field a curator set: authors
-    from arXiv; from OpenAlex, the venue and year where a preprint was published, and its DOI."""
+    from arXiv; from the scholarly indexes, the venue and year where a preprint was published, its
+    DOI and missing authors.  Each API is asked in turn; one that is down does not stop the others."""
     from efflit.curation import curate, enrich
 
-    def ask_arxiv() -> Importer:
-        return curate.enrich(root, _client(root, endpoint, interval, timeout), dry_run)
+    contact = open_project(root, Report()).settings.contact
+    indexes = {  # the name on the command line: the API's name, its answers and its client
+        "openalex": (
+            "OpenAlex",
+            enrich.openalex_answers,
+            lambda: openalex.Client(
+                openalex_endpoint, contact=contact, cache=root / enrich.OPENALEX_CACHE, timeout=timeout
+            ),
+        ),
+        "semanticscholar": (
+            "Semantic Scholar",
+            enrich.semantic_scholar_answers,
+            lambda: semanticscholar.Client(
+                semanticscholar_endpoint, cache=root / enrich.SEMANTIC_SCHOLAR_CACHE, timeout=timeout
+            ),
+        ),
+        "crossref": (
+            "Crossref",
+            enrich.crossref_answers,
+            lambda: crossref.Client(
+                crossref_endpoint, contact=contact, cache=root / enrich.CROSSREF_CACHE, timeout=timeout
+            ),
+        ),
+        "dblp": (
+            "DBLP",
+            enrich.dblp_answers,
+            lambda: dblp.Client(dblp_endpoint, cache=root / enrich.DBLP_CACHE, timeout=timeout),
+        ),
+    }
 
-    def ask_openalex() -> Applier:
-        contact = open_project(root, Report()).settings.contact
-        cache = root / enrich.OPENALEX_CACHE
-        client = openalex.Client(openalex_endpoint, contact=contact, cache=cache, timeout=timeout)
-        return enrich.enrich_from(root, "OpenAlex", lambda kb: enrich.openalex_answers(kb, client), dry_run)
-
-    def ask_dblp() -> Applier:
-        client = dblp.Client(dblp_endpoint, cache=root / enrich.DBLP_CACHE, timeout=timeout)
-        return enrich.enrich_from(root, "DBLP", lambda kb: enrich.dblp_answers(kb, client), dry_run)
+    def asking(name: str) -> Callable[[], Importer | Applier]:
+        if name == "arxiv":
+            return lambda: curate.enrich(root, _client(root, endpoint, interval, timeout), dry_run)
+        api, answers, client = indexes[name]
+        return lambda: enrich.enrich_from(root, api, lambda kb: answers(kb, client()), dry_run)
 
     failed = False
-    for name, ask in (("arxiv", ask_arxiv), ("openalex", ask_openalex), ("dblp", ask_dblp)):
-        if name not in sources:
-            continue
+    for name in dict.fromkeys(sources):
         try:  # one API down does not stop the others
-            done = _curation(ask)
+            done = _curation(asking(name))
         except SystemExit:
             failed = True
             continue

@@ -8,6 +8,7 @@ short venue names ("ICLR", "ACL (Findings)") are what `venues.yaml` spells.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from efflit.kb.bibtex import normalize
 
 ENDPOINT = "https://dblp.org/search/publ/api"
 INTERVAL = 1.0
-NONE = {"title": "", "year": None, "doi": None, "published_in": []}  # cached: DBLP has no published version
+NONE = {"title": "", "year": None, "doi": None}  # cached: DBLP has no published version
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,7 @@ class Hit:
     year: int | None
     doi: str | None
     published_in: list[str] = field(default_factory=list)
+    authors: list[str] = field(default_factory=list)
 
 
 class Client:
@@ -67,5 +69,14 @@ def best_hit(title: str, text: str | None) -> Hit | None:
             year=int(year) if isinstance(year, str) and year.isdigit() else None,
             doi=doi.lower() if isinstance(doi, str) and doi.startswith("10.") else None,
             published_in=venues,
+            authors=_authors(info.get("authors")),
         )
     return None
+
+
+def _authors(authors: object) -> list[str]:
+    """DBLP's authors (one a dict, several a list), without the number that tells namesakes apart."""
+    people = authors.get("author") if isinstance(authors, dict) else None
+    people = people if isinstance(people, list) else [people]
+    names = [p.get("text") if isinstance(p, dict) else None for p in people]
+    return [re.sub(r" \d{4}$", "", name) for name in names if isinstance(name, str)]

@@ -1,12 +1,13 @@
-"""`efflit enrich --source openalex|dblp`: where preprints were published, from scholarly indexes.
+"""`efflit enrich --source openalex|semanticscholar|crossref|dblp`: what scholarly indexes know.
 
-For each record that is still a preprint (venue `arXiv` or none), or has no DOI, an index's answer
-is read as findings with the API as their source, and applied by the one writer of records
-(`efflit.curation.findings`), which also shows them as a diff on a dry run.  OpenAlex is asked by
-arXiv id in batches; DBLP by exact title, one request a second, for preprints only.  What an answer
-says is taken only when it is about this very record (the same title, a year not before the
-record's nor after today's) and its venue is one `venues.yaml` lists; whatever else is refused and
-reported, never written.  A field a curator set is never overwritten.
+For each record that is still a preprint (venue `arXiv` or none), has no DOI or has no authors, an
+index's answer is read as findings with the API as their source, and applied by the one writer of
+records (`efflit.curation.findings`), which also shows them as a diff on a dry run.  OpenAlex is
+asked by arXiv id, Semantic Scholar by arXiv id or DOI, Crossref by DOI, all in batches; DBLP by
+exact title, one request a second.  What an answer says is taken only when it is about this very
+record (the same title, a year not before the record's nor after today's), its venue is one
+`venues.yaml` lists and its authors are plain names; whatever else is refused and reported, never
+written.  A field a curator set is never overwritten.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
-from efflit.curation import dblp, openalex
+from efflit.curation import crossref, dblp, openalex, semanticscholar
 from efflit.curation.curate import sound_knowledge_base
 from efflit.curation.findings import Applier, Finding
 from efflit.curation.importer import Outcome
@@ -27,6 +28,9 @@ from efflit.memory.cache import CACHE
 
 OPENALEX_CACHE = CACHE / "openalex.json"
 DBLP_CACHE = CACHE / "dblp.json"
+SEMANTIC_SCHOLAR_CACHE = CACHE / "semanticscholar.json"
+CROSSREF_CACHE = CACHE / "crossref.json"
+NOT_A_NAME = set("<>{}\\")  # markup or TeX: no author's name holds these
 
 
 class Answer(Protocol):
@@ -35,13 +39,34 @@ class Answer(Protocol):
     title: str
     year: int | None
     doi: str | None
+    authors: list[str]
     published_in: list[str]
 
 
+def _wanting(record: Record) -> bool:
+    return _preprint(record) or not record.doi or not record.authors
+
+
 def openalex_answers(kb: KnowledgeBase, client: openalex.Client) -> dict[str, Answer]:
-    wanting = [p.record for p in kb.papers if p.record.arxiv and (_preprint(p.record) or not p.record.doi)]
+    wanting = [p.record for p in kb.papers if p.record.arxiv and _wanting(p.record)]
     works = client.by_arxiv([record.arxiv for record in wanting])
     return {record.id: works[record.arxiv] for record in wanting if record.arxiv in works}
+
+
+def semantic_scholar_answers(kb: KnowledgeBase, client: semanticscholar.Client) -> dict[str, Answer]:
+    asked = {
+        p.record.id: f"ARXIV:{p.record.arxiv}" if p.record.arxiv else f"DOI:{p.record.doi}"
+        for p in kb.papers
+        if (p.record.arxiv or p.record.doi) and _wanting(p.record)
+    }
+    papers = client.papers(list(asked.values()))
+    return {record_id: papers[asked_as] for record_id, asked_as in asked.items() if asked_as in papers}
+
+
+def crossref_answers(kb: KnowledgeBase, client: crossref.Client) -> dict[str, Answer]:
+    wanting = [p.record for p in kb.papers if p.record.doi and (_preprint(p.record) or not p.record.authors)]
+    works = client.by_doi([record.doi for record in wanting])
+    return {record.id: works[record.doi.lower()] for record in wanting if record.doi.lower() in works}
 
 
 def dblp_answers(kb: KnowledgeBase, client: dblp.Client) -> dict[str, Answer]:
@@ -66,6 +91,11 @@ def published_versions(
             continue
         if not record.doi and answer.doi:
             findings.append(Finding(id=record.id, field="doi", value=answer.doi, api=api))
+        if not record.authors and answer.authors:
+            if odd := next((name for name in answer.authors if NOT_A_NAME & set(name)), None):
+                refused.append((record.id, f"{api} names an author '{_shown(odd)}': no authors taken"))
+            else:
+                findings.append(Finding(id=record.id, field="authors", value=answer.authors, api=api))
         if _preprint(record) and answer.published_in:
             findings += _venue(kb, api, record, answer, today, refused)
     return findings, refused

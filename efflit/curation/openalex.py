@@ -35,6 +35,7 @@ class Work:
     doi: str | None  # of the published version; never arXiv's own
     published_in: list[str] = field(default_factory=list)  # journals and conferences, as OpenAlex names them
     cited_by: int | None = None  # how many works OpenAlex knows that cite it
+    authors: list[str] = field(default_factory=list)
 
 
 class Client:
@@ -94,9 +95,16 @@ def parse_works(text: str) -> list[Work]:
                 doi=own_doi if own_doi and not own_doi.startswith("10.48550/") else None,
                 published_in=list(dict.fromkeys(published)),
                 cited_by=cited if isinstance(cited := found.get("cited_by_count"), int) and cited >= 0 else None,
+                authors=_authors(found),
             )
         )
     return works
+
+
+def _authors(work: dict) -> list[str]:
+    authorships = work.get("authorships")
+    people = [a.get("author") for a in authorships if isinstance(a, dict)] if isinstance(authorships, list) else []
+    return [p["display_name"] for p in people if isinstance(p, dict) and isinstance(p.get("display_name"), str)]
 
 
 def _locations(work: dict) -> list[dict]:

@@ -38,12 +38,19 @@ class PoliteClient:
     def get(self, url: str, params: dict[str, Any], absent: tuple[int, ...] = ()) -> str | None:
         """The answer's text, or None when its status is one of ``absent`` (a 404 for what does not
         exist); an `ApiError` once retries are spent or the answer says no."""
+        return self._request("GET", url, params, None, absent)
+
+    def post(self, url: str, params: dict[str, Any], body: Any) -> str | None:
+        """The answer to ``body`` sent as JSON (a batch of ids), as `get` gives it."""
+        return self._request("POST", url, params, body, ())
+
+    def _request(self, method: str, url: str, params: dict[str, Any], body: Any, absent: tuple[int, ...]) -> str | None:
         import httpx
 
         for attempt in range(RETRIES + 1):
             self._wait(self.interval)
             try:
-                status, reason, text, retry = self._fetch(url, params)
+                status, reason, text, retry = self._fetch(method, url, params, body)
             except httpx.TransportError as error:  # timeouts, refused and reset connections
                 problem, delay = f"{type(error).__name__}: {error}", self.interval * 2**attempt
             else:
@@ -60,9 +67,9 @@ class PoliteClient:
             self._wait(delay)
         raise ApiError(f"{self.name} did not answer after {RETRIES + 1} attempts: {problem}")
 
-    def _fetch(self, url: str, params: dict[str, Any]) -> tuple[int, str, str, str | None]:
+    def _fetch(self, method: str, url: str, params: dict[str, Any], body: Any) -> tuple[int, str, str, str | None]:
         """Status, reason, body text (read no further than ``max_bytes``) and Retry-After."""
-        with self.http.stream("GET", url, params=params) as response:
+        with self.http.stream(method, url, params=params, json=body) as response:
             chunks, size = [], 0
             for chunk in response.iter_bytes():
                 size += len(chunk)

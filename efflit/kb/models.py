@@ -171,7 +171,8 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True, populate_by_name=True)
 
 
-ApiName = Literal["arXiv", "OpenAlex", "DBLP"]  # the scholarly APIs facts may be fetched from
+# The scholarly APIs facts may be fetched from.
+ApiName = Literal["arXiv", "OpenAlex", "Semantic Scholar", "Crossref", "DBLP"]
 
 
 class Source(Strict):
@@ -184,7 +185,11 @@ class Source(Strict):
     )
     section: Text | None = Field(None, description="The section of that list the paper is listed under.")
     file: Text | None = Field(None, description="The BibTeX file the facts were imported from, by name.")
-    api: ApiName | None = Field(None, description="The API the facts were fetched from: `arXiv`, `OpenAlex` or `DBLP`.")
+    api: ApiName | None = Field(
+        None,
+        description="The API the facts were fetched from: `arXiv`, `OpenAlex`, `Semantic Scholar`, `Crossref` "
+        "or `DBLP`.",
+    )
     person: Text | None = Field(None, description="The person who supplied the facts.")
     page: Url | None = Field(
         None,

@@ -26,7 +26,7 @@ def spelling_key(text: str) -> str:
 
 @dataclass(frozen=True)
 class Venues:
-    """The venues of `venues.yaml`, by name, and every spelling of each."""
+    """The venues of `venues.yaml`, by name, and every spelling of each (its full name is one)."""
 
     by_name: dict[str, Venue]
     names: dict[str, str]  # the key of every name and alias -> the venue's name
@@ -34,7 +34,11 @@ class Venues:
     @classmethod
     def of(cls, venues: list[Venue]) -> Venues:
         by_name = {venue.name: venue for venue in venues}
-        names = {spelling_key(spelling): venue.name for venue in venues for spelling in [venue.name, *venue.aliases]}
+        names = {
+            spelling_key(spelling): venue.name
+            for venue in venues
+            for spelling in [venue.name, *([venue.full] if venue.full else []), *venue.aliases]
+        }
         return cls(by_name, names)
 
     def name_for(self, written: str) -> str | None:

@@ -200,3 +200,147 @@ def test_dblp_without_a_published_version_changes_nothing(preprints, httpserver)
     before = (preprints / "papers/muller2022attention.yaml").read_bytes()
     assert run_dblp(preprints, httpserver).exit_code == 0
     assert (preprints / "papers/muller2022attention.yaml").read_bytes() == before
+
+
+def test_dblp_keeps_to_one_request_a_second(preprints, httpserver):
+    seen = []
+
+    def answer(request):
+        seen.append(time.monotonic())
+        return Response(json.dumps({"result": {"hits": {"hit": []}}}), content_type="application/json")
+
+    httpserver.expect_request("/search/publ/api").respond_with_handler(answer)
+    assert run_dblp(preprints, httpserver).exit_code == 0
+    assert len(seen) == 2 and seen[1] - seen[0] >= 0.95
+
+
+def with_doi(kb, record_id, doi):
+    path = kb / f"papers/{record_id}.yaml"
+    path.write_text(path.read_text().replace("tags:\n", f"doi: {doi}\ntags:\n", 1))
+
+
+def run_index(kb, httpserver, source, path, *extra):
+    args = ["enrich", "--root", kb, "--source", source, f"--{source}-endpoint", httpserver.url_for(path), *extra]
+    return CliRunner().invoke(main, [str(a) for a in args])
+
+
+def s2_paper(title, doi=None, authors=()):
+    return {
+        "paperId": "abc",
+        "title": title,
+        "year": 2022,
+        "externalIds": {"ArXiv": "x", **({"DOI": doi} if doi else {})},
+        "authors": [{"authorId": "1", "name": name} for name in authors],
+    }
+
+
+S2 = "/graph/v1/paper/batch"
+
+
+def test_semantic_scholar_gives_dois_and_missing_authors_in_one_batch_by_arxiv_id_or_doi(
+    preprints, httpserver, monkeypatch
+):
+    with_doi(preprints, "caching2024", "10.5555/caching.1")
+    answers = {
+        "ARXIV:hep-th/9901001": s2_paper("Attention at a Discount", doi="10.5555/attention.1", authors=["Someone Else"]),
+        "ARXIV:2301.10010": None,
+        "DOI:10.5555/caching.1": s2_paper("Caching Keys Without Authors", authors=["Lee Cache", "Kay Vee"]),
+    }
+    httpserver.expect_request(S2, method="POST").respond_with_handler(
+        lambda request: Response(json.dumps([answers[i] for i in request.get_json()["ids"]]))
+    )
+    monkeypatch.setenv("S2_API_KEY", "test-key")
+    result = run_index(preprints, httpserver, "semanticscholar", S2)
+    assert result.exit_code == 0, result.output
+    attention = record(preprints, "muller2022attention")
+    assert attention["doi"] == "10.5555/attention.1" and attention["authors"] == ["Jörg Müller"]  # curator's stand
+    assert attention["venue"] == "arXiv"  # Semantic Scholar's year is the preprint's: no venue from it
+    caching = record(preprints, "cache2024caching")  # named as its first author's once it has authors
+    assert caching["authors"] == ["Lee Cache", "Kay Vee"] and caching["aliases"] == ["caching2024"]
+    assert {"api": "Semantic Scholar", "facts": ["authors"]} in caching["source"]
+    ((request, _),) = httpserver.log
+    assert sorted(request.get_json()["ids"]) == sorted(answers)
+    assert request.args["fields"] == "title,year,externalIds,authors"
+    assert request.headers["x-api-key"] == "test-key"
+    assert errors(preprints) == []
+
+
+def test_semantic_scholar_names_with_markup_are_refused(preprints, httpserver):
+    with_doi(preprints, "caching2024", "10.5555/caching.1")
+    paper = s2_paper("Caching Keys Without Authors", authors=["<img src=x onerror=alert(1)>"])
+    httpserver.expect_request(S2, method="POST").respond_with_handler(
+        lambda request: Response(json.dumps([paper if i.startswith("DOI") else None for i in request.get_json()["ids"]]))
+    )
+    result = run_index(preprints, httpserver, "semanticscholar", S2)
+    assert result.exit_code == 0, result.output
+    assert "caching2024: refused: Semantic Scholar names an author '<img src=x onerror=alert(1)>'" in result.output
+    assert record(preprints, "caching2024")["authors"] == []
+
+
+def test_an_answer_out_of_step_with_the_batch_is_an_error_not_a_guess(preprints, httpserver):
+    httpserver.expect_request(S2, method="POST").respond_with_json([None])  # two ids were asked
+    result = run_index(preprints, httpserver, "semanticscholar", S2)
+    assert result.exit_code == 1
+    assert "Semantic Scholar answered something else than 2 papers in order" in result.output
+    assert "Traceback" not in result.output
+
+
+def crossref_item(doi, title, container, year, kind="proceedings-article", authors=()):
+    return {
+        "DOI": doi.upper(),
+        "type": kind,
+        "title": [title],
+        "container-title": [container],
+        "issued": {"date-parts": [[year, 7]]},
+        "author": [{"given": given, "family": family, "sequence": "first"} for given, family in authors],
+    }
+
+
+CROSSREF = "/works"
+
+
+def test_crossref_gives_a_doi_its_venue_year_and_authors_after_a_503(preprints, httpserver):
+    with_doi(preprints, "caching2024", "10.5555/Caching.1")
+    item = crossref_item(
+        "10.5555/caching.1",
+        "Caching Keys Without Authors",
+        "Advances in Neural Information Processing Systems",
+        2024,
+        authors=[("Lee", "Cache"), ("Kay", "Vee")],
+    )
+    answers = iter([Response("busy", 503), Response(json.dumps({"message": {"items": [item]}}))])
+    httpserver.expect_request(CROSSREF).respond_with_handler(lambda request: next(answers))
+    result = run_index(preprints, httpserver, "crossref", CROSSREF)
+    assert result.exit_code == 0, result.output
+    caching = record(preprints, "cache2024caching")
+    assert (caching["venue"], caching["year"], caching["authors"]) == ("NeurIPS", 2024, ["Lee Cache", "Kay Vee"])
+    assert {"api": "Crossref", "facts": ["authors", "year", "venue"]} in caching["source"]
+    assert len(httpserver.log) == 2
+    request = httpserver.log[-1][0]
+    assert request.args["filter"] == "doi:10.5555/caching.1" and request.args["mailto"] == "curators@example.org"
+    assert errors(preprints) == []
+
+
+def test_a_preprint_doi_gives_no_venue(preprints, httpserver):
+    with_doi(preprints, "caching2024", "10.5555/caching.1")
+    item = crossref_item("10.5555/caching.1", "Caching Keys Without Authors", "SSRN", 2024, kind="posted-content")
+    httpserver.expect_request(CROSSREF).respond_with_json({"message": {"items": [item]}})
+    assert run_index(preprints, httpserver, "crossref", CROSSREF).exit_code == 0
+    assert record(preprints, "caching2024").get("venue") is None
+
+
+def test_an_api_that_times_out_is_reported_and_the_next_one_is_asked(preprints, httpserver):
+    def slow(request):
+        time.sleep(0.5)
+        return Response("{}")
+
+    with_doi(preprints, "caching2024", "10.5555/caching.1")
+    httpserver.expect_request(CROSSREF).respond_with_handler(slow)
+    hits = [dblp_hit("Attention at a Discount", "ICLR", 2023)]
+    httpserver.expect_request("/search/publ/api").respond_with_json({"result": {"hits": {"hit": hits}}})
+    dblp = ["--source", "dblp", "--dblp-endpoint", httpserver.url_for("/search/publ/api")]
+    result = run_index(preprints, httpserver, "crossref", CROSSREF, "--timeout", "0.1", *dblp)
+    assert result.exit_code == 1
+    assert "Crossref did not answer after 5 attempts: ReadTimeout" in result.output
+    assert "Traceback" not in result.output
+    assert record(preprints, "muller2022attention")["venue"] == "ICLR"
