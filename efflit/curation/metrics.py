@@ -1,5 +1,6 @@
-"""`efflit metrics`: each paper's cited-by count (OpenAlex) and each code repository's stars, last
-push and archived state (GitHub), into `data/metrics.json`, stamped with the day.
+"""`efflit metrics`: each paper's cited-by count and the papers of the knowledge base it cites
+(OpenAlex), and each code repository's stars, last push and archived state (GitHub), into
+`data/metrics.json`, stamped with the day.
 
 What an API cannot tell this time keeps the figure the file had, so one API down does not empty
 the site's figures.  The new file passes the model the check reads it with before it is written,
@@ -41,10 +42,15 @@ def fetch_metrics(
     except ApiError as error:
         problems.append(f"cited-by counts kept from {previous.date}: {error}")
         works = {}
-    for arxiv_id, work in works.items():
-        record = records[arxiv_id]
-        if work.cited_by is not None and normalize(work.title) == normalize(record.title):
-            papers[record.id] = {"cited_by": work.cited_by}
+    ours = {  # this very paper's work (its title is the record's), by record id
+        records[arxiv_id].id: work
+        for arxiv_id, work in works.items()
+        if work.cited_by is not None and normalize(work.title) == normalize(records[arxiv_id].title)
+    }
+    record_of = {work.key: record_id for record_id, work in ours.items() if work.key}
+    for record_id, work in ours.items():
+        cites = sorted({record_of[key] for key in work.references if key in record_of} - {record_id})
+        papers[record_id] = {"cited_by": work.cited_by, "cites": cites}
     code = dict(previous.code)
     for url in sorted({p.record.code for p in kb.papers if p.record.code}):
         if (repository := github.repository_of(url)) is None:

@@ -22,7 +22,7 @@ INTERVAL = 0.2  # at most 5 requests a second: well inside the polite pool's lim
 BATCH = 50
 ARXIV_DOI = "10.48550/arxiv."
 KEY_VARIABLE = "OPENALEX_API_KEY"
-SELECT = "id,doi,title,publication_year,authorships,locations,cited_by_count"
+SELECT = "id,doi,title,publication_year,authorships,locations,cited_by_count,referenced_works"
 
 
 @dataclass(frozen=True)
@@ -36,6 +36,8 @@ class Work:
     published_in: list[str] = field(default_factory=list)  # journals and conferences, as OpenAlex names them
     cited_by: int | None = None  # how many works OpenAlex knows that cite it
     authors: list[str] = field(default_factory=list)
+    key: str | None = None  # OpenAlex's id of the work ("W2741809807")
+    references: list[str] = field(default_factory=list)  # OpenAlex's ids of the works it cites
 
 
 class Client:
@@ -96,9 +98,21 @@ def parse_works(text: str) -> list[Work]:
                 published_in=list(dict.fromkeys(published)),
                 cited_by=cited if isinstance(cited := found.get("cited_by_count"), int) and cited >= 0 else None,
                 authors=_authors(found),
+                key=_work_key(found.get("id")),
+                references=[key for ref in _list(found.get("referenced_works")) if (key := _work_key(ref))],
             )
         )
     return works
+
+
+def _work_key(value: object) -> str | None:
+    """OpenAlex's id of a work from its address (`https://openalex.org/W123`)."""
+    key = value.rsplit("/", 1)[-1] if isinstance(value, str) else ""
+    return key if re.fullmatch(r"W\d{1,15}", key) else None
+
+
+def _list(value: object) -> list:
+    return value if isinstance(value, list) else []
 
 
 def _authors(work: dict) -> list[str]:

@@ -58,6 +58,10 @@ class Catalog:
     heads: dict[tuple[str, str], tuple[str, ...]]
     newest: dict[str, int]  # record id -> its place in ``papers``, newest first
     recent: list[Record]  # most recently added first; on the same day, newest papers first
+    # From the metrics file, where it has references: record id -> the ids of the knowledge base's
+    # papers it cites (builds on), and of those citing it (built upon by), newest first.
+    builds_on: dict[str, tuple[str, ...]]
+    built_upon_by: dict[str, tuple[str, ...]]
 
     @property
     def nodes(self) -> dict[str, Node]:
@@ -108,6 +112,7 @@ def with_edits(catalog: Catalog, kb: KnowledgeBase) -> Catalog | None:
         years=regrouped(catalog.years, {record.year for record in records}),
         venues=regrouped(catalog.venues, {slugify(record.venue) for record in records if record.venue}),
         recent=swapped(catalog.recent),
+        **({} if kb.metrics is last.metrics else _citations(kb, catalog.newest)),
     )
 
 
@@ -135,6 +140,7 @@ def build_catalog(kb: KnowledgeBase) -> Catalog:
     groups = {("author", slug): members for slug, members in by_author.items()}
     groups |= {("node", path): members for path, members in in_node.items()}
     tag_bit: dict[str, int] = {}  # each tag's bit, as they come
+    newest = {r.id: place for place, r in enumerate(papers)}
     return Catalog(
         kb=kb,
         papers=papers,
@@ -151,6 +157,24 @@ def build_catalog(kb: KnowledgeBase) -> Catalog:
         author_slugs={r.id: frozenset(slugify(name) for name in r.authors) for r in papers},
         tag_bits={r.id: sum(tag_bit.setdefault(tag, 1 << len(tag_bit)) for tag in set(r.tags)) for r in papers},
         heads={group: tuple(r.id for r in members[:CANDIDATES]) for group, members in groups.items()},
-        newest={r.id: place for place, r in enumerate(papers)},
+        newest=newest,
         recent=sorted(papers, key=lambda r: (r.added, r.year), reverse=True),
+        **_citations(kb, newest),
     )
+
+
+def _citations(kb: KnowledgeBase, newest: dict[str, int]) -> dict[str, dict[str, tuple[str, ...]]]:
+    """``builds_on`` and ``built_upon_by`` of the catalog: who cites whom among the knowledge base's
+    papers, as the metrics file says (ids of papers no longer in it are left out)."""
+    builds_on: dict[str, tuple[str, ...]] = {}
+    built_upon_by: dict[str, list[str]] = defaultdict(list)
+    for citing, paper in (kb.metrics.papers if kb.metrics else {}).items():
+        cited = sorted({i for i in paper.cites if i in newest and i != citing}, key=newest.__getitem__)
+        if citing in newest and cited:
+            builds_on[citing] = tuple(cited)
+            for record_id in cited:
+                built_upon_by[record_id].append(citing)
+    return {
+        "builds_on": builds_on,
+        "built_upon_by": {i: tuple(sorted(c, key=newest.__getitem__)) for i, c in built_upon_by.items()},
+    }

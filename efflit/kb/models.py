@@ -365,6 +365,11 @@ class PaperMetrics(Strict):
     """What the scholarly indexes say of one paper, as `efflit metrics` last fetched it."""
 
     cited_by: Annotated[int, Field(ge=0, le=10**8)] = Field(description="How many works cite it (OpenAlex).")
+    cites: list[RecordId] = Field(
+        default_factory=list,
+        max_length=10_000,
+        description="The papers of this knowledge base it cites, by record id (OpenAlex's references).",
+    )
 
 
 class CodeMetrics(Strict):

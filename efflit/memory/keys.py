@@ -28,7 +28,7 @@ from efflit.kb.project import Options
 from efflit.kb.validate import Node
 from efflit.memory.cache import digest
 from efflit.site.render import PAPER_PARTIALS, TemplateFailure, environment, static_files, template_position
-from efflit.site.views import LISTED_FIELDS, paper_metrics
+from efflit.site.views import LISTED_FIELDS, most_cited, paper_metrics
 
 RECORD_ID = attrgetter("id")
 ALWAYS = tuple(PAPER_PARTIALS.values())  # rendered through template globals, which Jinja cannot see
@@ -105,11 +105,19 @@ class Keys:
     # What each kind of page shows, as `render.pages` declares it.
 
     def paper(self, record: Record) -> str:
-        """The record, and for its related papers (their cards) the newest papers of each of its
-        authors and tags."""
+        """The record, for its related papers (their cards) the newest papers of each of its
+        authors and tags, and the cards of the papers it builds on and that build upon it."""
         groups = [("author", slug) for slug in sorted(self.catalog.author_slugs[record.id])]
         groups += [("node", tag) for tag in sorted(set(record.tags))]
-        return digest(self.shape, self.record[record.id], *(self._window(group) for group in groups))
+        cited = self.catalog.builds_on.get(record.id, ())
+        citing = self.catalog.built_upon_by.get(record.id, ())
+        return digest(
+            self.shape,
+            self.record[record.id],
+            *(self._window(group) for group in groups),
+            repr(len(cited)),
+            *map(self.listed_record.__getitem__, (*cited, *citing)),
+        )
 
     def redirect(self, record: Record) -> str:
         """An old address of the record: where it leads, and the title it names."""
@@ -127,7 +135,8 @@ class Keys:
         return {paper: digest(self.shape, key) for paper, key in self.listed_record.items()}
 
     def node(self, node: Node) -> str:
-        return digest(self.taxonomy, node.path, self.records(self.catalog.in_node[node.path], listed=True))
+        listed = self.records(self.catalog.in_node[node.path], listed=True)
+        return digest(self.taxonomy, node.path, listed, repr(most_cited(self.catalog, node)))
 
     def group(self, kind: str, group: Group) -> str:
         return digest(self.shape, kind, group.slug, self.records(group.papers, listed=True))

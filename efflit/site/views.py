@@ -20,6 +20,7 @@ from efflit.kb.validate import Node
 
 RECENT = 12
 RELATED = 6
+MOST_CITED = 5  # a node's papers most cited by the rest of the map, on its page
 MAX_BARS = 16
 # The record fields a paper's card and table row show (`Card`, `Row`): what the keys of the pages
 # that list it cover (see efflit.memory.keys).  `tests/test_views.py` holds the views to it.
@@ -264,7 +265,8 @@ def home(catalog: Catalog) -> dict:
 
 def node_page(catalog: Catalog, node: Node) -> dict:
     """Context of `node.html`: breadcrumbs, description, sub-nodes, the papers that define the node
-    ("start here"), all its papers and their chart."""
+    ("start here"), those the map cites most (`most_cited`: links whose count is of citing papers),
+    all its papers and their chart."""
     records = catalog.in_node[node.path]
     trail, parent = [], node.parent
     while parent:
@@ -279,9 +281,18 @@ def node_page(catalog: Catalog, node: Node) -> dict:
         "start_here": cards(catalog, [r for r in records if r.defining]),
         "papers": cards(catalog, records),
         "chart": year_chart(catalog, records, f"Papers per year in {node.node.name}"),
+        "most_cited": most_cited(catalog, node),
         "bib_href": node_bib_href(node.path),
         "tone": tone(catalog, node.path),
     }
+
+
+def most_cited(catalog: Catalog, node: Node) -> list[Link]:
+    """The node's papers that most papers of the knowledge base cite, most cited first (newest on
+    ties), each with that count; none without references in the metrics file."""
+    citing = catalog.built_upon_by
+    ranked = sorted((-len(citing[r.id]), catalog.newest[r.id], r) for r in catalog.in_node[node.path] if r.id in citing)
+    return [Link(f"{r.title} ({r.year})", paper_href(r.id), -count) for count, _, r in ranked[:MOST_CITED]]
 
 
 def related(catalog: Catalog, record: Record) -> list[Record]:
@@ -309,7 +320,8 @@ def related(catalog: Catalog, record: Record) -> list[Record]:
 
 def paper_page(catalog: Catalog, record: Record, settings: Settings) -> dict:
     """Context of `paper.html`: the record, its links, summary, BibTeX, source and related papers,
-    and the facts searched for in vain (`not_found`: fact -> what was searched)."""
+    the facts searched for in vain (`not_found`: fact -> what was searched), and the papers of the
+    knowledge base it cites (`builds_on`) and that cite it (`built_upon_by`), from the metrics file."""
     links = []
     if record.arxiv:
         links += [
@@ -346,6 +358,10 @@ def paper_page(catalog: Catalog, record: Record, settings: Settings) -> dict:
             for s in record.source
         ],
         "related": cards(catalog, related(catalog, record)),
+        "builds_on": cards(catalog, [catalog.papers[catalog.newest[i]] for i in catalog.builds_on.get(record.id, ())]),
+        "built_upon_by": cards(
+            catalog, [catalog.papers[catalog.newest[i]] for i in catalog.built_upon_by.get(record.id, ())]
+        ),
         "edit_href": edit,
         "dimensions": sorted({catalog.nodes[tag.split("/", 1)[0]].node.name for tag in record.tags}),
     }

@@ -1,4 +1,5 @@
-"""The table of all papers sorts by the metrics file's cited-by counts and stars, in Chromium."""
+"""The metrics file in Chromium: the table of all papers sorts by cited-by counts and stars; paper
+pages lead to the papers they build on and that build upon them."""
 
 from __future__ import annotations
 
@@ -13,7 +14,10 @@ from kbtools import FIXTURES, served, write
 
 METRICS = {
     "date": "2026-12-01",
-    "papers": {"example2023quantizing": {"cited_by": 42}, "muller2022attention": {"cited_by": 7}},
+    "papers": {
+        "example2023quantizing": {"cited_by": 42, "cites": ["muller2022attention"]},
+        "muller2022attention": {"cited_by": 7},
+    },
     "code": {"https://example.org/code/quantizing": {"stars": 1234, "archived": True}},
 }
 
@@ -46,4 +50,17 @@ def test_the_table_sorts_by_citations_and_by_stars(browser, metrics_site):
     expect(titles.first).to_have_text("Quantizing Imaginary Models: A Test Record")
     page.goto(metrics_site + "papers/example2023quantizing/")
     expect(page.locator(".venue .quiet")).to_have_text("archived")
+    page.close()
+
+
+def test_a_paper_page_leads_to_the_papers_that_build_upon_it_and_back(browser, metrics_site):
+    page = browser.new_page()
+    page.goto(metrics_site + "papers/muller2022attention/")
+    built_upon = page.get_by_role("region", name="Built upon by")
+    expect(built_upon.get_by_role("heading")).to_have_text("Built upon by 1")
+    built_upon.get_by_role("link", name="Quantizing Imaginary Models: A Test Record").click()
+    expect(page).to_have_url(metrics_site + "papers/example2023quantizing/")
+    builds_on = page.get_by_role("region", name="Builds on")
+    builds_on.get_by_role("link", name="Attention at a Discount").click()
+    expect(page).to_have_url(metrics_site + "papers/muller2022attention/")
     page.close()

@@ -242,7 +242,9 @@ def test_semantic_scholar_gives_dois_and_missing_authors_in_one_batch_by_arxiv_i
 ):
     with_doi(preprints, "caching2024", "10.5555/caching.1")
     answers = {
-        "ARXIV:hep-th/9901001": s2_paper("Attention at a Discount", doi="10.5555/attention.1", authors=["Someone Else"]),
+        "ARXIV:hep-th/9901001": s2_paper(
+            "Attention at a Discount", doi="10.5555/attention.1", authors=["Someone Else"]
+        ),
         "ARXIV:2301.10010": None,
         "DOI:10.5555/caching.1": s2_paper("Caching Keys Without Authors", authors=["Lee Cache", "Kay Vee"]),
     }
@@ -269,7 +271,9 @@ def test_semantic_scholar_names_with_markup_are_refused(preprints, httpserver):
     with_doi(preprints, "caching2024", "10.5555/caching.1")
     paper = s2_paper("Caching Keys Without Authors", authors=["<img src=x onerror=alert(1)>"])
     httpserver.expect_request(S2, method="POST").respond_with_handler(
-        lambda request: Response(json.dumps([paper if i.startswith("DOI") else None for i in request.get_json()["ids"]]))
+        lambda request: Response(
+            json.dumps([paper if i.startswith("DOI") else None for i in request.get_json()["ids"]])
+        )
     )
     result = run_index(preprints, httpserver, "semanticscholar", S2)
     assert result.exit_code == 0, result.output

@@ -59,12 +59,34 @@ def test_counts_and_repositories_are_written_and_the_site_reads_them(kb_on_githu
     result = run(kb_on_github, httpserver)
     assert result.exit_code == 0, result.output
     metrics = written(kb_on_github)
-    assert metrics["papers"] == {"example2023quantizing": {"cited_by": 42}}
+    assert metrics["papers"] == {"example2023quantizing": {"cited_by": 42, "cites": []}}
     assert metrics["code"] == {
         "https://github.com/ada/quantizing": {"stars": 1234, "pushed": "2023-01-02", "archived": True}
     }
     assert metrics["date"] == time.strftime("%Y-%m-%d")
     assert [p for p in problems(kb_on_github) if "metrics" in p] == []
+
+
+def test_the_papers_of_the_knowledge_base_a_paper_cites_are_matched_by_openalex_id(kb_on_github, httpserver):
+    muller = {**WORKS[1], "title": "Attention at a Discount", "cited_by_count": 7, "referenced_works": []}
+    quantizing = {
+        **WORKS[0],
+        "referenced_works": [
+            "https://openalex.org/W2",
+            "https://openalex.org/W99",
+            "<script>",
+            "https://openalex.org/W1",
+        ],
+    }
+    httpserver.expect_request("/works").respond_with_json({"results": [quantizing, muller]})
+    httpserver.expect_request("/repos/ada/quantizing").respond_with_json(REPOSITORY)
+    assert run(kb_on_github, httpserver).exit_code == 0
+    # W2 is this knowledge base's muller2022attention; W99 is not ours; a paper does not cite itself.
+    assert written(kb_on_github)["papers"] == {
+        "example2023quantizing": {"cited_by": 42, "cites": ["muller2022attention"]},
+        "muller2022attention": {"cited_by": 7, "cites": []},
+    }
+    assert "select=" in httpserver.log[0][0].url and "referenced_works" in httpserver.log[0][0].args["select"]
 
 
 def test_an_api_down_keeps_the_last_figures_and_says_so(kb_on_github, httpserver):
@@ -79,7 +101,7 @@ def test_an_api_down_keeps_the_last_figures_and_says_so(kb_on_github, httpserver
     assert (
         "cited-by counts kept from" in result.output and "https://github.com/ada/quantizing: kept from" in result.output
     )
-    assert written(kb_on_github)["papers"] == {"example2023quantizing": {"cited_by": 42}}
+    assert written(kb_on_github)["papers"] == {"example2023quantizing": {"cited_by": 42, "cites": []}}
     assert written(kb_on_github)["code"]["https://github.com/ada/quantizing"]["stars"] == 1234
 
 

@@ -89,3 +89,57 @@ def test_without_a_metrics_file_the_table_has_no_such_columns(tmp_path):
     assert (
         "Cited by" not in headers and page(site, "papers/example2023quantizing/index.html").select_one(".cited") is None
     )
+
+
+CITING = {
+    "date": "2026-12-01",
+    "papers": {
+        "example2023quantizing": {"cited_by": 42, "cites": ["muller2022attention", "gone2020paper"]},
+        "caching2024": {"cited_by": 1, "cites": ["muller2022attention"]},
+        "muller2022attention": {"cited_by": 7},
+    },
+}
+
+
+def titles(section):
+    return [a.get_text() for a in section.select(".card a.title")] if section else []
+
+
+def test_a_paper_page_lists_what_it_builds_on_and_what_builds_upon_it(tmp_path):
+    site, report = built(tmp_path, CITING)
+    assert not report.errors
+    quantizing = page(site, "papers/example2023quantizing/index.html")
+    assert titles(quantizing.select_one("section[aria-labelledby=builds-on]")) == ["Attention at a Discount"]
+    assert quantizing.select_one("section[aria-labelledby=built-upon-by]") is None
+    attention = page(site, "papers/muller2022attention/index.html")
+    assert titles(attention.select_one("section[aria-labelledby=built-upon-by]")) == [
+        "Caching Keys Without Authors",  # newest first
+        "Quantizing Imaginary Models: A Test Record",
+    ]
+    assert attention.select_one("#built-upon-by .count").get_text() == "2"
+
+
+def test_a_node_page_shows_its_papers_most_cited_by_the_map(tmp_path):
+    site, _ = built(tmp_path, CITING)
+    cited = page(site, "topics/inference/kv-cache/index.html").select("section.most-cited li")
+    assert [li.get_text(" ", strip=True) for li in cited] == ["Attention at a Discount (2022) cited by 2 papers here"]
+    assert page(site, "topics/inference/quantization/index.html").select_one("section.most-cited") is None
+
+
+def test_without_references_there_are_no_such_sections(tmp_path):
+    site, _ = built(tmp_path, METRICS)
+    attention = page(site, "papers/muller2022attention/index.html")
+    assert attention.select_one("#builds-on") is None and attention.select_one("#built-upon-by") is None
+    assert page(site, "topics/inference/kv-cache/index.html").select_one("section.most-cited") is None
+
+
+def test_references_that_change_are_shown_by_the_next_incremental_build(tmp_path):
+    built(tmp_path, CITING)
+    fewer = json.loads(json.dumps(CITING))
+    fewer["papers"]["caching2024"]["cites"] = []
+    site, _ = built(tmp_path, fewer)
+    attention = page(site, "papers/muller2022attention/index.html")
+    assert titles(attention.select_one("section[aria-labelledby=built-upon-by]")) == [
+        "Quantizing Imaginary Models: A Test Record"
+    ]
+    assert "cited by 1 paper here" in page(site, "topics/inference/kv-cache/index.html").get_text(" ")
