@@ -24,7 +24,7 @@ from markupsafe import Markup
 from efflit.site import exports, views
 from efflit.kb.catalog import Catalog
 from efflit.base.forks import in_forks
-from efflit.kb.models import Record
+from efflit.kb.models import Record, tag_paths
 from efflit.kb.problems import Position
 from efflit.kb.project import TAXONOMY, Options, template_dirs
 
@@ -258,10 +258,10 @@ def render_files(
     env = _environment(catalog, options, {}, {})
     absolute = _base_url(catalog, options) or "/"
     urls = [url_of(page.path) for page in site_pages if page.path != "404.html" and page.template != REDIRECT]
-    entries = [_feed_entry(catalog, r) for r in catalog.recent[:FEED_SIZE]]
+    feed = env.get_template("feed.xml")
     files = [
         ("sitemap.xml", env.get_template("sitemap.xml").render(base=absolute, urls=urls).encode()),
-        ("feed.xml", env.get_template("feed.xml").render(base=absolute, entries=entries).encode()),
+        *((path, feed.render(base=absolute, **context).encode()) for path, context in feeds(catalog)),
         ("robots.txt", f"User-agent: *\nAllow: /\nSitemap: {absolute}sitemap.xml\n".encode()),
         *downloads(catalog, absolute, {} if exported is None else exported),
         *static_files(catalog.kb.project.root),
@@ -313,9 +313,25 @@ def _render_pages(
     return new, fresh
 
 
-def _feed_entry(catalog: Catalog, record: Record) -> dict:
-    view = views.paper_page(catalog, record, catalog.kb.project.settings)
-    return {"card": view["paper"], "added": record.added.isoformat(), "summary": view["description"]}
+def feeds(catalog: Catalog) -> Iterator[tuple[str, dict]]:
+    """The Atom feeds of new papers, each with the context of `feed.xml`: the site's, then one per
+    taxonomy node, of the papers under it and its children, so a reader may follow one topic."""
+    recent: dict[str, list[Record]] = {path: [] for path in catalog.nodes}
+    for record in catalog.recent:  # most recently added first: each node keeps its first FEED_SIZE
+        for path in {path for tag in record.tags for path in tag_paths(tag)}:
+            if len(recent[path]) < FEED_SIZE:
+                recent[path].append(record)
+    yield "feed.xml", {"title": "new papers", "page": "", "entries": _entries(catalog, catalog.recent[:FEED_SIZE])}
+    for path, node in catalog.nodes.items():
+        about = {"title": f"new papers in {node.node.name}", "page": views.node_href(path)}
+        yield views.node_feed_href(path), {**about, "entries": _entries(catalog, recent[path])}
+
+
+def _entries(catalog: Catalog, records: list[Record]) -> list[dict]:
+    return [
+        {"card": views.Card(catalog, r), "added": r.added.isoformat(), "summary": views.description(r)}
+        for r in records
+    ]
 
 
 def downloads(catalog: Catalog, base_url: str, exported: Exported) -> Iterator[tuple[str, bytes]]:

@@ -191,6 +191,10 @@ def paper_href(record_id: str) -> str:
     return f"papers/{record_id}/"
 
 
+def node_feed_href(path: str) -> str:
+    return f"{node_href(path)}feed.xml"
+
+
 def node_bib_href(path: str) -> str:
     return f"downloads/topics/{path.replace('/', '--')}.bib"
 
@@ -283,6 +287,7 @@ def node_page(catalog: Catalog, node: Node) -> dict:
         "chart": year_chart(catalog, records, f"Papers per year in {node.node.name}"),
         "most_cited": most_cited(catalog, node),
         "bib_href": node_bib_href(node.path),
+        "feed_href": node_feed_href(node.path),
         "tone": tone(catalog, node.path),
     }
 
@@ -340,7 +345,7 @@ def paper_page(catalog: Catalog, record: Record, settings: Settings) -> dict:
     entry = catalog.kb.bibtex[record.id]
     return {
         "title": record.title,
-        "description": plain_text(record.summary) if record.summary else f"{', '.join(record.authors)} ({record.year})",
+        "description": description(record),
         "paper": Card(catalog, record),
         "record": {"id": record.id, "added": record.added.isoformat(), "arxiv": record.arxiv, "doi": record.doi},
         "links": links,
@@ -365,6 +370,12 @@ def paper_page(catalog: Catalog, record: Record, settings: Settings) -> dict:
         "edit_href": edit,
         "dimensions": sorted({catalog.nodes[tag.split("/", 1)[0]].node.name for tag in record.tags}),
     }
+
+
+def description(record: Record) -> str:
+    """A paper in a line of plain text, for its page's metadata and the feeds: its summary, or else
+    its authors and year."""
+    return plain_text(record.summary) if record.summary else f"{', '.join(record.authors)} ({record.year})"
 
 
 def redirect_page(record: Record) -> dict:

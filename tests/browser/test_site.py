@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import shutil
 import time
+import xml.etree.ElementTree as ET
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
@@ -12,6 +13,8 @@ from playwright.sync_api import expect
 
 from efflit.serve import DevServer
 from kbtools import FIXTURES
+
+ATOM = "{http://www.w3.org/2005/Atom}"
 
 
 def test_home_to_a_dimension_to_a_paper_by_clicks(page, site_url):
@@ -90,6 +93,18 @@ def test_bibtex_copy_button_puts_the_entry_on_the_clipboard(page, site_url):
     expect(page.get_by_role("status").filter(has_text="Copied")).to_be_visible()
     copied = page.evaluate("navigator.clipboard.readText()")
     assert copied.startswith("@article{muller2022attention,") and copied.rstrip().endswith("}")
+
+
+def test_a_topic_page_offers_a_feed_of_that_topic_alone(page, site_url):
+    page.goto(site_url + "topics/inference/quantization/")
+    alternate = page.locator('link[rel=alternate][title="New papers in Quantization"]')
+    answer = page.request.get(alternate.evaluate("link => link.href"))
+    assert answer.ok and answer.headers["content-type"].startswith(("application/xml", "text/xml", "application/atom"))
+    feed = ET.fromstring(answer.body())
+    entries = [e.find(ATOM + "title").text for e in feed.iter(ATOM + "entry")]
+    assert entries == ["Quantizing Imaginary Models: A Test Record"]
+    visible = page.get_by_role("link", name="Atom feed of this topic")
+    assert visible.evaluate("link => link.href") == alternate.evaluate("link => link.href")
 
 
 def test_keyboard_reaches_the_content_through_the_skip_link(page, site_url):

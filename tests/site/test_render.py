@@ -21,6 +21,7 @@ from efflit.site.sitecheck import check_site
 from kbtools import FIXTURES
 
 BASE = "https://kb.example.org/efflit/"
+ATOM = "{http://www.w3.org/2005/Atom}"
 
 
 @pytest.fixture(scope="module")
@@ -156,9 +157,9 @@ def test_csl_json_is_what_zotero_reads(site):
 
 
 def test_feed_sitemap_and_robots(site):
-    atom = "{http://www.w3.org/2005/Atom}"
     feed = ET.parse(site / "feed.xml").getroot()
-    titles = [e.find(f"{atom}title").text for e in feed.findall(f"{atom}entry")]
+    assert atom_problems(feed) == []
+    titles = [e.find(f"{ATOM}title").text for e in feed.findall(f"{ATOM}entry")]
     assert titles[0] == "Quantizing Imaginary Models: A Test Record"  # most recently added first
     urls = [
         u.text
@@ -166,6 +167,35 @@ def test_feed_sitemap_and_robots(site):
     ]
     assert BASE + "papers/caching2024/" in urls and BASE in urls
     assert f"Sitemap: {BASE}sitemap.xml" in (site / "robots.txt").read_text()
+
+
+def atom_problems(feed: ET.Element) -> list[str]:
+    """What RFC 4287 requires of a feed and its entries, and is missing: an id, a title, an updated
+    time; an author for each entry; a self link."""
+    problems = [f"feed lacks {name}" for name in ("id", "title", "updated") if feed.find(ATOM + name) is None]
+    if not any(link.get("rel") == "self" for link in feed.findall(ATOM + "link")):
+        problems.append("feed lacks a self link")
+    for entry in feed.findall(ATOM + "entry"):
+        required = ("id", "title", "updated", "author", "link")
+        problems += [f"entry lacks {name}" for name in required if entry.find(ATOM + name) is None]
+    return problems
+
+
+def test_each_node_has_a_valid_feed_of_its_own_papers_linked_from_its_page(site):
+    feed = ET.parse(site / "topics/inference/quantization/feed.xml").getroot()
+    assert atom_problems(feed) == []
+    assert feed.find(ATOM + "title").text.endswith(": new papers in Quantization")
+    assert [e.find(ATOM + "title").text for e in feed.findall(ATOM + "entry")] == [
+        "Quantizing Imaginary Models: A Test Record"
+    ]
+    assert {link.get("rel"): link.get("href") for link in feed.findall(ATOM + "link")} == {
+        "alternate": BASE + "topics/inference/quantization/",
+        "self": BASE + "topics/inference/quantization/feed.xml",
+    }
+    parent = ET.parse(site / "topics/inference/feed.xml").getroot()  # a node's feed holds its children's papers
+    assert len(parent.findall(ATOM + "entry")) == 3
+    head = page(site, "topics/inference/quantization/index.html").find_all("link", rel="alternate")
+    assert [link["href"] for link in head] == ["../../../feed.xml", "../../../topics/inference/quantization/feed.xml"]
 
 
 def test_paper_page_is_light(site):
