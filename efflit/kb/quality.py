@@ -54,6 +54,13 @@ class Line:
     figures: Completeness
 
 
+def missing(record: Record) -> list[str]:
+    """What a record lacks to be complete: its authors, an arXiv id or DOI, a summary.  (A venue or
+    code may not exist yet: their lack is counted, not held against the record.)"""
+    lacks = [("authors", bool(record.authors)), ("arXiv id or DOI", bool(record.arxiv or record.doi))]
+    return [name for name, has in [*lacks, ("summary", bool(record.summary))] if not has]
+
+
 def is_published(record: Record) -> bool:
     return bool(record.venue) and record.venue.casefold() != "arxiv"
 

@@ -127,6 +127,7 @@ def pages(catalog: Catalog, only: Collection[str] | None = None) -> Iterator[Pag
         ("papers/index.html", "table.html", lambda: views.table_page(catalog), LISTINGS),
         ("search/index.html", "search.html", lambda: views.search_page(catalog), SITE),
         ("downloads/index.html", "downloads.html", lambda: views.downloads_page(catalog), SITE),
+        ("quality/index.html", "quality.html", lambda: views.quality_page(catalog, settings), SITE),
         ("404.html", "404.html", lambda: {"title": "Page not found", "description": "No such page."}, NOTHING),
         *(
             (f"{plural}/index.html", "groups.html", partial(views.group_index, kind, plural, groups, plural), LISTINGS)

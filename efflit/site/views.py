@@ -11,6 +11,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from operator import attrgetter
 
+from efflit.kb import quality
 from efflit.kb.catalog import Catalog, Group, slugify
 from efflit.site.exports import bibtex_entry
 from efflit.site.markup import plain_text, render_markdown
@@ -341,7 +342,6 @@ def paper_page(catalog: Catalog, record: Record, settings: Settings) -> dict:
         links.append(Link("PDF", record.pdf))
     if record.code:
         links.append(Link("Code", record.code))
-    edit = f"{settings.repository}/edit/{settings.branch}/papers/{record.id}.yaml" if settings.repository else None
     entry = catalog.kb.bibtex[record.id]
     return {
         "title": record.title,
@@ -367,7 +367,7 @@ def paper_page(catalog: Catalog, record: Record, settings: Settings) -> dict:
         "built_upon_by": cards(
             catalog, [catalog.papers[catalog.newest[i]] for i in catalog.built_upon_by.get(record.id, ())]
         ),
-        "edit_href": edit,
+        "edit_href": edit_href(settings, record),
         "dimensions": sorted({catalog.nodes[tag.split("/", 1)[0]].node.name for tag in record.tags}),
     }
 
@@ -428,6 +428,53 @@ def search_page(catalog: Catalog) -> dict:
         "searchable": bool(catalog.papers),
         "merge": [f"{folder}/" for folder in list(shards([r.id for r in catalog.papers]))[1:]],
     }
+
+
+@dataclass(frozen=True)
+class QualityRow:
+    """One line of the quality report as the quality page shows it: a node (or all papers), its
+    record count, and each figure of `quality.COLUMNS` as (count, share)."""
+
+    name: str
+    href: str | None  # its node's page; None for all papers
+    depth: int
+    records: int
+    figures: list[tuple[int, str]]
+
+
+def quality_page(catalog: Catalog, settings: Settings) -> dict:
+    """Context of `quality.html`: the quality report (`efflit check --quality`) per node, with its
+    column headings, and the records still incomplete (`incomplete`: a card, what it lacks and the
+    address to edit it at, when the settings name a repository)."""
+    rows = [
+        QualityRow(
+            line.name,
+            node_href(line.path) if line.path else None,
+            line.depth,
+            line.figures.records,
+            [(count, line.figures.share(count)) for count in map(line.figures.__getattribute__, quality.COLUMNS)],
+        )
+        for line in quality.report(catalog)
+    ]
+    incomplete = [(r, quality.missing(r)) for r in catalog.papers]
+    return {
+        "title": "Quality",
+        "description": "How complete the records are, per topic, and the records that still need facts.",
+        "headings": [quality.HEADINGS.get(c, c) for c in quality.COLUMNS],
+        "rows": rows,
+        "incomplete": [
+            {"card": Card(catalog, r), "lacks": ", ".join(lacks), "edit_href": edit_href(settings, r)}
+            for r, lacks in incomplete
+            if lacks
+        ],
+    }
+
+
+def edit_href(settings: Settings, record: Record) -> str | None:
+    """Where a contributor edits the record, when the settings name the repository."""
+    if not settings.repository:
+        return None
+    return f"{settings.repository}/edit/{settings.branch}/papers/{record.id}.yaml"
 
 
 def downloads_page(catalog: Catalog) -> dict:

@@ -7,6 +7,7 @@ import json
 import shutil
 
 import pytest
+from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 
 from efflit.pipeline.build import build
@@ -63,4 +64,13 @@ def test_a_paper_page_leads_to_the_papers_that_build_upon_it_and_back(browser, m
     builds_on = page.get_by_role("region", name="Builds on")
     builds_on.get_by_role("link", name="Attention at a Discount").click()
     expect(page).to_have_url(metrics_site + "papers/muller2022attention/")
+    page.close()
+
+
+@pytest.mark.parametrize("path", ["papers/muller2022attention/", "topics/inference/kv-cache/"])
+def test_the_sections_of_the_metrics_have_no_serious_accessibility_violations(browser, metrics_site, path):
+    page = browser.new_page()
+    page.goto(metrics_site + path)
+    violations = Axe().run(page).response["violations"]
+    assert [(v["id"], v["impact"]) for v in violations if v["impact"] in ("serious", "critical")] == []
     page.close()

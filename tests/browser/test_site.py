@@ -113,7 +113,9 @@ def test_keyboard_reaches_the_content_through_the_skip_link(page, site_url):
     expect(page.get_by_role("link", name="Skip to content")).to_be_focused()
 
 
-@pytest.mark.parametrize("path", ["", "topics/inference/", "papers/example2023quantizing/", "papers/", "search/"])
+@pytest.mark.parametrize(
+    "path", ["", "topics/inference/", "papers/example2023quantizing/", "papers/", "search/", "quality/"]
+)
 def test_no_serious_accessibility_violations(page, site_url, path):
     page.goto(site_url + path)
     violations = Axe().run(page).response["violations"]
