@@ -25,7 +25,7 @@ MOST_CITED = 5  # a node's papers most cited by the rest of the map, on its page
 MAX_BARS = 16
 # The record fields a paper's card and table row show (`Card`, `Row`): what the keys of the pages
 # that list it cover (see efflit.memory.keys).  `tests/test_views.py` holds the views to it.
-LISTED_FIELDS = ("id", "title", "authors", "year", "venue", "code", "incomplete", "tags", "defining")
+LISTED_FIELDS = ("id", "key", "title", "authors", "year", "venue", "code", "incomplete", "tags", "defining")
 
 
 @dataclass(frozen=True)
@@ -123,6 +123,11 @@ class Row(PaperView):
     @property
     def card(self) -> Card:
         return Card(self._catalog, self._record)
+
+    @property
+    def key(self) -> str:
+        """Its BibTeX key, by which the table's exports find its entry in the downloads."""
+        return self._record.key
 
     @property
     def dimensions(self) -> str:
@@ -460,7 +465,7 @@ def quality_page(catalog: Catalog, settings: Settings) -> dict:
     return {
         "title": "Quality",
         "description": "How complete the records are, per topic, and the records that still need facts.",
-        "headings": [quality.HEADINGS.get(c, c) for c in quality.COLUMNS],
+        "headings": [quality.HEADINGS.get(c, c.capitalize()) for c in quality.COLUMNS],
         "rows": rows,
         "incomplete": [
             {"card": Card(catalog, r), "lacks": ", ".join(lacks), "edit_href": edit_href(settings, r)}

@@ -39,6 +39,7 @@ function show(s) {
   }
   sortBy(s.sort, s.order);
   status.textContent = `${shown} of ${rows.length} papers.`;
+  copyButton.textContent = `Copy BibTeX of these ${shown} papers`;
 }
 
 function sortBy(key, order) {
@@ -72,4 +73,76 @@ for (const button of table.querySelectorAll("[data-sort]")) {
     update({ sort: key, order: s.sort === key && s.order !== "desc" ? "desc" : "asc" });
   });
 }
+
+// Exports of the view: the rows shown, in their order, as BibTeX, CSV or CSL-JSON, made here from
+// the site's downloads (fetched once, on the first export) and the table's own cells.
+const exporter = document.getElementById("export");
+const downloads = exporter.dataset.downloads;
+const copyButton = exporter.querySelector("[data-format=copy]");
+const exported = document.getElementById("exported");
+const fetched = {};
+exporter.hidden = false;
+
+function shownRows() {
+  return Array.from(body.rows).filter((row) => !row.hidden);
+}
+
+async function download(name) {
+  fetched[name] ??= fetch(downloads + name).then((answer) => {
+    if (!answer.ok) throw new Error(`${name}: ${answer.status}`);
+    return answer.text();
+  });
+  return fetched[name];
+}
+
+async function bibtex(keys) {
+  const entries = new Map((await download("efflit.bib")).split(/\n(?=@)/).map((entry) => [entry.match(/^@\w+\{([^,]+),/)?.[1], entry.trim()]));
+  return keys.map((key) => entries.get(key)).filter(Boolean).join("\n\n") + "\n";
+}
+
+async function csl(keys) {
+  const items = new Map(JSON.parse(await download("papers.csl.json")).map((item) => [item.id, item]));
+  return JSON.stringify(keys.map((key) => items.get(key)).filter(Boolean), null, 2) + "\n";
+}
+
+function csv(rows) {
+  // Every field quoted; a cell a spreadsheet would run as a formula is kept as text.
+  const field = (text) => `"${(/^[=+\-@\t\r]/.test(text) ? "'" + text : text).replaceAll('"', '""')}"`;
+  const names = ["key", ...headers.map((th) => th.textContent.trim().toLowerCase()), "url"];
+  const lines = rows.map((row) => [row.dataset.key, ...Array.from(row.cells, (cell) => cell.textContent.trim()), row.querySelector("a").href]);
+  return [names, ...lines].map((line) => line.map(field).join(",")).join("\r\n") + "\r\n";
+}
+
+function fileName(extension) {
+  const s = state();
+  const filters = ["dim", "tag", "from", "to", "venue", "code", "q"].filter((k) => s[k]).map((k) => `${k}-${s[k]}`);
+  const slug = filters.join("-").toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "");
+  return `efflit-papers-${slug || "all"}.${extension}`;
+}
+
+function save(text, type, extension) {
+  const link = document.createElement("a");
+  link.href = URL.createObjectURL(new Blob([text], { type }));
+  link.download = fileName(extension);
+  link.click();
+  setTimeout(() => URL.revokeObjectURL(link.href), 60000);
+}
+
+exporter.addEventListener("click", async (event) => {
+  const format = event.target.dataset?.format;
+  if (!format) return;
+  const rows = shownRows(), keys = rows.map((row) => row.dataset.key);
+  try {
+    if (format === "bib") save(await bibtex(keys), "application/x-bibtex", "bib");
+    if (format === "csl") save(await csl(keys), "application/vnd.citationstyles.csl+json", "json");
+    if (format === "csv") save(csv(rows), "text/csv", "csv");
+    if (format === "copy") {
+      await navigator.clipboard.writeText(await bibtex(keys));
+      exported.textContent = `Copied ${keys.length} BibTeX entries.`;
+    }
+  } catch (error) {
+    exported.textContent = `The export failed (${error.message}): try the Downloads page.`;
+  }
+});
+
 show(state());
