@@ -19,7 +19,7 @@ import click
 
 from efflit.curation import arxiv, crossref, dblp, openalex, semanticscholar
 from efflit.kb.problems import FORMATTERS, Report, summary
-from efflit.kb.project import Options, open_project
+from efflit.kb.project import BROKEN_LINKS, Options, open_project
 from efflit.pipeline import replay
 
 if TYPE_CHECKING:
@@ -79,10 +79,10 @@ def check(root: Path, strict: bool, output_format: str, site: Path | None, base_
         kb, report = check_built_site(root, site, _with_slash(base_url))
     if quality and kb is not None:
         from efflit.kb.catalog import build_catalog
-        from efflit.kb.quality import as_json, as_text
+        from efflit.kb.quality import as_json, as_text, broken_links
         from efflit.kb.quality import report as quality_report
 
-        lines = quality_report(build_catalog(kb))
+        lines = quality_report(build_catalog(kb), broken_links(kb.project.root))
         if output_format == "json":  # one document: the report and the problems
             problems = json.loads(FORMATTERS["json"](report.sorted()))
             click.echo(json.dumps({"quality": as_json(lines), "problems": problems}, indent=2, ensure_ascii=False))
@@ -494,7 +494,7 @@ def links(root: Path, output_format: str, allow_private: bool, no_cache: bool, f
     settings = kb.project.settings.links
     cache = None if no_cache else kb.project.root / link_check.CACHE
     show_progress = output_format == "text" and sys.stderr.isatty()
-    broken = None if fail_fast else kb.project.root / link_check.BROKEN
+    broken = None if fail_fast else kb.project.root / BROKEN_LINKS
     ask_arxiv = _client(kb.project.root, arxiv.ENDPOINT, arxiv.INTERVAL, settings.timeout)
     found = link_check.check_links(
         kb.papers, settings, cache, allow_private, _progress if show_progress else None, broken, ask_arxiv

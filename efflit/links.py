@@ -30,10 +30,10 @@ import httpx
 from efflit.base.files import write_atomic
 from efflit.base.retries import retry_after
 from efflit.curation import arxiv
-from efflit.kb.models import LINK_FIELDS, LinkSettings
+from efflit.kb.models import ARXIV_LINK, DOI_LINK, LinkSettings
 from efflit.kb.problems import Position, Report
+from efflit.kb.project import CACHE as CACHE_FOLDER
 from efflit.kb.validate import Paper
-from efflit.memory.cache import CACHE as CACHE_FOLDER
 
 CACHE = CACHE_FOLDER / "links.json"
 MAX_REDIRECTS = 10
@@ -42,10 +42,7 @@ HEALING_ERRORS = (httpx.TimeoutException, httpx.ReadError, httpx.WriteError, htt
 MAX_RETRY_AFTER = 120.0  # a server asking for longer is not waited for: its links are left unchecked
 MAX_HOST_WAIT = 300.0  # seconds of waiting to retry, in all, that one host may cost a run
 BOT_WALLS = {401, 403}  # what publishers answer robots: the link may be fine for a reader
-DOI_LINK = "https://doi.org/"
-ARXIV_LINK = "https://arxiv.org/abs/"  # as `record_links` makes it
 HANDLES = "https://doi.org/api/handles/"  # 200 for a registered DOI, 404 for one that is not
-BROKEN = CACHE_FOLDER / "links-broken.json"  # each broken link: in how many runs in a row
 
 
 class Unchecked(str):
@@ -77,14 +74,8 @@ def record_links(papers: list[Paper]) -> list[Link]:
     """Every URL the records hold, with the position of its field."""
     links = []
     for paper in papers:
-        record, place = paper.record, paper.document.position
-        for name in LINK_FIELDS:
-            if value := getattr(record, name):
-                links.append(Link(value, name, place((name,))))
-        if record.doi:
-            links.append(Link(f"{DOI_LINK}{record.doi}", "doi", place(("doi",))))
-        if record.arxiv:
-            links.append(Link(f"{ARXIV_LINK}{record.arxiv}", "arxiv", place(("arxiv",))))
+        place = paper.document.position
+        links += [Link(url, name, place((name,))) for name, url in paper.record.web_links().items()]
     return links
 
 

@@ -139,6 +139,8 @@ Doi = Annotated[
 RecordId = Annotated[str, StringConstraints(pattern=ID_PATTERN, max_length=80), AfterValidator(_not_reserved)]
 # The record fields a source can vouch for.
 LINK_FIELDS = ("url", "pdf", "code")  # the record fields that hold web addresses
+DOI_LINK = "https://doi.org/"  # a record's DOI and arXiv id, as the addresses its page links to
+ARXIV_LINK = "https://arxiv.org/abs/"
 # The schemes a summary's link may have: the page drops any other (see efflit.site.markup).
 SUMMARY_LINK_SCHEMES = frozenset({"http", "https", "mailto"})
 Fact = Literal["title", "authors", "year", "venue", "arxiv", "doi", "url", "pdf", "code", "tags", "summary"]
@@ -303,6 +305,15 @@ class Record(Strict):
     @property
     def incomplete(self) -> bool:
         return not self.authors
+
+    def web_links(self) -> dict[str, str]:
+        """Every web address the record holds or implies, by the field it comes from."""
+        links = {name: value for name in LINK_FIELDS if (value := getattr(self, name))}
+        if self.doi:
+            links["doi"] = f"{DOI_LINK}{self.doi}"
+        if self.arxiv:
+            links["arxiv"] = f"{ARXIV_LINK}{self.arxiv}"
+        return links
 
 
 class TaxonomyNode(Strict):

@@ -23,6 +23,8 @@ PAPERS = "papers"
 TAXONOMY = "taxonomy.yaml"
 VENUES = "venues.yaml"  # optional: the venues records name, with their other spellings
 METRICS = "data/metrics.json"  # optional: citation counts and code health, from `efflit metrics`
+CACHE = Path(".efflit-cache")  # what runs keep for the next ones (git-ignored)
+BROKEN_LINKS = CACHE / "links-broken.json"  # the links `efflit links` found broken: in how many runs in a row
 PYPROJECT = "pyproject.toml"
 TEMPLATES = "templates"
 

@@ -1,16 +1,22 @@
 """The quality report: how complete the records are, per taxonomy node and in all.
 
-`efflit check --quality` prints it and the README's counts table shows it, so curators see where
-help is needed: records without authors, without an arXiv id or DOI, not yet found at a published
-venue, without a summary or without code.
+`efflit check --quality` prints it, the site's quality page and the README's counts table show it,
+so curators see where help is needed: records without authors, without an arXiv id or DOI, not yet
+found at a published venue, without a summary or without code; and, when `efflit links` has run
+here, with a link it found broken.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+import json
+from dataclasses import dataclass
+from pathlib import Path
 
 from efflit.kb.catalog import Catalog
 from efflit.kb.models import Record
+from efflit.kb.project import BROKEN_LINKS
+
+MAX_BROKEN_BYTES = 16 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -23,9 +29,10 @@ class Completeness:
     published: int  # a venue other than arXiv
     summary: int
     code: int
+    links: int | None = None  # none of whose links the last `efflit links` run found broken; None without a run
 
     @classmethod
-    def of(cls, records: list[Record]) -> Completeness:
+    def of(cls, records: list[Record], broken: frozenset[str] | None = None) -> Completeness:
         return cls(
             records=len(records),
             authors=sum(bool(r.authors) for r in records),
@@ -33,6 +40,7 @@ class Completeness:
             published=sum(is_published(r) for r in records),
             summary=sum(bool(r.summary) for r in records),
             code=sum(bool(r.code) for r in records),
+            links=None if broken is None else sum(broken.isdisjoint(r.web_links().values()) for r in records),
         )
 
     def share(self, count: int) -> str:
@@ -40,7 +48,7 @@ class Completeness:
 
 
 COLUMNS = ("authors", "identifier", "published", "summary", "code")
-HEADINGS = {"identifier": "arXiv/DOI"}
+HEADINGS = {"identifier": "arXiv/DOI", "links": "links work"}
 
 
 @dataclass(frozen=True)
@@ -54,37 +62,66 @@ class Line:
     figures: Completeness
 
 
-def missing(record: Record) -> list[str]:
-    """What a record lacks to be complete: its authors, an arXiv id or DOI, a summary.  (A venue or
-    code may not exist yet: their lack is counted, not held against the record.)"""
+def missing(record: Record, broken: frozenset[str] | None = None) -> list[str]:
+    """What a record lacks to be complete: its authors, an arXiv id or DOI, a summary, and links
+    that work (when ``broken`` holds the links the last `efflit links` run found broken).  (A venue
+    or code may not exist yet: their lack is counted, not held against the record.)"""
     lacks = [("authors", bool(record.authors)), ("arXiv id or DOI", bool(record.arxiv or record.doi))]
-    return [name for name, has in [*lacks, ("summary", bool(record.summary))] if not has]
+    lacks += [("summary", bool(record.summary))]
+    if broken is not None:
+        lacks.append(("links that work", broken.isdisjoint(record.web_links().values())))
+    return [name for name, has in lacks if not has]
+
+
+def broken_links(root: Path) -> frozenset[str] | None:
+    """The links the last `efflit links` run at ``root`` found broken; None when none ran here or
+    what it left cannot be read (it is a cache: the report then leaves links out)."""
+    path = root / BROKEN_LINKS
+    try:
+        if path.stat().st_size > MAX_BROKEN_BYTES:
+            return None
+        state = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return frozenset(url for url in state if isinstance(url, str)) if isinstance(state, dict) else None
 
 
 def is_published(record: Record) -> bool:
     return bool(record.venue) and record.venue.casefold() != "arxiv"
 
 
-def report(catalog: Catalog) -> list[Line]:
-    """A line per taxonomy node, in the taxonomy's order, then one for all papers."""
+def report(catalog: Catalog, broken: frozenset[str] | None = None) -> list[Line]:
+    """A line per taxonomy node, in the taxonomy's order, then one for all papers; with ``broken``
+    (see `broken_links`), each counts the records whose links work too."""
     lines = [
-        Line(path, node.node.name, node.depth, node.node.extension, Completeness.of(catalog.in_node[path]))
+        Line(path, node.node.name, node.depth, node.node.extension, Completeness.of(catalog.in_node[path], broken))
         for path, node in catalog.nodes.items()
     ]
-    return [*lines, Line("", "All papers", 0, False, Completeness.of(catalog.papers))]
+    return [*lines, Line("", "All papers", 0, False, Completeness.of(catalog.papers, broken))]
+
+
+def columns(lines: list[Line]) -> tuple[str, ...]:
+    """The figures the report has: `COLUMNS`, and `links` when a link check's result was there."""
+    return COLUMNS + ("links",) if lines and lines[0].figures.links is not None else COLUMNS
 
 
 def as_json(lines: list[Line]) -> list[dict]:
-    return [{"path": line.path or None, "name": line.name, **asdict(line.figures)} for line in lines]
+    figures = columns(lines)
+    return [
+        {"path": line.path or None, "name": line.name, "records": line.figures.records}
+        | {name: getattr(line.figures, name) for name in figures}
+        for line in lines
+    ]
 
 
 def as_text(lines: list[Line]) -> str:
     """An aligned table: each figure as a count and its share of the node's records."""
     width = max(2 * line.depth + len(line.name) for line in lines)
-    head = f"{'topic'.ljust(width)}  {'records':>7}" + "".join(f"  {HEADINGS.get(c, c):>15}" for c in COLUMNS)
+    shown = columns(lines)
+    head = f"{'topic'.ljust(width)}  {'records':>7}" + "".join(f"  {HEADINGS.get(c, c):>15}" for c in shown)
     rows = [head]
     for line in lines:
         figures = line.figures
-        cells = "".join(f"  {f'{getattr(figures, c)} ({figures.share(getattr(figures, c))})':>15}" for c in COLUMNS)
+        cells = "".join(f"  {f'{getattr(figures, c)} ({figures.share(getattr(figures, c))})':>15}" for c in shown)
         rows.append(f"{('  ' * line.depth + line.name).ljust(width)}  {figures.records:>7}{cells}")
     return "\n".join(rows)

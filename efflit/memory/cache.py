@@ -20,9 +20,18 @@ from typing import Any
 from efflit.base.files import write_atomic
 from efflit.base.forks import cores, in_forks, meanwhile, wait_meanwhile
 from efflit.kb.problems import Report
-from efflit.kb.project import METRICS, PAPERS, PYPROJECT, TAXONOMY, VENUES, Project, entries_under, template_dirs
+from efflit.kb.project import (
+    CACHE,
+    METRICS,
+    PAPERS,
+    PYPROJECT,
+    TAXONOMY,
+    VENUES,
+    Project,
+    entries_under,
+    template_dirs,
+)
 
-CACHE = Path(".efflit-cache")
 Parse = Callable[[Path, str, Report], Any]  # (file, its display name, report) -> what it holds
 
 

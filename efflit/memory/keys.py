@@ -22,6 +22,7 @@ from pathlib import Path
 import jinja2
 from jinja2 import meta
 
+from efflit.kb import quality
 from efflit.kb.catalog import Catalog, Group
 from efflit.kb.models import Record
 from efflit.kb.project import Options
@@ -140,6 +141,11 @@ class Keys:
 
     def group(self, kind: str, group: Group) -> str:
         return digest(self.shape, kind, group.slug, self.records(group.papers, listed=True))
+
+    def quality(self) -> str:
+        """The quality page: every record, and the links the last link check found broken."""
+        broken = quality.broken_links(self.root)
+        return digest(self.everything, "no link check" if broken is None else repr(sorted(broken)))
 
     def site(self) -> str:
         """Pages that show counts or lists of the whole knowledge base."""

@@ -22,6 +22,7 @@ import jinja2.bccache
 from markupsafe import Markup
 
 from efflit.site import exports, views
+from efflit.kb import quality
 from efflit.kb.catalog import Catalog
 from efflit.base.forks import in_forks
 from efflit.kb.models import Record, tag_paths
@@ -109,6 +110,7 @@ class Page:
 
 
 SITE, LISTINGS, NOTHING = methodcaller("site"), methodcaller("listings"), methodcaller("nothing")
+QUALITY = methodcaller("quality")
 REDIRECT = "redirect.html"  # the template of a record's old address: no page of its own for sitemaps
 
 
@@ -127,7 +129,12 @@ def pages(catalog: Catalog, only: Collection[str] | None = None) -> Iterator[Pag
         ("papers/index.html", "table.html", lambda: views.table_page(catalog), LISTINGS),
         ("search/index.html", "search.html", lambda: views.search_page(catalog), SITE),
         ("downloads/index.html", "downloads.html", lambda: views.downloads_page(catalog), SITE),
-        ("quality/index.html", "quality.html", lambda: views.quality_page(catalog, settings), SITE),
+        (
+            "quality/index.html",
+            "quality.html",
+            lambda: views.quality_page(catalog, settings, quality.broken_links(catalog.kb.project.root)),
+            QUALITY,
+        ),
         ("404.html", "404.html", lambda: {"title": "Page not found", "description": "No such page."}, NOTHING),
         *(
             (f"{plural}/index.html", "groups.html", partial(views.group_index, kind, plural, groups, plural), LISTINGS)

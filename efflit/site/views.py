@@ -447,25 +447,28 @@ class QualityRow:
     figures: list[tuple[int, str]]
 
 
-def quality_page(catalog: Catalog, settings: Settings) -> dict:
+def quality_page(catalog: Catalog, settings: Settings, broken: frozenset[str] | None) -> dict:
     """Context of `quality.html`: the quality report (`efflit check --quality`) per node, with its
     column headings, and the records still incomplete (`incomplete`: a card, what it lacks and the
-    address to edit it at, when the settings name a repository)."""
+    address to edit it at, when the settings name a repository); with ``broken`` (the links the last
+    `efflit links` run found broken), how many records' links work, and those whose links do not."""
+    lines = quality.report(catalog, broken)
+    figures = quality.columns(lines)
     rows = [
         QualityRow(
             line.name,
             node_href(line.path) if line.path else None,
             line.depth,
             line.figures.records,
-            [(count, line.figures.share(count)) for count in map(line.figures.__getattribute__, quality.COLUMNS)],
+            [(count, line.figures.share(count)) for count in map(line.figures.__getattribute__, figures)],
         )
-        for line in quality.report(catalog)
+        for line in lines
     ]
-    incomplete = [(r, quality.missing(r)) for r in catalog.papers]
+    incomplete = [(r, quality.missing(r, broken)) for r in catalog.papers]
     return {
         "title": "Quality",
         "description": "How complete the records are, per topic, and the records that still need facts.",
-        "headings": [quality.HEADINGS.get(c, c.capitalize()) for c in quality.COLUMNS],
+        "headings": [quality.HEADINGS.get(c, c) for c in figures],  # as `efflit check --quality` heads them
         "rows": rows,
         "incomplete": [
             {"card": Card(catalog, r), "lacks": ", ".join(lacks), "edit_href": edit_href(settings, r)}
