@@ -32,16 +32,10 @@ class Completeness:
     links: int | None = None  # none of whose links the last `efflit links` run found broken; None without a run
 
     @classmethod
-    def of(cls, records: list[Record], broken: frozenset[str] | None = None) -> Completeness:
-        return cls(
-            records=len(records),
-            authors=sum(bool(r.authors) for r in records),
-            identifier=sum(bool(r.arxiv or r.doi) for r in records),
-            published=sum(is_published(r) for r in records),
-            summary=sum(bool(r.summary) for r in records),
-            code=sum(bool(r.code) for r in records),
-            links=None if broken is None else sum(broken.isdisjoint(r.web_links().values()) for r in records),
-        )
+    def of(cls, records: list[Record], facts: dict[str, tuple[bool, ...]], width: int) -> Completeness:
+        """The figures of ``records``, from the ``width`` facts of each (see `_facts`)."""
+        rows = [facts[r.id] for r in records]
+        return cls(len(records), *([sum(column) for column in zip(*rows, strict=True)] if rows else [0] * width))
 
     def share(self, count: int) -> str:
         return f"{count / self.records:.0%}" if self.records else "-"
@@ -93,11 +87,22 @@ def is_published(record: Record) -> bool:
 def report(catalog: Catalog, broken: frozenset[str] | None = None) -> list[Line]:
     """A line per taxonomy node, in the taxonomy's order, then one for all papers; with ``broken``
     (see `broken_links`), each counts the records whose links work too."""
+    facts = {r.id: _facts(r, broken) for r in catalog.papers}  # each record's once: it is in several nodes
+    width = len(COLUMNS) + (broken is not None)
     lines = [
-        Line(path, node.node.name, node.depth, node.node.extension, Completeness.of(catalog.in_node[path], broken))
+        Line(
+            path, node.node.name, node.depth, node.node.extension, Completeness.of(catalog.in_node[path], facts, width)
+        )
         for path, node in catalog.nodes.items()
     ]
-    return [*lines, Line("", "All papers", 0, False, Completeness.of(catalog.papers, broken))]
+    return [*lines, Line("", "All papers", 0, False, Completeness.of(catalog.papers, facts, width))]
+
+
+def _facts(record: Record, broken: frozenset[str] | None) -> tuple[bool, ...]:
+    """Whether the record has each fact of `COLUMNS`, and with ``broken`` links that work."""
+    has = (bool(record.authors), bool(record.arxiv or record.doi), is_published(record), bool(record.summary))
+    has += (bool(record.code),)
+    return has if broken is None else (*has, broken.isdisjoint(record.web_links().values()))
 
 
 def columns(lines: list[Line]) -> tuple[str, ...]:

@@ -224,11 +224,13 @@ Write = Callable[[str, bytes], bool | None]  # whether the bytes are new
 
 
 class Downloads(NamedTuple):
-    """What the downloads hold of one record: made once, and kept between builds (see `downloads`)."""
+    """What the files beside the pages (downloads, feeds) hold of one record: made once, and kept
+    between builds (see `exported`)."""
 
     bibtex: str  # its BibTeX entry, formatted
     csl: str  # its CSL-JSON item
     record: str  # its item of papers.json
+    description: str  # its line in the feeds (`views.description`)
 
 
 Exported = dict[str, Downloads]  # record id -> its download entries
@@ -262,16 +264,17 @@ def render_files(
 ) -> list[str]:
     """Everything beside the pages: sitemap, feed, robots.txt, downloads and static assets.
     Returns their paths.  ``exported`` holds the download entries of some records already (see
-    `downloads`); those made here are added."""
+    `exported`); those made here are added."""
+    exported = made_for_files(catalog, {} if exported is None else exported)
     env = _environment(catalog, options, {}, {})
     absolute = _base_url(catalog, options) or "/"
     urls = [url_of(page.path) for page in site_pages if page.path != "404.html" and page.template != REDIRECT]
     feed = env.get_template("feed.xml")
     files = [
         ("sitemap.xml", env.get_template("sitemap.xml").render(base=absolute, urls=urls).encode()),
-        *((path, feed.render(base=absolute, **context).encode()) for path, context in feeds(catalog)),
+        *((path, feed.render(base=absolute, **context).encode()) for path, context in feeds(catalog, exported)),
         ("robots.txt", f"User-agent: *\nAllow: /\nSitemap: {absolute}sitemap.xml\n".encode()),
-        *downloads(catalog, absolute, {} if exported is None else exported),
+        *downloads(catalog, absolute, exported),
         *static_files(catalog.kb.project.root),
     ]
     for path, data in files:
@@ -321,7 +324,7 @@ def _render_pages(
     return new, fresh
 
 
-def feeds(catalog: Catalog) -> Iterator[tuple[str, dict]]:
+def feeds(catalog: Catalog, exported: Exported) -> Iterator[tuple[str, dict]]:
     """The Atom feeds of new papers, each with the context of `feed.xml`: the site's, then one per
     taxonomy node, of the papers under it and its children, so a reader may follow one topic."""
     recent: dict[str, list[Record]] = {path: [] for path in catalog.nodes}
@@ -329,26 +332,36 @@ def feeds(catalog: Catalog) -> Iterator[tuple[str, dict]]:
         for path in {path for tag in record.tags for path in tag_paths(tag)}:
             if len(recent[path]) < FEED_SIZE:
                 recent[path].append(record)
-    yield "feed.xml", {"title": "new papers", "page": "", "entries": _entries(catalog, catalog.recent[:FEED_SIZE])}
+    newest = catalog.recent[:FEED_SIZE]
+    yield "feed.xml", {"title": "new papers", "page": "", "entries": _entries(catalog, newest, exported)}
     for path, node in catalog.nodes.items():
         about = {"title": f"new papers in {node.node.name}", "page": views.node_href(path)}
-        yield views.node_feed_href(path), {**about, "entries": _entries(catalog, recent[path])}
+        yield views.node_feed_href(path), {**about, "entries": _entries(catalog, recent[path], exported)}
 
 
-def _entries(catalog: Catalog, records: list[Record]) -> list[dict]:
+def _entries(catalog: Catalog, records: list[Record], exported: Exported) -> list[dict]:
     return [
-        {"card": views.Card(catalog, r), "added": r.added.isoformat(), "summary": views.description(r)}
+        {"card": views.Card(catalog, r), "added": r.added.isoformat(), "summary": exported[r.id].description}
         for r in records
     ]
 
 
-def downloads(catalog: Catalog, base_url: str, exported: Exported) -> Iterator[tuple[str, bytes]]:
+def made_for_files(catalog: Catalog, exported: Exported) -> Exported:
+    """``exported`` with what the files hold of every record, made for those it lacks (a paper is
+    in the .bib of every node above its tags, and in several feeds: each is made once)."""
     entries = catalog.kb.bibtex
-    records = catalog.papers
-    for r in records:  # each made once: a paper is in the .bib of every node above its tags too
+    for r in catalog.papers:
         if r.id not in exported:
             entry = entries[r.id]
-            exported[r.id] = Downloads(exports.bibtex_entry(entry), exports.csl_item(r, entry), exports.record_item(r))
+            made = (exports.bibtex_entry(entry), exports.csl_item(r, entry), exports.record_item(r), views.description(r))
+            exported[r.id] = Downloads(*made)
+    return exported
+
+
+def downloads(catalog: Catalog, base_url: str, exported: Exported) -> Iterator[tuple[str, bytes]]:
+    """The download files, from what ``exported`` holds of each record (see `made_for_files`)."""
+    entries = catalog.kb.bibtex
+    records = catalog.papers
     formatted = {r.id: (entries[r.id].key, exported[r.id].bibtex) for r in records}
     yield "downloads/efflit.bib", exports.bibliography(dict(formatted.values())).encode()
     for path, members in catalog.in_node.items():
