@@ -319,40 +319,17 @@ def enrich(
     from efflit.curation import curate, enrich
 
     contact = open_project(root, Report()).settings.contact
-    indexes = {  # the name on the command line: the API's name, its answers and its client
-        "openalex": (
-            "OpenAlex",
-            enrich.openalex_answers,
-            lambda: openalex.Client(
-                openalex_endpoint, contact=contact, cache=root / enrich.OPENALEX_CACHE, timeout=timeout
-            ),
-        ),
-        "semanticscholar": (
-            "Semantic Scholar",
-            enrich.semantic_scholar_answers,
-            lambda: semanticscholar.Client(
-                semanticscholar_endpoint, cache=root / enrich.SEMANTIC_SCHOLAR_CACHE, timeout=timeout
-            ),
-        ),
-        "crossref": (
-            "Crossref",
-            enrich.crossref_answers,
-            lambda: crossref.Client(
-                crossref_endpoint, contact=contact, cache=root / enrich.CROSSREF_CACHE, timeout=timeout
-            ),
-        ),
-        "dblp": (
-            "DBLP",
-            enrich.dblp_answers,
-            lambda: dblp.Client(dblp_endpoint, cache=root / enrich.DBLP_CACHE, timeout=timeout),
-        ),
+    endpoints = {
+        "openalex": openalex_endpoint,
+        "semanticscholar": semanticscholar_endpoint,
+        "crossref": crossref_endpoint,
+        "dblp": dblp_endpoint,
     }
 
     def asking(name: str) -> Callable[[], Importer | Applier]:
         if name == "arxiv":
             return lambda: curate.enrich(root, _client(root, endpoint, interval, timeout), dry_run)
-        api, answers, client = indexes[name]
-        return lambda: enrich.enrich_from(root, api, lambda kb: answers(kb, client()), dry_run)
+        return lambda: enrich.enrich_from_index(root, name, endpoints[name], contact, timeout, dry_run)
 
     failed = False
     for name in dict.fromkeys(sources):

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 
-from efflit.curation.polite import AnswerCache, ApiError, PoliteClient
+from efflit.curation.polite import ApiError, IndexClient
 
 ENDPOINT = "https://api.crossref.org/works"
 INTERVAL = 0.2  # at most 5 requests a second: the public pool's limit, below the polite pool's
@@ -30,18 +29,8 @@ class Work:
     published_in: list[str] = field(default_factory=list)  # the journal or proceedings
 
 
-class Client:
-    def __init__(
-        self,
-        endpoint: str = ENDPOINT,
-        interval: float = INTERVAL,
-        contact: str | None = None,
-        cache: Path | None = None,
-        timeout: float = 30,
-    ) -> None:
-        self.endpoint, self.contact = endpoint, contact
-        self.http = PoliteClient("Crossref", interval, timeout)
-        self.cache = AnswerCache(cache)
+class Client(IndexClient):
+    name, endpoint_default, interval = "Crossref", ENDPOINT, INTERVAL
 
     def by_doi(self, dois: list[str]) -> dict[str, Work]:
         """The work of each DOI Crossref knows (DOIs in lower case), from the cache or in batches."""

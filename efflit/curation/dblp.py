@@ -10,9 +10,8 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 
-from efflit.curation.polite import AnswerCache, ApiError, PoliteClient
+from efflit.curation.polite import ApiError, IndexClient
 from efflit.kb.bibtex import normalize
 
 ENDPOINT = "https://dblp.org/search/publ/api"
@@ -31,13 +30,8 @@ class Hit:
     authors: list[str] = field(default_factory=list)
 
 
-class Client:
-    def __init__(
-        self, endpoint: str = ENDPOINT, interval: float = INTERVAL, cache: Path | None = None, timeout: float = 30
-    ) -> None:
-        self.endpoint = endpoint
-        self.http = PoliteClient("DBLP", interval, timeout)
-        self.cache = AnswerCache(cache)
+class Client(IndexClient):
+    name, endpoint_default, interval = "DBLP", ENDPOINT, INTERVAL
 
     def published(self, titles: list[str]) -> dict[str, Hit]:
         """The published version of each title DBLP lists, from the cache or one request each."""

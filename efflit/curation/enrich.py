@@ -15,21 +15,18 @@ from __future__ import annotations
 import datetime
 from collections.abc import Callable
 from pathlib import Path
-from typing import Protocol
+from typing import Any, NamedTuple, Protocol
 
 from efflit.curation import crossref, dblp, openalex, semanticscholar
 from efflit.curation.curate import sound_knowledge_base
 from efflit.curation.findings import Applier, Finding
 from efflit.curation.importer import Outcome
+from efflit.curation.polite import IndexClient
 from efflit.kb.bibtex import normalize
 from efflit.kb.link import KnowledgeBase
 from efflit.kb.models import ApiName, Record
 from efflit.memory.cache import CACHE
 
-OPENALEX_CACHE = CACHE / "openalex.json"
-DBLP_CACHE = CACHE / "dblp.json"
-SEMANTIC_SCHOLAR_CACHE = CACHE / "semanticscholar.json"
-CROSSREF_CACHE = CACHE / "crossref.json"
 NOT_A_NAME = set("<>{}\\")  # markup or TeX: no author's name holds these
 
 
@@ -132,6 +129,31 @@ def _shown(text: str) -> str:
     """An untrusted text as a report may quote it: one line, at most 80 characters."""
     line = " ".join(text.split())
     return line if len(line) <= 80 else line[:79] + "…"
+
+
+class Index(NamedTuple):
+    """A scholarly index `enrich` may ask: its client, and its answers about a knowledge base."""
+
+    client: type[IndexClient]
+    answers: Callable[[KnowledgeBase, Any], dict[str, Answer]]
+
+
+# By the name on the command line; each keeps its answers in `.efflit-cache/<name>.json`.
+INDEXES = {
+    "openalex": Index(openalex.Client, openalex_answers),
+    "semanticscholar": Index(semanticscholar.Client, semantic_scholar_answers),
+    "crossref": Index(crossref.Client, crossref_answers),
+    "dblp": Index(dblp.Client, dblp_answers),
+}
+
+
+def enrich_from_index(
+    root: Path, name: str, endpoint: str, contact: str | None, timeout: float, dry_run: bool = False
+) -> Applier:
+    """`enrich_from` the index of that name (see `INDEXES`), at ``endpoint``."""
+    index = INDEXES[name]
+    client = index.client(endpoint, contact=contact, cache=root / CACHE / f"{name}.json", timeout=timeout)
+    return enrich_from(root, index.client.name, lambda kb: index.answers(kb, client), dry_run)
 
 
 def enrich_from(

@@ -13,9 +13,8 @@ import json
 import os
 import re
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 
-from efflit.curation.polite import AnswerCache, ApiError, PoliteClient
+from efflit.curation.polite import ApiError, IndexClient
 
 ENDPOINT = "https://api.openalex.org/works"
 INTERVAL = 0.2  # at most 5 requests a second: well inside the polite pool's limits
@@ -40,18 +39,8 @@ class Work:
     references: list[str] = field(default_factory=list)  # OpenAlex's ids of the works it cites
 
 
-class Client:
-    def __init__(
-        self,
-        endpoint: str = ENDPOINT,
-        interval: float = INTERVAL,
-        contact: str | None = None,
-        cache: Path | None = None,
-        timeout: float = 30,
-    ) -> None:
-        self.endpoint, self.contact = endpoint, contact
-        self.http = PoliteClient("OpenAlex", interval, timeout)
-        self.cache = AnswerCache(cache)
+class Client(IndexClient):
+    name, endpoint_default, interval = "OpenAlex", ENDPOINT, INTERVAL
 
     def by_arxiv(self, ids: list[str]) -> dict[str, Work]:
         """The work of each arXiv id OpenAlex knows, from the cache or in batches."""

@@ -8,10 +8,11 @@ import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from efflit.base.files import write_atomic
 from efflit.base.retries import retry_after
+from efflit.kb.models import ApiName
 
 RETRIES = 4
 RETRY_STATUSES = (408, 429, 500, 502, 503, 504)
@@ -84,6 +85,26 @@ class PoliteClient:
         if pause > 0:
             time.sleep(pause)
         self.last_request = time.monotonic()
+
+
+class IndexClient:
+    """A client of one scholarly index: its address, the contact its polite pool asks for, a polite
+    HTTP client at the index's pace, and the answers it gave before (`AnswerCache`)."""
+
+    name: ClassVar[ApiName]
+    endpoint_default: ClassVar[str]
+    interval: ClassVar[float]  # seconds between requests, as the index asks
+
+    def __init__(
+        self, endpoint: str | None = None, contact: str | None = None, cache: Path | None = None, timeout: float = 30
+    ) -> None:
+        self.endpoint, self.contact = endpoint or self.endpoint_default, contact
+        self.http = PoliteClient(self.name, self.interval, timeout, headers=self.headers())
+        self.cache = AnswerCache(cache)
+
+    def headers(self) -> dict[str, str]:
+        """Headers of every request (a key from the environment, where the index takes one)."""
+        return {}
 
 
 class AnswerCache:

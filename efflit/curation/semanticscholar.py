@@ -11,9 +11,8 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 
-from efflit.curation.polite import AnswerCache, ApiError, PoliteClient
+from efflit.curation.polite import ApiError, IndexClient
 
 ENDPOINT = "https://api.semanticscholar.org/graph/v1/paper/batch"
 INTERVAL = 1.0  # the shared pool's (and a key's) pace: one request a second
@@ -34,14 +33,12 @@ class Paper:
     published_in: list[str] = field(default_factory=list)  # always empty: see the module's note
 
 
-class Client:
-    def __init__(
-        self, endpoint: str = ENDPOINT, interval: float = INTERVAL, cache: Path | None = None, timeout: float = 30
-    ) -> None:
-        self.endpoint = endpoint
+class Client(IndexClient):
+    name, endpoint_default, interval = "Semantic Scholar", ENDPOINT, INTERVAL
+
+    def headers(self) -> dict[str, str]:
         key = os.environ.get(KEY_VARIABLE)
-        self.http = PoliteClient("Semantic Scholar", interval, timeout, headers={"x-api-key": key} if key else None)
-        self.cache = AnswerCache(cache)
+        return {"x-api-key": key} if key else {}
 
     def papers(self, ids: list[str]) -> dict[str, Paper]:
         """The paper of each id (`ARXIV:…` or `DOI:…`) Semantic Scholar knows, from the cache or in batches."""

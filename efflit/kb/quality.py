@@ -56,15 +56,16 @@ class Line:
     figures: Completeness
 
 
+# The facts a record is incomplete without, as the quality page names them.  (A venue or code may
+# not exist yet: their lack is counted, not held against the record.)
+REQUIRED = {"authors": "authors", "identifier": "arXiv id or DOI", "summary": "summary", "links": "links that work"}
+
+
 def missing(record: Record, broken: frozenset[str] | None = None) -> list[str]:
-    """What a record lacks to be complete: its authors, an arXiv id or DOI, a summary, and links
-    that work (when ``broken`` holds the links the last `efflit links` run found broken).  (A venue
-    or code may not exist yet: their lack is counted, not held against the record.)"""
-    lacks = [("authors", bool(record.authors)), ("arXiv id or DOI", bool(record.arxiv or record.doi))]
-    lacks += [("summary", bool(record.summary))]
-    if broken is not None:
-        lacks.append(("links that work", broken.isdisjoint(record.web_links().values())))
-    return [name for name, has in lacks if not has]
+    """What a record lacks to be complete (`REQUIRED`); links that work only with ``broken``, the
+    links the last `efflit links` run found broken."""
+    has = dict(zip((*COLUMNS, "links"), _facts(record, broken), strict=False))
+    return [name for column, name in REQUIRED.items() if column in has and not has[column]]
 
 
 def broken_links(root: Path) -> frozenset[str] | None:
@@ -100,8 +101,13 @@ def report(catalog: Catalog, broken: frozenset[str] | None = None) -> list[Line]
 
 def _facts(record: Record, broken: frozenset[str] | None) -> tuple[bool, ...]:
     """Whether the record has each fact of `COLUMNS`, and with ``broken`` links that work."""
-    has = (bool(record.authors), bool(record.arxiv or record.doi), is_published(record), bool(record.summary))
-    has += (bool(record.code),)
+    has = (
+        bool(record.authors),
+        bool(record.arxiv or record.doi),
+        is_published(record),
+        bool(record.summary),
+        bool(record.code),
+    )
     return has if broken is None else (*has, broken.isdisjoint(record.web_links().values()))
 
 

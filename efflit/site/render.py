@@ -225,7 +225,7 @@ Write = Callable[[str, bytes], bool | None]  # whether the bytes are new
 
 class Downloads(NamedTuple):
     """What the files beside the pages (downloads, feeds) hold of one record: made once, and kept
-    between builds (see `exported`)."""
+    between builds (see `made_for_files`)."""
 
     bibtex: str  # its BibTeX entry, formatted
     csl: str  # its CSL-JSON item
@@ -263,8 +263,8 @@ def render_files(
     catalog: Catalog, options: Options, site_pages: list[Page], write: Write, exported: Exported | None = None
 ) -> list[str]:
     """Everything beside the pages: sitemap, feed, robots.txt, downloads and static assets.
-    Returns their paths.  ``exported`` holds the download entries of some records already (see
-    `exported`); those made here are added."""
+    Returns their paths.  ``exported`` holds what the files hold of some records already (see
+    `made_for_files`); those made here are added."""
     exported = made_for_files(catalog, {} if exported is None else exported)
     env = _environment(catalog, options, {}, {})
     absolute = _base_url(catalog, options) or "/"

@@ -438,7 +438,7 @@ def search_page(catalog: Catalog) -> dict:
 @dataclass(frozen=True)
 class QualityRow:
     """One line of the quality report as the quality page shows it: a node (or all papers), its
-    record count, and each figure of `quality.COLUMNS` as (count, share)."""
+    record count, and each figure of `quality.columns` as (count, share)."""
 
     name: str
     href: str | None  # its node's page; None for all papers
@@ -464,16 +464,16 @@ def quality_page(catalog: Catalog, settings: Settings, broken: frozenset[str] | 
         )
         for line in lines
     ]
-    incomplete = [(r, quality.missing(r, broken)) for r in catalog.papers]
+    lacking = {r.id: lacks for r in catalog.papers if (lacks := quality.missing(r, broken))}
     return {
         "title": "Quality",
         "description": "How complete the records are, per topic, and the records that still need facts.",
         "headings": [quality.HEADINGS.get(c, c) for c in figures],  # as `efflit check --quality` heads them
         "rows": rows,
         "incomplete": [
-            {"card": Card(catalog, r), "lacks": ", ".join(lacks), "edit_href": edit_href(settings, r)}
-            for r, lacks in incomplete
-            if lacks
+            {"card": Card(catalog, r), "lacks": ", ".join(lacking[r.id]), "edit_href": edit_href(settings, r)}
+            for r in catalog.papers
+            if r.id in lacking
         ],
     }
 

@@ -91,6 +91,9 @@ async function download(name) {
   fetched[name] ??= fetch(downloads + name).then((answer) => {
     if (!answer.ok) throw new Error(`${name}: ${answer.status}`);
     return answer.text();
+  }).catch((error) => {
+    delete fetched[name];  // the next export asks again
+    throw error;
   });
   return fetched[name];
 }
