@@ -113,7 +113,7 @@ class AnswerCache:
 
     def __init__(self, path: Path | None) -> None:
         self.path = path
-        self.known: dict[str, dict] = json.loads(path.read_text()) if path and path.is_file() else {}
+        self.known: dict[str, dict] = _read_cache(path)
 
     def batches(self, ids: list[str], size: int) -> Iterator[list[str]]:
         """The ids not known yet, ``size`` at a time; what each batch teaches is saved after it."""
@@ -125,3 +125,13 @@ class AnswerCache:
 
     def found(self, ids: list[str]) -> dict[str, dict]:
         return {i: self.known[i] for i in ids if i in self.known}
+
+
+def _read_cache(path: Path | None) -> dict[str, dict]:
+    """What a cache file holds; nothing when it is missing or unreadable (a cache is asked again,
+    never trusted to be whole)."""
+    try:
+        known = json.loads(path.read_text(encoding="utf-8")) if path else {}
+    except (OSError, ValueError):
+        return {}
+    return {k: v for k, v in known.items() if isinstance(v, dict)} if isinstance(known, dict) else {}

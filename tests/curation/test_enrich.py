@@ -348,3 +348,11 @@ def test_an_api_that_times_out_is_reported_and_the_next_one_is_asked(preprints, 
     assert "Crossref did not answer after 5 attempts: ReadTimeout" in result.output
     assert "Traceback" not in result.output
     assert record(preprints, "muller2022attention")["venue"] == "ICLR"
+
+
+def test_an_unreadable_answer_cache_is_asked_again(preprints, httpserver):
+    write(preprints, ".efflit-cache/openalex.json", "{not json")
+    serve(httpserver, PUBLISHED)
+    result = run(preprints, httpserver)
+    assert result.exit_code == 0 and "Traceback" not in result.output, result.output
+    assert record(preprints, "muller2022attention")["venue"] == "ICLR"
