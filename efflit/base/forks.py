@@ -58,9 +58,9 @@ def _run(index: int) -> Any:
 _meanwhile: list[int] = []  # processes started by `meanwhile` and not waited for yet
 
 
-def meanwhile(function: Callable[[], Any]) -> None:
+def meanwhile(function: Callable[[], Any]) -> int | None:
     """``function()`` in a forked process while this one goes on (here, where none can be forked);
-    `wait_meanwhile` waits for them."""
+    `wait_meanwhile` waits for it by the number returned (None: done already)."""
     child = _fork()
     if child is None:
         function()
@@ -71,12 +71,16 @@ def meanwhile(function: Callable[[], Any]) -> None:
             os._exit(0)
     else:
         _meanwhile.append(child)
+    return child
 
 
-def wait_meanwhile() -> None:
-    while _meanwhile:
-        with contextlib.suppress(ChildProcessError):  # reaped already (SIGCHLD ignored)
-            os.waitpid(_meanwhile.pop(), 0)
+def wait_meanwhile(child: int | None = None) -> None:
+    """Wait for the process ``child`` started by `meanwhile`, or for all of them."""
+    for waited in [child] if child is not None else list(_meanwhile):
+        if waited in _meanwhile:
+            _meanwhile.remove(waited)
+            with contextlib.suppress(ChildProcessError):  # reaped already (SIGCHLD ignored)
+                os.waitpid(waited, 0)
 
 
 def detached(function: Callable[[], Any]) -> None:

@@ -54,6 +54,10 @@ class Project:
     root: Path
     settings: Settings
 
+    def __getstate__(self) -> dict:
+        """What a cache keeps of a project: not its listings of papers/, of the folder as it was."""
+        return {"root": self.root, "settings": self.settings}
+
     @property
     def papers(self) -> Path:
         return self.root / PAPERS

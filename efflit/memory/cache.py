@@ -198,6 +198,35 @@ class _PlainUnpickler(pickle.Unpickler):
         ("efflit.kb.bibtex", "BibEntry"),
         ("efflit.site.render", "Downloads"),
         ("efflit.site.sitecheck", "PageLinks"),
+        # What a check found (see `checks.save`): its records, taxonomy, settings and catalog,
+        # restored as they were validated: a model's state is set, none of its code runs.
+        ("pathlib", "PosixPath"),
+        ("pathlib", "WindowsPath"),
+        ("efflit.memory.checks", "Checked"),
+        ("efflit.kb.link", "KnowledgeBase"),
+        ("efflit.kb.project", "Project"),
+        ("efflit.kb.load", "Document"),
+        ("efflit.kb.load", "Located"),
+        ("efflit.kb.validate", "Paper"),
+        ("efflit.kb.validate", "Taxonomy"),
+        ("efflit.kb.validate", "Node"),
+        ("efflit.kb.venues", "Venues"),
+        ("efflit.kb.catalog", "Catalog"),
+        ("efflit.kb.catalog", "Group"),
+        *(
+            ("efflit.kb.models", model)
+            for model in (
+                "Settings",
+                "LinkSettings",
+                "Record",
+                "Source",
+                "TaxonomyNode",
+                "Venue",
+                "MetricsFile",
+                "PaperMetrics",
+                "CodeMetrics",
+            )
+        ),
     }
 
     def find_class(self, module: str, name: str) -> Any:
@@ -242,12 +271,20 @@ def remember(root: Path, name: str, key: str, result: dict, *, in_background: bo
 # write in the background, the first file found is taken for the one written): a file written by
 # another process, or damaged, is read again.  Callers never change a value in place.
 _known: dict[Path, tuple[Any, tuple[int, int, int] | None]] = {}
+_storing: dict[Path, int] = {}  # the process storing each file in the background, until waited for
+
+
+def forget() -> None:
+    """Forget what this process read and stored: it reads the cache files again, as a new one would."""
+    wait_meanwhile()
+    _storing.clear()
+    _known.clear()
 
 
 def _load(path: Path) -> Any:
     """What ``_store`` kept at ``path``, or None.  Pickle, as a record of a large site holds millions
     of numbers (ten times faster than JSON), restricted to plain data and efflit's value classes."""
-    wait_meanwhile()  # this process may still be storing it
+    _stored(path)  # this process may still be storing it
     identity, known = file_identity(path), _known.get(path)
     if identity is not None and known is not None and known[1] in (None, identity):
         # A write in the background is done now (see above): the file is the one it wrote.  Had the
@@ -264,12 +301,20 @@ def _load(path: Path) -> Any:
     return value
 
 
+def _stored(path: Path) -> None:
+    """Wait until this process's store of ``path`` in the background, if any, is done."""
+    if (child := _storing.pop(path, None)) is not None:
+        wait_meanwhile(child)
+
+
 def _store(path: Path, value: Any, *, in_background: bool = False) -> bool:
     """Keep ``value`` at ``path``; ``in_background``, by a forked process while this one goes on
     (pickling the parse results of 10,000 records takes a tenth of a second).  Whether it is kept."""
     if in_background:
+        _stored(path)  # else the earlier store could end last
         _known[path] = (value, None)
-        meanwhile(partial(_store, path, value))
+        if (child := meanwhile(partial(_store, path, value))) is not None:
+            _storing[path] = child
         return True
     try:
         write_atomic(path, pickle.dumps(value, pickle.HIGHEST_PROTOCOL))

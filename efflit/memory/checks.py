@@ -178,8 +178,39 @@ def catalogued(kb: KnowledgeBase) -> Catalog:
     return _last_catalog[1]
 
 
+STATE = "checked"  # the cache file of what `save` keeps
+
+
+def restore(root: Path, version: str) -> None:
+    """Take up what the last process to check the knowledge base at ``root`` with efflit's code at
+    ``version`` kept (see `save`), when this one has checked nothing yet: a run after an edit then
+    validates, links and catalogues only as far as the edit calls for, as `efflit serve` does.
+    Loading it takes a quarter of the time of validating and cataloguing 10,000 records again."""
+    global _last, _known, _last_catalog, _kept
+    if _last is None and (stored := recall(root, STATE, version)) is not None:
+        _last, _known, _last_catalog = stored["last"], stored["validated"], stored["catalog"]
+        _kept = (_last, _last_catalog)
+
+
+def save(root: Path, version: str) -> None:
+    """Keep what this process checked last of the knowledge base at ``root``, and its catalog when
+    made, for the next process (in the background, as pickling it takes half a second at 10,000
+    records)."""
+    global _kept
+    if _last is None or _last.root != root or _last.kb is None:
+        return
+    catalog = _last_catalog if _last_catalog is not None and _last_catalog[0] is _last.kb else None
+    if _kept is None or _kept[0] is not _last or _kept[1] is not catalog:
+        remember(root, STATE, version, {"last": _last, "validated": _known, "catalog": catalog}, in_background=True)
+        _kept = (_last, catalog)
+
+
+# What `save` kept or `restore` took up last: the same need not be kept again.
+_kept: tuple[Checked, tuple[KnowledgeBase, Catalog] | None] | None = None
+
+
 def forget() -> None:
     """Forget every check, validation and catalog this process made: the next check is whole."""
-    global _last, _last_catalog
-    _last, _last_catalog = None, None
+    global _last, _last_catalog, _kept
+    _last, _last_catalog, _kept = None, None, None
     _known.clear()

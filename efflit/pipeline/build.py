@@ -129,6 +129,7 @@ def _build(run: BuildRun) -> tuple[KnowledgeBase | None, Report]:
         return kb, report
     catalog = checks.catalogued(kb)
     code = code_version(run.hashes)
+    checks.save(run.root, code)  # for the next build, which then checks and catalogues only edits
     # Keyed by the code version too: another efflit's record may differ in form.
     previous = recall(run.root, f"site-{run.folder_id}", f"{code} {run.out}")
     if previous is None or previous["stamp"] != run.stamp:

@@ -21,7 +21,7 @@ from efflit.kb.problems import Position, Report
 from efflit.kb.project import Project, open_project
 from efflit.kb.validate import validate_taxonomy, validate_venues
 from efflit.memory import checks
-from efflit.memory.cache import ParseCache, input_hashes
+from efflit.memory.cache import ParseCache, code_version, input_hashes
 from efflit.memory.checks import Checked
 
 MAX_TOP_FILE_BYTES = 1024 * 1024
@@ -43,7 +43,11 @@ def no_cycle_collection() -> Iterator[None]:
 def check(root: Path, hashes: dict[Path, str] | None = None) -> tuple[KnowledgeBase | None, Report]:
     """Load, validate and link the knowledge base at ``root``; every problem lands in the report.
     ``hashes`` are the inputs' content hashes when the caller has them already: then what this
-    process checked last serves as far as the inputs are the same."""
+    process checked last (or the last process, see `checks.restore`) serves as far as the inputs
+    are the same."""
+    with no_cycle_collection():  # which would scan every object unpickled
+        if hashes is not None:
+            checks.restore(root, code_version(hashes))
     if hashes is not None and (same := checks.replayed(root, hashes)) is not None:
         return same.kb, Report(list(same.problems))
     with no_cycle_collection():

@@ -24,10 +24,13 @@ def check(root: Path) -> tuple[str, Report]:
     key = fingerprint(hashes)
     if (stored := recall(root, "check", key)) is not None:
         return stored["counts"], Report(stored["problems"])
-    from efflit.pipeline.check import check as run_check  # only now that there is work: see above
+    from efflit.memory import checks  # only now that there is work: see above
+    from efflit.memory.cache import code_version
+    from efflit.pipeline.check import check as run_check
     from efflit.pipeline.check import counts
 
     kb, report = run_check(root, hashes)
+    checks.save(root, code_version(hashes))  # for the next check, which then checks only edits
     if kb is not None:  # else perhaps no knowledge base at all: no cache folder is made there
         remember(root, "check", key, {"counts": counts(kb), "problems": report.problems})
     return counts(kb), report

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from efflit.memory import cache
+from efflit.memory import cache, checks
 from efflit.memory.cache import CACHE
 from efflit.pipeline.build import build
 from efflit.site import search, write
@@ -140,6 +140,13 @@ def delete_record(root: Path, source: Path | None = None) -> None:
     source.unlink()
 
 
+def edit_bib_entry(root: Path) -> None:
+    """Only a BibTeX entry changes: the downloads and its paper's page show it."""
+    bib, key = root / "papers/references.bib", records(root)[7].stem
+    block = bib_block(root, key)
+    bib.write_text(bib.read_text(encoding="utf-8").replace(block, block.replace("\n}", ",\n  pages = {1--9}\n}")))
+
+
 def edit_card_template(root: Path) -> None:
     own = root / "templates/_partials/card.html"
     own.parent.mkdir(parents=True, exist_ok=True)
@@ -204,6 +211,7 @@ EDITS = [
     add_record,
     rename_record,
     delete_record,
+    edit_bib_entry,
     edit_card_template,
     edit_404_template,
     undo_404_template,
@@ -228,7 +236,15 @@ def clean_build(root: Path, tmp_path: Path) -> dict[str, bytes]:
     return files
 
 
-def test_incremental_builds_equal_clean_builds_after_every_edit(corpus: Path, tmp_path: Path) -> None:
+def as_a_new_process() -> None:
+    """Forget what this process checked, catalogued and read: the next build takes up only what
+    earlier builds left on disk, as each `efflit build` does."""
+    checks.forget()
+    cache.forget()
+
+
+@pytest.mark.parametrize("processes", ["one process", "a process per build"])
+def test_incremental_builds_equal_clean_builds_after_every_edit(corpus: Path, tmp_path: Path, processes: str) -> None:
     root = tmp_path / "kb"
     shutil.copytree(corpus, root)
     out = tmp_path / "site"
@@ -236,6 +252,8 @@ def test_incremental_builds_equal_clean_builds_after_every_edit(corpus: Path, tm
     for edit in EDITS:
         before = site_files(out)
         edit(root)
+        if processes == "a process per build":
+            as_a_new_process()
         assert_built(root, out)
         after = site_files(out)
         assert after != before, f"{edit.__name__} changed nothing: the test would prove nothing"
