@@ -17,12 +17,13 @@ from typing import TYPE_CHECKING
 
 import click
 
-from efflit.curation import arxiv, crossref, dblp, openalex, semanticscholar
+from efflit.curation import apis
 from efflit.kb.problems import FORMATTERS, Report, summary
 from efflit.kb.project import BROKEN_LINKS, Options, open_project
 from efflit.pipeline import replay
 
 if TYPE_CHECKING:
+    from efflit.curation import arxiv
     from efflit.curation.findings import Applier
     from efflit.curation.importer import Importer
 
@@ -177,6 +178,7 @@ def _print_build(report: Report) -> None:
 
 def _curation(run: Callable[[], Importer | Applier]) -> Importer | Applier:
     """Run an import-like operation; print every outcome and a summary, or why nothing was done."""
+    from efflit.curation.arxiv import ArxivError
     from efflit.curation.curate import CurationError
 
     try:
@@ -185,7 +187,7 @@ def _curation(run: Callable[[], Importer | Applier]) -> Importer | Applier:
         click.echo(FORMATTERS["text"](error.report.sorted()))
         click.echo("nothing was written: fix the problems above first", err=True)
         raise SystemExit(1) from None
-    except arxiv.ArxivError as error:
+    except ArxivError as error:
         click.echo(f"error: {error}", err=True)
         raise SystemExit(1) from None
     for outcome in importer.outcomes:
@@ -235,11 +237,11 @@ def import_list(root: Path, map_file: Path, file: Path) -> None:
 def arxiv_options(command: Callable) -> Callable:
     """Where and how politely to ask arXiv; tests point these at a fake API."""
     options = [
-        click.option("--endpoint", default=arxiv.ENDPOINT, show_default=True, help="arXiv API address."),
+        click.option("--endpoint", default=apis.ARXIV_ENDPOINT, show_default=True, help="arXiv API address."),
         click.option(
             "--interval",
             type=float,
-            default=arxiv.INTERVAL,
+            default=apis.ARXIV_INTERVAL,
             show_default=True,
             help="Seconds between requests (arXiv asks for 3).",
         ),
@@ -251,6 +253,7 @@ def arxiv_options(command: Callable) -> Callable:
 
 
 def _client(root: Path, endpoint: str, interval: float, timeout: float) -> arxiv.Client:
+    from efflit.curation import arxiv
     from efflit.curation.curate import ARXIV_CACHE
 
     return arxiv.Client(endpoint, interval, cache=root / ARXIV_CACHE, timeout=timeout)
@@ -291,15 +294,19 @@ def add(root: Path, tags: tuple[str, ...], endpoint: str, interval: float, timeo
     help="Which API to ask (repeat for several): arXiv for authors; OpenAlex (by arXiv id), Semantic Scholar "
     "(by arXiv id or DOI), Crossref (by DOI) and DBLP (by title) for published venues, DOIs and authors.",
 )
-@click.option("--openalex-endpoint", default=openalex.ENDPOINT, show_default=True, help="OpenAlex works API address.")
+@click.option(
+    "--openalex-endpoint", default=apis.OPENALEX_ENDPOINT, show_default=True, help="OpenAlex works API address."
+)
 @click.option(
     "--semanticscholar-endpoint",
-    default=semanticscholar.ENDPOINT,
+    default=apis.SEMANTICSCHOLAR_ENDPOINT,
     show_default=True,
     help="Semantic Scholar paper batch API address.",
 )
-@click.option("--crossref-endpoint", default=crossref.ENDPOINT, show_default=True, help="Crossref works API address.")
-@click.option("--dblp-endpoint", default=dblp.ENDPOINT, show_default=True, help="DBLP publication search address.")
+@click.option(
+    "--crossref-endpoint", default=apis.CROSSREF_ENDPOINT, show_default=True, help="Crossref works API address."
+)
+@click.option("--dblp-endpoint", default=apis.DBLP_ENDPOINT, show_default=True, help="DBLP publication search address.")
 @click.option("--dry-run", is_flag=True, help="Print the changes as a diff; write nothing.")
 def enrich(
     root: Path,
@@ -345,14 +352,23 @@ def enrich(
 
 @main.command()
 @root_option
-@click.option("--openalex-endpoint", default=openalex.ENDPOINT, show_default=True, help="OpenAlex works API address.")
-@click.option("--github-endpoint", default="https://api.github.com", show_default=True, help="GitHub REST API address.")
-@click.option("--interval", type=float, default=1.0, show_default=True, help="Seconds between requests to GitHub.")
+@click.option(
+    "--openalex-endpoint", default=apis.OPENALEX_ENDPOINT, show_default=True, help="OpenAlex works API address."
+)
+@click.option("--github-endpoint", default=apis.GITHUB_ENDPOINT, show_default=True, help="GitHub REST API address.")
+@click.option(
+    "--interval",
+    type=float,
+    default=apis.GITHUB_INTERVAL,
+    show_default=True,
+    help="Seconds between requests to GitHub.",
+)
 @click.option("--timeout", type=float, default=30.0, show_default=True, help="Seconds to wait for an answer.")
 def metrics(root: Path, openalex_endpoint: str, github_endpoint: str, interval: float, timeout: float) -> None:
     """Fetch cited-by counts (OpenAlex) and code repositories' stars, last push and archived state
     (GitHub) into data/metrics.json; what an API cannot tell keeps its last figure (exit 1)."""
-    from efflit.curation import github
+    from efflit.curation import github, openalex
+    from efflit.curation.arxiv import ArxivError
     from efflit.curation.curate import CurationError, sound_knowledge_base
     from efflit.curation.metrics import fetch_metrics, write_metrics
 
@@ -364,7 +380,7 @@ def metrics(root: Path, openalex_endpoint: str, github_endpoint: str, interval: 
     scholar = openalex.Client(openalex_endpoint, contact=kb.project.settings.contact, timeout=timeout)
     try:
         fetched = fetch_metrics(kb, scholar, github.Client(github_endpoint, interval, timeout))
-    except arxiv.ArxivError as error:
+    except ArxivError as error:
         click.echo(f"error: {error}; data/metrics.json is unchanged", err=True)
         raise SystemExit(1) from None
     write_metrics(kb, fetched.metrics)
@@ -472,7 +488,7 @@ def links(root: Path, output_format: str, allow_private: bool, no_cache: bool, f
     cache = None if no_cache else kb.project.root / link_check.CACHE
     show_progress = output_format == "text" and sys.stderr.isatty()
     broken = None if fail_fast else kb.project.root / BROKEN_LINKS
-    ask_arxiv = _client(kb.project.root, arxiv.ENDPOINT, arxiv.INTERVAL, settings.timeout)
+    ask_arxiv = _client(kb.project.root, apis.ARXIV_ENDPOINT, apis.ARXIV_INTERVAL, settings.timeout)
     found = link_check.check_links(
         kb.papers, settings, cache, allow_private, _progress if show_progress else None, broken, ask_arxiv
     )

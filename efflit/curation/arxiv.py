@@ -12,10 +12,10 @@ import xml.etree.ElementTree as ET
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from efflit.curation.apis import ARXIV_ENDPOINT as ENDPOINT
+from efflit.curation.apis import ARXIV_INTERVAL as INTERVAL
 from efflit.curation.polite import AnswerCache, ApiError, PoliteClient
 
-ENDPOINT = "https://export.arxiv.org/api/query"
-INTERVAL = 3.0
 BATCH = 50
 ATOM = "{http://www.w3.org/2005/Atom}"
 ARXIV = "{http://arxiv.org/schemas/atom}"

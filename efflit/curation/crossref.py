@@ -10,10 +10,10 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 
+from efflit.curation.apis import CROSSREF_ENDPOINT as ENDPOINT
+from efflit.curation.apis import CROSSREF_INTERVAL as INTERVAL
 from efflit.curation.polite import ApiError, IndexClient
 
-ENDPOINT = "https://api.crossref.org/works"
-INTERVAL = 0.2  # at most 5 requests a second: the public pool's limit, below the polite pool's
 BATCH = 20
 PREPRINT_TYPES = ("posted-content",)
 

@@ -11,11 +11,11 @@ import json
 import re
 from dataclasses import asdict, dataclass, field
 
+from efflit.curation.apis import DBLP_ENDPOINT as ENDPOINT
+from efflit.curation.apis import DBLP_INTERVAL as INTERVAL
 from efflit.curation.polite import ApiError, IndexClient
 from efflit.kb.bibtex import normalize
 
-ENDPOINT = "https://dblp.org/search/publ/api"
-INTERVAL = 1.0
 NONE = {"title": "", "year": None, "doi": None}  # cached: DBLP has no published version
 
 

@@ -13,10 +13,10 @@ import os
 import re
 from dataclasses import dataclass
 
+from efflit.curation.apis import GITHUB_ENDPOINT as ENDPOINT
+from efflit.curation.apis import GITHUB_INTERVAL as INTERVAL
 from efflit.curation.polite import ApiError, PoliteClient
 
-ENDPOINT = "https://api.github.com"
-INTERVAL = 1.0
 TOKEN_VARIABLE = "GITHUB_TOKEN"
 _REPOSITORY = re.compile(r"^https://github\.com/(?P<owner>[\w.-]+)/(?P<name>[\w.-]+?)(?:\.git)?/?(?:[#?].*)?$")
 

@@ -14,10 +14,10 @@ import os
 import re
 from dataclasses import asdict, dataclass, field
 
+from efflit.curation.apis import OPENALEX_ENDPOINT as ENDPOINT
+from efflit.curation.apis import OPENALEX_INTERVAL as INTERVAL
 from efflit.curation.polite import ApiError, IndexClient
 
-ENDPOINT = "https://api.openalex.org/works"
-INTERVAL = 0.2  # at most 5 requests a second: well inside the polite pool's limits
 BATCH = 50
 ARXIV_DOI = "10.48550/arxiv."
 KEY_VARIABLE = "OPENALEX_API_KEY"

@@ -12,10 +12,10 @@ import json
 import os
 from dataclasses import asdict, dataclass, field
 
+from efflit.curation.apis import SEMANTICSCHOLAR_ENDPOINT as ENDPOINT
+from efflit.curation.apis import SEMANTICSCHOLAR_INTERVAL as INTERVAL
 from efflit.curation.polite import ApiError, IndexClient
 
-ENDPOINT = "https://api.semanticscholar.org/graph/v1/paper/batch"
-INTERVAL = 1.0  # the shared pool's (and a key's) pace: one request a second
 BATCH = 500
 KEY_VARIABLE = "S2_API_KEY"
 FIELDS = "title,year,externalIds,authors"

@@ -27,11 +27,12 @@ from efflit.kb.catalog import Catalog, Group
 from efflit.kb.models import Record
 from efflit.kb.project import Options
 from efflit.kb.validate import Node
-from efflit.memory.cache import digest
+from efflit.memory.cache import digest, recall, remember
 from efflit.site.render import PAPER_PARTIALS, TemplateFailure, environment, static_files, template_position
 from efflit.site.views import LISTED_FIELDS, most_cited, paper_metrics
 
 RECORD_ID = attrgetter("id")
+REFERENCES = "template-references"  # the cache file of `Keys._references_of`
 ALWAYS = tuple(PAPER_PARTIALS.values())  # rendered through template globals, which Jinja cannot see
 
 
@@ -68,6 +69,11 @@ class Keys:
         self.every_listing = digest(self.shape, self.records(catalog.papers, listed=True))
         self._templates: dict[str, str] = {}
         self._windows: dict[tuple[str, str], str] = {}
+        # The templates each template's source names, as earlier builds found them: parsing every
+        # template for them takes a fifth of a second.
+        self._code = code
+        self._referenced: dict[str, tuple[str | None, ...]] = recall(self.root, REFERENCES, code) or {}
+        self._referenced_known = len(self._referenced)
 
     def records(self, records: Iterable[Record], *, listed: bool = False) -> str:
         """The records' keys, in order; ``listed``, of what listings show of them."""
@@ -91,7 +97,7 @@ class Keys:
                             raise
                         sources[current] = ""  # included with `ignore missing`: absent until it is added
                         continue
-                    referenced = list(meta.find_referenced_templates(self.env.parse(sources[current])))
+                    referenced = list(self._references_of(sources[current]))
                     if None in referenced:  # a name computed at render time: it could be any template
                         referenced = [n for n in self.env.list_templates() if not n.startswith("static/")]
                     todo += referenced
@@ -99,6 +105,20 @@ class Keys:
                 raise TemplateFailure(template_position(error, self.root), error.message or str(error)) from None
             self._templates[name] = digest(self.common, *(f"{n}\0{sources[n]}" for n in sorted(sources)))
         return self._templates[name]
+
+    def _references_of(self, source: str) -> tuple[str | None, ...]:
+        """The names of the templates a template's source pulls in; None for a name computed at
+        render time."""
+        key = digest(source)
+        if key not in self._referenced:
+            self._referenced[key] = tuple(meta.find_referenced_templates(self.env.parse(source)))
+        return self._referenced[key]
+
+    def keep(self) -> None:
+        """Keep what templates were found to pull in, for the next build."""
+        if len(self._referenced) > self._referenced_known:
+            remember(self.root, REFERENCES, self._code, self._referenced, in_background=True)
+            self._referenced_known = len(self._referenced)
 
     def page(self, template: str, shows: str) -> str:
         return digest(self.template(template), shows)

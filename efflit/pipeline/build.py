@@ -296,6 +296,7 @@ def _write_site(
             links, held = check_site(site.staging, base_path, label, made_by, ENTRY_POINTS, known, made_files)
     if stale:
         timings["search index"] = indexing.seconds  # alongside rendering and the link check
+    keys.keep()
     made = {
         "pages": page_keys,
         "search": search,
