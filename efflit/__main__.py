@@ -1,3 +1,3 @@
-from efflit.cli import main
+from efflit.cli import run
 
-main()
+run()

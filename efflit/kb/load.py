@@ -66,10 +66,6 @@ class Document:
     places: dict[Loc, Located] | None
     file: Path | None = None  # where to read it again for its places
 
-    def __getstate__(self) -> dict:
-        """What a cache keeps of a document: not its places, when its file can give them again."""
-        return {**vars(self), "places": None} if self.file is not None else vars(self)
-
     def located(self, loc: Loc) -> Located:
         """The place of ``loc``, or of its nearest enclosing value."""
         if self.places is None:

@@ -23,6 +23,14 @@ class Paper:
     record: Record
     document: Document
 
+    def __getstate__(self) -> dict:
+        """What a cache keeps of a paper: of its document, only where to find its places again (its
+        data served the validation; its places are half its weight)."""
+        document = self.document
+        if document.file is None:
+            return vars(self)
+        return {"record": self.record, "document": Document(document.path, None, None, document.file)}
+
 
 def validate_record(document: Document, report: Report) -> Paper | None:
     record = _validate(Record, document, report)
