@@ -29,6 +29,9 @@ _Parser = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _resolver = yaml.resolver.Resolver()
 _constructor = yaml.constructor.SafeConstructor()
 
+# The first characters of the plain scalars that YAML may read as another type than a string
+# ("" for an empty one): for any other, asking the resolver is a fifth of a record's parse.
+_CLAIMED = frozenset(first for first in _resolver.yaml_implicit_resolvers if first is not None)
 _CORE = "tag:yaml.org,2002:"
 _STR = _CORE + "str"
 _SCALAR_TAGS = {_CORE + name for name in ("str", "int", "float", "bool", "null", "timestamp")}
@@ -211,11 +214,14 @@ def compose(text: str, display: str, report: Report, positions: bool = True) -> 
         kind = type(event)  # most events are scalars and ends: test those first
         if kind is yaml.ScalarEvent:
             start = event.start_mark
-            tag = _scalar_tag(event, display)
-            try:
-                value = _construct(tag, event.value)
-            except ValueError:  # looks like a date but is none (2026-13-01): keep the text
-                tag, value = _STR, event.value
+            if event.tag is None and not (event.implicit[0] and event.value[:1] in _CLAIMED):
+                tag, value = _STR, event.value  # quoted, or plain text that no type claims: most values
+            else:
+                tag = _scalar_tag(event, display)
+                try:
+                    value = _construct(tag, event.value)
+                except ValueError:  # looks like a date but is none (2026-13-01): keep the text
+                    tag, value = _STR, event.value
             if stack and stack[-1][3] is None and isinstance(stack[-1][0], dict):
                 if not isinstance(value, str):
                     raise _Abort(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import yaml
 
 from efflit.kb.load import MAX_DEPTH, MAX_RECORD_BYTES, load_yaml
 from efflit.kb.problems import Position, Report
@@ -106,6 +107,20 @@ def test_typed_plain_scalars_remember_how_they_were_written(tmp_path):
     assert document.located(("venue",)).read_as == "a date"
     assert document.located(("title",)).read_as == "a boolean"
     assert document.located(("quoted",)).read_as is None
+
+
+@pytest.mark.parametrize(
+    "written",
+    ["Yes", "NO", "on", "Off", "~", "", "null", "Null", "true", "False", ".inf", "-.5", "+12", "0x1F", "0o17",
+     "1_000", "2026-01-01", "2026-01-01 10:00:00", "12:30", "Efficient", "Quantization", "tokens", "yesterday",
+     "'42'", '"true"', "'~'", "[]", "{}"],
+)  # fmt: skip
+def test_plain_and_quoted_scalars_get_the_types_yaml_gives_them(tmp_path, written):
+    """Plain scalars that no type claims by their first letter skip the resolver: all the same."""
+    document, _ = load(tmp_path, f"value: {written}\n")
+    as_yaml = yaml.safe_load(f"value: {written}\n")["value"]
+    # YAML 1.1's hexadecimal, sexagesimal and underscored numbers stay as written (see load.compose)
+    assert document.data["value"] == (written if written in ("0x1F", "12:30", "1_000") else as_yaml)
 
 
 def test_impossible_date_stays_text(tmp_path):
