@@ -91,7 +91,7 @@ def steps(corpus: Path, hugo_site: Path) -> dict[str, tuple[list[str], Path]]:
     return {
         "hugo": (hugo, hugo_out),
         "hugo+pagefind": (both, hugo_out),
-        "efflit": ([run.EFFLIT, "build", "--root", str(corpus), "--out", str(efflit_site)], efflit_site),
+        "efflit": ([*run.EFFLIT, "build", "--root", str(corpus), "--out", str(efflit_site)], efflit_site),
     }
 
 

@@ -48,8 +48,9 @@ import make_corpus
 
 REPO = Path(__file__).resolve().parent.parent
 THEME = REPO / "templates"
-# The efflit installed next to this interpreter, so that no shim (pyenv, ...) is timed with it.
-EFFLIT = shutil.which("efflit", path=str(Path(sys.executable).parent)) or "efflit"
+# This interpreter running the efflit on PYTHONPATH (see `_efflit_of`; -P: not one in the working
+# folder): no shim (pyenv, ...) is timed with it, and another checkout runs its own entry point.
+EFFLIT = [sys.executable, "-P", "-m", "efflit"]
 # Commands run as a user's efflit does, keeping its compiled bytecode: containers often set
 # PYTHONDONTWRITEBYTECODE, under which every run compiles efflit's modules again (0.3 s a run).
 ENVIRONMENT = {name: value for name, value in os.environ.items() if name != "PYTHONDONTWRITEBYTECODE"}
@@ -174,8 +175,8 @@ def steps(root: Path, timings: bool = True, theme: Path = THEME) -> list[tuple[s
     """The measured steps, in order: (name, command, edit made just before).  With ``timings``, builds
     say how long each stage took (an efflit from before `--timings` cannot); ``theme`` is the
     templates folder of the efflit measured, which the template edit starts from."""
-    check = [EFFLIT, "check", "--root", str(root)]
-    build = [EFFLIT, "build", "--root", str(root), "--out", str(_site(root)), *(["--timings"] if timings else [])]
+    check = [*EFFLIT, "check", "--root", str(root)]
+    build = [*EFFLIT, "build", "--root", str(root), "--out", str(_site(root)), *(["--timings"] if timings else [])]
     return [
         ("check (cold)", check, _forget),
         ("check (warm)", check, None),
@@ -271,7 +272,7 @@ def measure_serve(root: Path, log: Path, environment: dict[str, str]) -> list[di
     the time from the edit until the page is told to reload (and shows the edit), and until the
     whole site is built again, with the server's peak RSS so far.  The first edit is the first since
     the server started; the next shows what a curator meets from then on."""
-    command = [EFFLIT, "serve", "--root", str(root), "--out", str(_site(root)), "--port", "0"]
+    command = [*EFFLIT, "serve", "--root", str(root), "--out", str(_site(root)), "--port", "0"]
     lines: queue.Queue[str] = queue.Queue()
     results = []
     with log.open("w", encoding="utf-8") as stream:
@@ -347,7 +348,7 @@ def _peak_rss_mb(pid: int) -> float | None:
 def _run_round(corpus: Path, args: argparse.Namespace, label: str, checkout: Path) -> list[dict]:
     """Every step once, with the efflit of ``checkout``; the corpus is as before afterwards."""
     environment = _efflit_of(checkout)
-    usage = subprocess.run([EFFLIT, "build", "--help"], capture_output=True, text=True, env=ENVIRONMENT | environment)
+    usage = subprocess.run([*EFFLIT, "build", "--help"], capture_output=True, text=True, env=ENVIRONMENT | environment)
     results = []
     original = _snapshot(corpus)
     try:

@@ -129,7 +129,6 @@ def _build(run: BuildRun) -> tuple[KnowledgeBase | None, Report]:
         return kb, report
     catalog = checks.catalogued(kb)
     code = code_version(run.hashes)
-    checks.save(run.root, code)  # for the next build, which then checks and catalogues only edits
     # Keyed by the code version too: another efflit's record may differ in form.
     previous = recall(run.root, f"site-{run.folder_id}", f"{code} {run.out}")
     if previous is None or previous["stamp"] != run.stamp:
@@ -176,6 +175,9 @@ def _build(run: BuildRun) -> tuple[KnowledgeBase | None, Report]:
         record = {"stamp": stamp, **made}
         remember(run.root, f"site-{run.folder_id}", f"{code} {run.out}", record, in_background=True)
         run.remember(stamp, report)
+    # For the next build, which then checks and catalogues only what was edited.  Stored once the
+    # site is made: the process that stores it shares this one's memory until either changes it.
+    checks.save(run.root, code)
     return kb, report
 
 
