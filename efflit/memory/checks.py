@@ -187,9 +187,20 @@ def restore(root: Path, version: str) -> None:
     validates, links and catalogues only as far as the edit calls for, as `efflit serve` does.
     Loading it takes less than half the time of validating and cataloguing 10,000 records again."""
     global _last, _known, _last_catalog, _kept
-    if _last is None and (stored := recall(root, STATE, version)) is not None:
+    if _last is None and _is_state(stored := recall(root, STATE, version)):
         _last, _known, _last_catalog = stored["last"], stored["validated"], stored["catalog"]
         _kept = (_last, _last_catalog)
+
+
+def _is_state(stored: dict | None) -> bool:
+    """Whether a stored value is what `save` keeps (a damaged one is not taken up: checked anew)."""
+    return (
+        isinstance(stored, dict)
+        and stored.keys() == {"last", "validated", "catalog"}
+        and isinstance(stored["last"], Checked)
+        and isinstance(stored["validated"], dict)
+        and (stored["catalog"] is None or isinstance(stored["catalog"], tuple))
+    )
 
 
 def save(root: Path, version: str) -> None:

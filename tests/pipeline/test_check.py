@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from efflit.kb import catalog as catalog_module
+from efflit.memory import cache
 from efflit.memory import checks as memory_of_checks
 from efflit.memory.cache import input_hashes
 from efflit.pipeline import check as check_module
@@ -136,3 +137,14 @@ def test_a_record_that_became_a_link_to_outside_is_checked_whole(kb, tmp_path):
     (kb / RECORD).symlink_to(outside)
     _, report = check(kb, input_hashes(kb))
     assert [p for p in report.errors if "symbolic link to outside" in p.message]
+
+
+def test_a_damaged_kept_state_is_not_taken_up(kb, whole_checks):
+    """What the last process kept (`checks.save`), damaged, means a whole check, no traceback."""
+    hashes = input_hashes(kb)
+    first = outcome(*check(kb, hashes))
+    cache.remember(kb, memory_of_checks.STATE, cache.code_version(hashes), {"last": "not a check"})
+    memory_of_checks.forget()
+    cache.forget()
+    assert outcome(*check(kb, hashes)) == first
+    assert len(whole_checks) == 2
