@@ -28,7 +28,7 @@ from efflit.kb.models import Record
 from efflit.kb.project import Options
 from efflit.kb.validate import Node
 from efflit.memory.cache import digest, recall, remember
-from efflit.site.render import PAPER_PARTIALS, TemplateFailure, environment, static_files, template_position
+from efflit.site.render import PAPER_PARTIALS, TemplateFailure, environment, template_position
 from efflit.site.views import LISTED_FIELDS, most_cited, paper_metrics
 
 RECORD_ID = attrgetter("id")
@@ -180,7 +180,29 @@ class Keys:
         """Pages that show no data: only their template."""
         return ""
 
-    def files(self, root: Path) -> str:
-        """Sitemap, feed, robots.txt, downloads and static assets."""
-        static = [digest(path, hashlib.blake2b(data).hexdigest()) for path, data in static_files(root)]
-        return digest(self.everything, self.template("sitemap.xml"), self.template("feed.xml"), *static)
+    # What each file beside the pages holds, as `render.files` declares it.
+
+    def urls(self, urls: list[str]) -> str:
+        """The sitemap: the address of every page."""
+        return digest(self.template("sitemap.xml"), *urls)
+
+    def feed(self, records: list[Record]) -> str:
+        """A feed: its newest papers' cards and summaries, under its node's name."""
+        return digest(self.template("feed.xml"), self.shape, *(f"{r.id}\0{self.record[r.id]}" for r in records))
+
+    def bibliography(self, records: list[Record]) -> str:
+        """A .bib file: the records' BibTeX entries."""
+        entries = self.catalog.kb.bibtex
+        return digest(self.common, *(entries[r.id].content for r in records))
+
+    def exported(self, records: list[Record]) -> str:
+        """A download of whole records (JSON, CSL-JSON)."""
+        return digest(self.common, *(f"{r.id}\0{self.record[r.id]}" for r in records))
+
+    def settings(self) -> str:
+        """Files made from the settings and efflit's code alone (robots.txt, the JSON Schemas)."""
+        return self.common
+
+    def static(self, data: bytes) -> str:
+        """A static asset: its bytes."""
+        return hashlib.blake2b(data).hexdigest()

@@ -25,6 +25,7 @@ from efflit.pipeline.check import check, no_cycle_collection
 from efflit.site.render import (
     PAPER_PARTIALS,
     TemplateFailure,
+    files,
     origins,
     pages,
     render_files,
@@ -105,8 +106,8 @@ def _paper_partials(kb: KnowledgeBase, keys: Keys) -> dict[str, PerRecord]:
 
 # The record of a site's keys when none is usable.  "bundles" tells search bundles apart that
 # Pagefind made in different runs (their filter files differ even for the same pages).
-NOTHING_BUILT = {"pages": {}, "files": None, "file_paths": [], "search": {}, "bundles": {}, "links": {}, "back": None}
-KEPT_OF_BACK = ("pages", "files", "file_paths", "bundles")  # what the record says of the back copy
+NOTHING_BUILT = {"outputs": {}, "search": {}, "bundles": {}, "links": {}, "back": None}
+KEPT_OF_BACK = ("outputs", "bundles")  # what the record says of the back copy
 
 
 def build(root: Path, out: Path | None = None, options: Options | None = None) -> tuple[KnowledgeBase | None, Report]:
@@ -164,7 +165,7 @@ def _build(run: BuildRun) -> tuple[KnowledgeBase | None, Report]:
         if remember(run.root, f"site-{run.folder_id}", f"{code} {run.out}", record):
             writer.restore_back_copy()  # else the next build deletes it: its old record would mislead
     if made is not None and not report.failed():
-        stamp = site_stamp(run.out, ([*made["pages"], *made["file_paths"]], made["bundles"]))
+        stamp = site_stamp(run.out, (made["outputs"], made["bundles"]))
         # The site replaced is the back copy now: it is what ``previous`` says, unless that was nothing.
         # Its folder is the one that was live when the build began, unless another build swapped since.
         kept = {part: previous[part] for part in KEPT_OF_BACK} | {"identity": run.identity}
@@ -194,7 +195,7 @@ def _timed(timings: dict[str, float], stage: str) -> Iterator[None]:
 def _files_of(record: dict) -> list[str]:
     """The files and whole folders a record says its site holds: after a failed build in a back
     copy, its record lists as "unknown" the ones the build made there (see `_after_failure`)."""
-    return [*record["pages"], *record["file_paths"], *record["bundles"], *record.get("unknown", ())]
+    return [*record["outputs"], *record["bundles"], *record.get("unknown", ())]
 
 
 def _after_failure(back: dict, changed: set[str]) -> dict:
@@ -209,14 +210,12 @@ def _after_failure(back: dict, changed: set[str]) -> dict:
     def touched(path: str) -> bool:
         return path in changed or in_changed_folder(path)
 
-    pages = {path: None if touched(path) else key for path, key in back["pages"].items()}
+    outputs = {path: None if touched(path) else key for path, key in back["outputs"].items()}
     bundles = {folder: None if touched(folder) else key for folder, key in back["bundles"].items()}
-    file_paths = back["file_paths"]
-    held = {*pages, *file_paths, *bundles, *back.get("unknown", ())}
+    held = {*outputs, *bundles, *back.get("unknown", ())}
     new_paths = {path for path in changed - held if not in_changed_folder(path)}
     return back | {
-        "pages": pages,
-        "files": None if any(map(touched, file_paths)) else back["files"],
+        "outputs": outputs,
         "bundles": bundles,
         "unknown": sorted({*back.get("unknown", ()), *new_paths}),
     }
@@ -237,24 +236,25 @@ def _write_site(
     live site's (``live``) is taken over from it; the others are made.  Returns the new record of
     keys, and the report of the new site's links; ``timings`` gets the time of each stage."""
     site_pages = list(pages(catalog))
-    page_keys = {page.path: keys.page(page.template, page.shows(keys)) for page in site_pages}
-    fresh, unlike_live = [], set()  # pages to make, and pages kept whose bytes differ from the live site's
-    for page in site_pages:
-        key = page_keys[page.path]
-        if back["pages"].get(page.path) == key:  # kept as the back copy has it
-            # The same key means the same bytes: only a page made in the last build is compared.
-            if live["pages"].get(page.path) != key and site.differs_from_live(page.path):
-                unlike_live.add(page.path)
-        elif live["pages"].get(page.path) == key:
-            site.take(page.path)
+    site_files = list(files(catalog, site_pages))
+    output_keys = {page.path: keys.page(page.template, page.shows(keys)) for page in site_pages}
+    output_keys |= {file.path: file.key(keys) for file in site_files}
+    fresh, unlike_live = set(), set()  # outputs to make, and outputs kept whose bytes differ from the live site's
+    for path, key in output_keys.items():
+        if back["outputs"].get(path) == key:  # kept as the back copy has it
+            # The same key means the same bytes: only an output made in the last build is compared.
+            if live["outputs"].get(path) != key and site.differs_from_live(path):
+                unlike_live.add(path)
+        elif live["outputs"].get(path) == key:
+            site.take(path)
         else:
-            fresh.append(page)
-    papers = [page for page in fresh if page.template == "paper.html"]
-    others = [page for page in fresh if page.template != "paper.html"]
+            fresh.add(path)
+    papers = [page for page in site_pages if page.path in fresh and page.template == "paper.html"]
+    others = [page for page in site_pages if page.path in fresh and page.template != "paper.html"]
     # Cards and table rows rendered by an earlier build are reused: a topic's page lists thousands.
     stores = _paper_partials(kb, keys)
     partials = {name: store.values for name, store in stores.items()}
-    site.writing(page.path for page in fresh)  # in forked processes
+    site.writing(page.path for page in [*papers, *others])  # in forked processes
     with _timed(timings, "render"):
         new_papers = unlike_live | render_pages(catalog, options, papers, site.write, _workers(len(papers)), partials)
     # A shard of the search index is made again when its papers, or the bytes of one's page, changed.
@@ -276,39 +276,25 @@ def _write_site(
     # Pagefind indexes them while the rest is made and checked.
     with search_index(site.staging, stale) as indexing:
         with _timed(timings, "render"):
-            new_pages = new_papers | render_pages(catalog, options, others, site.write, _workers(len(others)), partials)
+            new_others = render_pages(catalog, options, others, site.write, _workers(len(others)), partials)
+            new_outputs = new_papers | new_others
             for store in stores.values():
                 store.save()
-            files = keys.files(kb.project.root)
-            if back["files"] == files:  # kept as the back copy has them
-                file_paths = back["file_paths"]
-            elif live["files"] == files:
-                for path in live["file_paths"]:
-                    site.take(path)
-                file_paths = live["file_paths"]
-            else:
+            if fresh_files := [file for file in site_files if file.path in fresh]:
                 exported = PerRecord(kb.project.root, "downloads", keys.common, keys.record)
-                file_paths = render_files(catalog, options, site_pages, site.write, exported.values)
+                new_outputs |= render_files(catalog, options, fresh_files, site.write, exported.values)
                 exported.save()
-        site.drop_others({*page_keys, *file_paths, *shared_out})
+        site.drop_others({*output_keys, *shared_out})
         base_path, label = site_base_path(catalog, options), _label(kb, site.out)
         # Pages with the bytes they had (taken over, or made again alike) link where they did.
-        known = {page: held for page, held in live["links"].items() if page not in new_pages}
+        known = {page: held for page, held in live["links"].items() if page not in new_outputs}
         # The staging site holds these files and the search bundles, nothing else; pages link into
         # the bundles only through their entry points.
-        made_files = [*page_keys, *file_paths]
         made_by = partial(origins, catalog)
         with _timed(timings, "link check"):
-            links, held = check_site(site.staging, base_path, label, made_by, ENTRY_POINTS, known, made_files)
+            links, held = check_site(site.staging, base_path, label, made_by, ENTRY_POINTS, known, list(output_keys))
     if stale:
         timings["search index"] = indexing.seconds  # alongside rendering and the link check
     keys.keep()
-    made = {
-        "pages": page_keys,
-        "search": search,
-        "bundles": bundles,
-        "files": files,
-        "file_paths": file_paths,
-        "links": held,
-    }
+    made = {"outputs": output_keys, "search": search, "bundles": bundles, "links": held}
     return made, links

@@ -23,6 +23,7 @@ from markupsafe import Markup
 
 from efflit.site import exports, views
 from efflit.kb import quality
+from efflit.kb.bibtex import BibEntry
 from efflit.kb.catalog import Catalog
 from efflit.base.forks import in_forks
 from efflit.kb.models import Record, tag_paths
@@ -259,27 +260,63 @@ def render_pages(
     return new
 
 
-def render_files(
-    catalog: Catalog, options: Options, site_pages: list[Page], write: Write, exported: Exported | None = None
-) -> list[str]:
-    """Everything beside the pages: sitemap, feed, robots.txt, downloads and static assets.
-    Returns their paths.  ``exported`` holds what the files hold of some records already (see
-    `made_for_files`); those made here are added."""
-    exported = made_for_files(catalog, {} if exported is None else exported)
-    env = _environment(catalog, options, {}, {})
-    absolute = _base_url(catalog, options) or "/"
+class Beside(NamedTuple):
+    """What the files beside the pages are made with, made once for all of them."""
+
+    env: jinja2.Environment  # for the sitemap and feed templates
+    absolute: str  # the site's address (its base URL, or "/")
+    exported: Exported  # what the files hold of each record (see `made_for_files`)
+
+
+@dataclass(frozen=True)
+class File:
+    """One file beside the pages (sitemap, feeds, robots.txt, downloads, static assets); its bytes
+    are made only when it is made, as a build does only for a file whose key changed."""
+
+    path: str  # in the site
+    make: Callable[[Beside], bytes]
+    key: Callable[[Any], str]  # its key, of `efflit.memory.keys.Keys`: what the file holds
+
+
+SETTINGS = methodcaller("settings")  # files made from the site's settings and efflit's code alone
+
+
+def files(catalog: Catalog, site_pages: list[Page]) -> Iterator[File]:
+    """Every file beside the pages: sitemap, feeds, robots.txt, downloads and static assets."""
     urls = [url_of(page.path) for page in site_pages if page.path != "404.html" and page.template != REDIRECT]
-    feed = env.get_template("feed.xml")
-    files = [
-        ("sitemap.xml", env.get_template("sitemap.xml").render(base=absolute, urls=urls).encode()),
-        *((path, feed.render(base=absolute, **context).encode()) for path, context in feeds(catalog, exported)),
-        ("robots.txt", f"User-agent: *\nAllow: /\nSitemap: {absolute}sitemap.xml\n".encode()),
-        *downloads(catalog, absolute, exported),
-        *static_files(catalog.kb.project.root),
-    ]
-    for path, data in files:
-        write(path, data)
-    return [path for path, _ in files]
+    yield File("sitemap.xml", partial(_sitemap, urls), methodcaller("urls", urls))
+    for path, about, records in feeds(catalog):
+        yield File(path, partial(_feed, catalog, about, records), methodcaller("feed", records))
+    yield File("robots.txt", _robots, SETTINGS)
+    yield from downloads(catalog)
+    for path, data in static_files(catalog.kb.project.root):
+        yield File(path, partial(_given, data), methodcaller("static", data))
+
+
+def render_files(catalog: Catalog, options: Options, chosen: list[File], write: Write, exported: Exported) -> set[str]:
+    """Make the ``chosen`` files (of `files`) and hand each to ``write``; returns those whose bytes
+    ``write`` found new.  ``exported`` holds what the files hold of some records already (see
+    `made_for_files`); those made here are added."""
+    made_for_files(catalog, exported)
+    beside = Beside(_environment(catalog, options, {}, {}), _base_url(catalog, options) or "/", exported)
+    return {file.path for file in chosen if write(file.path, file.make(beside))}
+
+
+def _sitemap(urls: list[str], beside: Beside) -> bytes:
+    return beside.env.get_template("sitemap.xml").render(base=beside.absolute, urls=urls).encode()
+
+
+def _feed(catalog: Catalog, about: dict[str, str], records: list[Record], beside: Beside) -> bytes:
+    entries = _entries(catalog, records, beside.exported)
+    return beside.env.get_template("feed.xml").render(base=beside.absolute, **about, entries=entries).encode()
+
+
+def _robots(beside: Beside) -> bytes:
+    return f"User-agent: *\nAllow: /\nSitemap: {beside.absolute}sitemap.xml\n".encode()
+
+
+def _given(data: bytes, beside: Beside) -> bytes:
+    return data
 
 
 def _base_url(catalog: Catalog, options: Options) -> str | None:
@@ -324,19 +361,19 @@ def _render_pages(
     return new, fresh
 
 
-def feeds(catalog: Catalog, exported: Exported) -> Iterator[tuple[str, dict]]:
-    """The Atom feeds of new papers, each with the context of `feed.xml`: the site's, then one per
-    taxonomy node, of the papers under it and its children, so a reader may follow one topic."""
+def feeds(catalog: Catalog) -> Iterator[tuple[str, dict[str, str], list[Record]]]:
+    """The Atom feeds of new papers, each with its title and page and the papers it lists: the
+    site's, then one per taxonomy node, of the papers under it and its children, so a reader may
+    follow one topic."""
     recent: dict[str, list[Record]] = {path: [] for path in catalog.nodes}
     for record in catalog.recent:  # most recently added first: each node keeps its first FEED_SIZE
         for path in {path for tag in record.tags for path in tag_paths(tag)}:
             if len(recent[path]) < FEED_SIZE:
                 recent[path].append(record)
-    newest = catalog.recent[:FEED_SIZE]
-    yield "feed.xml", {"title": "new papers", "page": "", "entries": _entries(catalog, newest, exported)}
+    yield "feed.xml", {"title": "new papers", "page": ""}, catalog.recent[:FEED_SIZE]
     for path, node in catalog.nodes.items():
         about = {"title": f"new papers in {node.node.name}", "page": views.node_href(path)}
-        yield views.node_feed_href(path), {**about, "entries": _entries(catalog, recent[path], exported)}
+        yield views.node_feed_href(path), about, recent[path]
 
 
 def _entries(catalog: Catalog, records: list[Record], exported: Exported) -> list[dict]:
@@ -358,19 +395,28 @@ def made_for_files(catalog: Catalog, exported: Exported) -> Exported:
     return exported
 
 
-def downloads(catalog: Catalog, base_url: str, exported: Exported) -> Iterator[tuple[str, bytes]]:
-    """The download files, from what ``exported`` holds of each record (see `made_for_files`)."""
-    entries = catalog.kb.bibtex
+def downloads(catalog: Catalog) -> Iterator[File]:
+    """The download files, each made from what `made_for_files` made of its records."""
     records = catalog.papers
-    formatted = {r.id: (entries[r.id].key, exported[r.id].bibtex) for r in records}
-    yield "downloads/efflit.bib", exports.bibliography(dict(formatted.values())).encode()
+    bibliography = partial(_bibliography, catalog.kb.bibtex)
+    yield File("downloads/efflit.bib", partial(bibliography, records), methodcaller("bibliography", records))
     for path, members in catalog.in_node.items():
-        bib = exports.bibliography(dict(formatted[r.id] for r in members))
-        yield views.node_bib_href(path), bib.encode()
-    yield "downloads/papers.json", exports.json_array([exported[r.id].record for r in records]).encode()
-    yield "downloads/papers.schema.json", exports.records_schema(base_url).encode()
-    yield "downloads/record.schema.json", exports.record_schema().encode()
-    yield "downloads/papers.csl.json", exports.json_array([exported[r.id].csl for r in records]).encode()
+        yield File(views.node_bib_href(path), partial(bibliography, members), methodcaller("bibliography", members))
+    exported = methodcaller("exported", records)
+    yield File("downloads/papers.json", partial(_json_array, "record", records), exported)
+    yield File("downloads/papers.schema.json", lambda beside: exports.records_schema(beside.absolute).encode(), SETTINGS)
+    yield File("downloads/record.schema.json", lambda _: exports.record_schema().encode(), SETTINGS)
+    yield File("downloads/papers.csl.json", partial(_json_array, "csl", records), exported)
+
+
+def _bibliography(entries: dict[str, BibEntry], records: list[Record], beside: Beside) -> bytes:
+    formatted = {entries[r.id].key: beside.exported[r.id].bibtex for r in records}
+    return exports.bibliography(formatted).encode()
+
+
+def _json_array(item: str, records: list[Record], beside: Beside) -> bytes:
+    """The records as a JSON array of their ``item`` (a field of `Downloads`)."""
+    return exports.json_array([getattr(beside.exported[r.id], item) for r in records]).encode()
 
 
 def static_files(root: Path) -> Iterator[tuple[str, bytes]]:

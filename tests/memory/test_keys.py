@@ -22,14 +22,16 @@ def test_a_template_included_if_present_is_optional_and_picked_up_once_added(kb)
 
 
 def rendered_by_builds(monkeypatch) -> list[str]:
-    """The pages the builds render from now on."""
-    rendered, real = [], efflit.pipeline.build.render_pages
+    """The pages and files beside them that the builds make from now on."""
+    rendered = []
+    for name in ("render_pages", "render_files"):
+        real = getattr(efflit.pipeline.build, name)
 
-    def render_pages(catalog, options, site_pages, *args, **kwargs):
-        rendered.extend(page.path for page in site_pages)
-        return real(catalog, options, site_pages, *args, **kwargs)
+        def render(catalog, options, outputs, *args, real=real, **kwargs):
+            rendered.extend(output.path for output in outputs)
+            return real(catalog, options, outputs, *args, **kwargs)
 
-    monkeypatch.setattr(efflit.pipeline.build, "render_pages", render_pages)
+        monkeypatch.setattr(efflit.pipeline.build, name, render)
     return rendered
 
 
@@ -43,7 +45,17 @@ def test_a_summary_edit_renders_the_papers_page_not_the_pages_that_list_it(kb, m
     assert not report.errors
     assert "papers/example2023quantizing/index.html" in rendered
     lists_it = ("topics/", "authors/", "years/", "venues/", "papers/index.html", "papers/muller2022", "papers/caching")
-    assert not [path for path in rendered if path.startswith(lists_it)]  # the last two: as a related paper
+    pages = [path for path in rendered if path.endswith(".html")]
+    assert not [path for path in pages if path.startswith(lists_it)]  # the last two: as a related paper
+    # Of the files beside the pages: those holding whole records, and the feeds that show its summary
+    # among their newest papers; not the .bib files or the sitemap.
+    assert {path for path in rendered if not path.endswith(".html")} == {
+        "downloads/papers.json",
+        "downloads/papers.csl.json",
+        "feed.xml",
+        "topics/inference/feed.xml",
+        "topics/inference/quantization/feed.xml",
+    }
 
     rendered.clear()
     record.write_text(record.read_text().replace("code/quantizing", "code/quantizing-v2"))  # cards link to code

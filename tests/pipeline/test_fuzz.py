@@ -23,6 +23,7 @@ from efflit.kb.validate import validate_record
 from efflit.memory.cache import CACHE
 from efflit.pipeline.build import build
 from efflit.pipeline.check import check
+from efflit.site import render
 from efflit.site.render import pages, render_files, render_pages
 from efflit.site.write import SiteWriter
 from kbtools import FIXTURES, assert_no_script, write
@@ -416,7 +417,7 @@ def test_generated_knowledge_bases_check_and_render_without_exceptions(files):
             catalog = build_catalog(kb)
             site_pages = list(pages(catalog))
             render_pages(catalog, Options(), site_pages, write)
-            render_files(catalog, Options(), site_pages, write)
+            render_files(catalog, Options(), list(render.files(catalog, site_pages)), write, {})
             assert tree(Path(folder)) == before
 
 
