@@ -32,9 +32,9 @@ class Completeness:
     links: int | None = None  # none of whose links the last `efflit links` run found broken; None without a run
 
     @classmethod
-    def of(cls, records: list[Record], facts: dict[str, tuple[bool, ...]], width: int) -> Completeness:
-        """The figures of ``records``, from the ``width`` facts of each (see `_facts`)."""
-        rows = [facts[r.id] for r in records]
+    def of(cls, records: list[Record], has: dict[str, tuple[bool, ...]], width: int) -> Completeness:
+        """The figures of ``records``, from the ``width`` facts each has (see `facts`)."""
+        rows = [has[r.id] for r in records]
         return cls(len(records), *([sum(column) for column in zip(*rows, strict=True)] if rows else [0] * width))
 
     def share(self, count: int) -> str:
@@ -64,7 +64,7 @@ REQUIRED = {"authors": "authors", "identifier": "arXiv id or DOI", "summary": "s
 def missing(record: Record, broken: frozenset[str] | None = None) -> list[str]:
     """What a record lacks to be complete (`REQUIRED`); links that work only with ``broken``, the
     links the last `efflit links` run found broken."""
-    has = dict(zip((*COLUMNS, "links"), _facts(record, broken), strict=False))
+    has = dict(zip((*COLUMNS, "links"), facts(record, broken), strict=False))
     return [name for column, name in REQUIRED.items() if column in has and not has[column]]
 
 
@@ -88,18 +88,16 @@ def is_published(record: Record) -> bool:
 def report(catalog: Catalog, broken: frozenset[str] | None = None) -> list[Line]:
     """A line per taxonomy node, in the taxonomy's order, then one for all papers; with ``broken``
     (see `broken_links`), each counts the records whose links work too."""
-    facts = {r.id: _facts(r, broken) for r in catalog.papers}  # each record's once: it is in several nodes
+    has = {r.id: facts(r, broken) for r in catalog.papers}  # each record's once: it is in several nodes
     width = len(COLUMNS) + (broken is not None)
     lines = [
-        Line(
-            path, node.node.name, node.depth, node.node.extension, Completeness.of(catalog.in_node[path], facts, width)
-        )
+        Line(path, node.node.name, node.depth, node.node.extension, Completeness.of(catalog.in_node[path], has, width))
         for path, node in catalog.nodes.items()
     ]
-    return [*lines, Line("", "All papers", 0, False, Completeness.of(catalog.papers, facts, width))]
+    return [*lines, Line("", "All papers", 0, False, Completeness.of(catalog.papers, has, width))]
 
 
-def _facts(record: Record, broken: frozenset[str] | None) -> tuple[bool, ...]:
+def facts(record: Record, broken: frozenset[str] | None) -> tuple[bool, ...]:
     """Whether the record has each fact of `COLUMNS`, and with ``broken`` links that work."""
     has = (
         bool(record.authors),

@@ -48,8 +48,9 @@ class Keys:
         self.common = digest(code, kb.project.settings.model_dump_json(), repr(options))
         # A record's key: its file's hash, made already (its data, for a file added since then),
         # and its BibTeX entry's.
+        self.entry = {paper.record.id: kb.bibtex[paper.record.id].content for paper in kb.papers}
         self.record = {
-            r.id: digest(hashes.get(p.document.file) or r.model_dump_json(), kb.bibtex[r.id].content)
+            r.id: digest(hashes.get(p.document.file) or r.model_dump_json(), self.entry[r.id])
             for p in kb.papers
             for r in [p.record]
         }
@@ -77,8 +78,7 @@ class Keys:
 
     def records(self, records: Iterable[Record], *, listed: bool = False) -> str:
         """The records' keys, in order; ``listed``, of what listings show of them."""
-        keys = self.listed_record if listed else self.record
-        return digest(*map(keys.__getitem__, map(RECORD_ID, records)))  # map: 90,000 records a build at 10k
+        return _of(self.listed_record if listed else self.record, records)
 
     def template(self, name: str) -> str:
         """The template with every template it pulls in, and efflit's code and settings."""
@@ -163,9 +163,10 @@ class Keys:
         return digest(self.shape, kind, group.slug, self.records(group.papers, listed=True))
 
     def quality(self) -> str:
-        """The quality page: every record, and the links the last link check found broken."""
+        """The quality page: every record as listings show it, and which facts each has (whether its
+        links work, too, when a link check left the links it found broken)."""
         broken = quality.broken_links(self.root)
-        return digest(self.everything, "no link check" if broken is None else repr(sorted(broken)))
+        return digest(self.every_listing, repr([quality.facts(r, broken) for r in self.catalog.papers]))
 
     def site(self) -> str:
         """Pages that show counts or lists of the whole knowledge base."""
@@ -188,16 +189,15 @@ class Keys:
 
     def feed(self, records: list[Record]) -> str:
         """A feed: its newest papers' cards and summaries, under its node's name."""
-        return digest(self.template("feed.xml"), self.shape, *(f"{r.id}\0{self.record[r.id]}" for r in records))
+        return digest(self.template("feed.xml"), self.shape, self.records(records))
 
     def bibliography(self, records: list[Record]) -> str:
         """A .bib file: the records' BibTeX entries."""
-        entries = self.catalog.kb.bibtex
-        return digest(self.common, *(entries[r.id].content for r in records))
+        return digest(self.common, _of(self.entry, records))
 
     def exported(self, records: list[Record]) -> str:
         """A download of whole records (JSON, CSL-JSON)."""
-        return digest(self.common, *(f"{r.id}\0{self.record[r.id]}" for r in records))
+        return digest(self.common, self.records(records))
 
     def settings(self) -> str:
         """Files made from the settings and efflit's code alone (robots.txt, the JSON Schemas)."""
@@ -206,3 +206,8 @@ class Keys:
     def static(self, data: bytes) -> str:
         """A static asset: its bytes."""
         return hashlib.blake2b(data).hexdigest()
+
+
+def _of(keys: dict[str, str], records: Iterable[Record]) -> str:
+    """The keys of the records, in order, as one."""
+    return digest(*map(keys.__getitem__, map(RECORD_ID, records)))  # map: 90,000 records a build at 10k

@@ -47,6 +47,7 @@ def test_a_summary_edit_renders_the_papers_page_not_the_pages_that_list_it(kb, m
     lists_it = ("topics/", "authors/", "years/", "venues/", "papers/index.html", "papers/muller2022", "papers/caching")
     pages = [path for path in rendered if path.endswith(".html")]
     assert not [path for path in pages if path.startswith(lists_it)]  # the last two: as a related paper
+    assert "quality/index.html" not in pages  # it has a summary still
     # Of the files beside the pages: those holding whole records, and the feeds that show its summary
     # among their newest papers; not the .bib files or the sitemap.
     assert {path for path in rendered if not path.endswith(".html")} == {
@@ -68,3 +69,16 @@ def test_a_summary_edit_renders_the_papers_page_not_the_pages_that_list_it(kb, m
         "papers/index.html",
     ):
         assert shows_its_card in rendered
+
+
+def test_the_quality_page_is_made_again_when_a_record_loses_a_fact(kb, monkeypatch):
+    _, report = build(kb)
+    assert not report.errors
+    rendered = rendered_by_builds(monkeypatch)
+    record = kb / "papers/example2023quantizing.yaml"
+    record.write_text(record.read_text().replace("summary: |\n  A *fabricated* paper used by the test suite.\n", ""))
+    _, report = build(kb)
+    assert not report.errors
+    assert "quality/index.html" in rendered
+    quality = (kb / "site/quality/index.html").read_text()
+    assert "Quantizing Imaginary Models: A Test Record</a> (2023): lacks summary" in quality
