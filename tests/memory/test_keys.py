@@ -35,14 +35,21 @@ def rendered_by_builds(monkeypatch) -> list[str]:
     return rendered
 
 
-def test_a_summary_edit_renders_the_papers_page_not_the_pages_that_list_it(kb, monkeypatch):
+def edited_and_built(kb, monkeypatch, old: str, new: str) -> list[str]:
+    """What a build makes after the fixture's quantizing record has ``old`` replaced by ``new``."""
     _, report = build(kb)
     assert not report.errors
     rendered = rendered_by_builds(monkeypatch)
     record = kb / "papers/example2023quantizing.yaml"
-    record.write_text(record.read_text().replace("A *fabricated* paper", "An edited paper"))
+    record.write_text(record.read_text().replace(old, new))
     _, report = build(kb)
     assert not report.errors
+    return rendered
+
+
+def test_a_summary_edit_renders_the_papers_page_not_the_pages_that_list_it(kb, monkeypatch):
+    rendered = edited_and_built(kb, monkeypatch, "A *fabricated* paper", "An edited paper")
+    record = kb / "papers/example2023quantizing.yaml"
     assert "papers/example2023quantizing/index.html" in rendered
     lists_it = ("topics/", "authors/", "years/", "venues/", "papers/index.html", "papers/muller2022", "papers/caching")
     pages = [path for path in rendered if path.endswith(".html")]
@@ -72,13 +79,7 @@ def test_a_summary_edit_renders_the_papers_page_not_the_pages_that_list_it(kb, m
 
 
 def test_the_quality_page_is_made_again_when_a_record_loses_a_fact(kb, monkeypatch):
-    _, report = build(kb)
-    assert not report.errors
-    rendered = rendered_by_builds(monkeypatch)
-    record = kb / "papers/example2023quantizing.yaml"
-    record.write_text(record.read_text().replace("summary: |\n  A *fabricated* paper used by the test suite.\n", ""))
-    _, report = build(kb)
-    assert not report.errors
+    rendered = edited_and_built(kb, monkeypatch, "summary: |\n  A *fabricated* paper used by the test suite.\n", "")
     assert "quality/index.html" in rendered
     quality = (kb / "site/quality/index.html").read_text()
     assert "Quantizing Imaginary Models: A Test Record</a> (2023): lacks summary" in quality
