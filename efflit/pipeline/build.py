@@ -221,6 +221,22 @@ def _after_failure(back: dict, changed: set[str]) -> dict:
     }
 
 
+def _sort_out(keys: dict[str, str], live: dict, back: dict, site: SiteWriter) -> tuple[set[str], set[str]]:
+    """Of outputs with these ``keys``: those to make, and those kept as the back copy has them whose
+    bytes differ from the live site's.  The others are taken over from the live site."""
+    fresh, unlike_live = set(), set()
+    for path, key in keys.items():
+        if back["outputs"].get(path) == key:  # kept as the back copy has it
+            # The same key means the same bytes: only an output made in the last build is compared.
+            if live["outputs"].get(path) != key and site.differs_from_live(path):
+                unlike_live.add(path)
+        elif live["outputs"].get(path) == key:
+            site.take(path)
+        else:
+            fresh.add(path)
+    return fresh, unlike_live
+
+
 def _write_site(
     kb: KnowledgeBase,
     catalog: Catalog,
@@ -236,25 +252,15 @@ def _write_site(
     live site's (``live``) is taken over from it; the others are made.  Returns the new record of
     keys, and the report of the new site's links; ``timings`` gets the time of each stage."""
     site_pages = list(pages(catalog))
-    site_files = list(files(catalog, site_pages))
-    output_keys = {page.path: keys.page(page.template, page.shows(keys)) for page in site_pages}
-    output_keys |= {file.path: file.key(keys) for file in site_files}
-    fresh, unlike_live = set(), set()  # outputs to make, and outputs kept whose bytes differ from the live site's
-    for path, key in output_keys.items():
-        if back["outputs"].get(path) == key:  # kept as the back copy has it
-            # The same key means the same bytes: only an output made in the last build is compared.
-            if live["outputs"].get(path) != key and site.differs_from_live(path):
-                unlike_live.add(path)
-        elif live["outputs"].get(path) == key:
-            site.take(path)
-        else:
-            fresh.add(path)
-    papers = [page for page in site_pages if page.path in fresh and page.template == "paper.html"]
-    others = [page for page in site_pages if page.path in fresh and page.template != "paper.html"]
+    papers = [page for page in site_pages if page.template == "paper.html"]
+    # The paper pages first: Pagefind indexes them while the other outputs are keyed and made.
+    output_keys = {page.path: keys.page(page.template, page.shows(keys)) for page in papers}
+    fresh, unlike_live = _sort_out(output_keys, live, back, site)
+    papers = [page for page in papers if page.path in fresh]
     # Cards and table rows rendered by an earlier build are reused: a topic's page lists thousands.
     stores = _paper_partials(kb, keys)
     partials = {name: store.values for name, store in stores.items()}
-    site.writing(page.path for page in [*papers, *others])  # in forked processes
+    site.writing(page.path for page in papers)  # in forked processes
     with _timed(timings, "render"):
         new_papers = unlike_live | render_pages(catalog, options, papers, site.write, _workers(len(papers)), partials)
     # A shard of the search index is made again when its papers, or the bytes of one's page, changed.
@@ -275,9 +281,17 @@ def _write_site(
             site.take_folder(folder)
     # Pagefind indexes them while the rest is made and checked.
     with search_index(site.staging, stale) as indexing:
+        others = [page for page in site_pages if page.template != "paper.html"]
+        site_files = list(files(catalog, site_pages))
+        other_keys = {page.path: keys.page(page.template, page.shows(keys)) for page in others}
+        other_keys |= {file.path: file.key(keys) for file in site_files}
+        fresh, unlike_live = _sort_out(other_keys, live, back, site)
+        output_keys |= other_keys
+        others = [page for page in others if page.path in fresh]
+        site.writing(page.path for page in others)
         with _timed(timings, "render"):
             new_others = render_pages(catalog, options, others, site.write, _workers(len(others)), partials)
-            new_outputs = new_papers | new_others
+            new_outputs = new_papers | unlike_live | new_others
             for store in stores.values():
                 store.save()
             if fresh_files := [file for file in site_files if file.path in fresh]:
