@@ -8,6 +8,7 @@ Kept apart from efflit.pipeline.build so that `efflit check` does not import wha
 from __future__ import annotations
 
 import gc
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
@@ -18,7 +19,7 @@ from efflit.kb.link import KnowledgeBase
 from efflit.kb.load import load_yaml, record_data
 from efflit.kb.metrics import read_metrics
 from efflit.kb.problems import Position, Report
-from efflit.kb.project import Project, open_project
+from efflit.kb.project import Project, open_project, template_dirs
 from efflit.kb.validate import validate_taxonomy, validate_venues
 from efflit.memory import checks
 from efflit.memory.cache import ParseCache, code_version, input_hashes
@@ -45,6 +46,8 @@ def check(root: Path, hashes: dict[Path, str] | None = None) -> tuple[KnowledgeB
     ``hashes`` are the inputs' content hashes when the caller has them already: then what this
     process checked last (or the last process, see `checks.restore`) serves as far as the inputs
     are the same."""
+    if hashes is not None:
+        hashes = _read_by_check(root, hashes)
     with no_cycle_collection():  # which would scan every object unpickled
         if hashes is not None:
             checks.restore(root, code_version(hashes))
@@ -55,6 +58,13 @@ def check(root: Path, hashes: dict[Path, str] | None = None) -> tuple[KnowledgeB
     if hashes is not None:
         checks.keep(checked)
     return checked.kb, Report(list(checked.problems))
+
+
+def _read_by_check(root: Path, hashes: dict[Path, str]) -> dict[Path, str]:
+    """The hashes of the inputs a check reads: not the templates, which only a build reads (after a
+    template edit, the last check serves, where the whole check took 1.2-1.8 s at 10,000 records)."""
+    templates = tuple(f"{folder.resolve()}{os.sep}" for folder in template_dirs(root))
+    return {path: key for path, key in hashes.items() if not str(path).startswith(templates)}
 
 
 def _check(root: Path, hashes: dict[Path, str] | None) -> Checked:

@@ -116,6 +116,20 @@ def test_any_other_change_is_checked_whole(kb, whole_checks):
     assert any("unused2020" in problem.message for problem in report.warnings)
 
 
+def test_a_template_edit_leaves_the_last_check_standing(kb, whole_checks):
+    """Only a build reads the templates: the last check serves, even in a new process."""
+    first = outcome(*check(kb, input_hashes(kb)))
+    memory_of_checks.save(kb, cache.code_version(input_hashes(kb)))
+    own = kb / "templates/404.html"
+    own.parent.mkdir(exist_ok=True)
+    own.write_text("<p>Lost.</p>")
+    assert outcome(*check(kb, input_hashes(kb))) == first
+    memory_of_checks.forget()
+    cache.forget()
+    assert outcome(*check(kb, input_hashes(kb))) == first
+    assert len(whole_checks) == 1
+
+
 def test_what_reading_an_edited_record_found_is_reported_once_by_the_next_whole_check(kb, whole_checks):
     check(kb, input_hashes(kb))
     path = kb / RECORD
