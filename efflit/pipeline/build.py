@@ -24,6 +24,7 @@ from efflit.memory.runs import BuildRun
 from efflit.pipeline.check import check, no_cycle_collection
 from efflit.site.render import (
     PAPER_PARTIALS,
+    Page,
     TemplateFailure,
     files,
     origins,
@@ -221,6 +222,10 @@ def _after_failure(back: dict, changed: set[str]) -> dict:
     }
 
 
+def _page_keys(site_pages: list[Page], keys: Keys) -> dict[str, str]:
+    return {page.path: keys.page(page.template, page.shows(keys)) for page in site_pages}
+
+
 def _sort_out(keys: dict[str, str], live: dict, back: dict, site: SiteWriter) -> tuple[set[str], set[str]]:
     """Of outputs with these ``keys``: those to make, and those kept as the back copy has them whose
     bytes differ from the live site's.  The others are taken over from the live site."""
@@ -254,7 +259,7 @@ def _write_site(
     site_pages = list(pages(catalog))
     papers = [page for page in site_pages if page.template == "paper.html"]
     # The paper pages first: Pagefind indexes them while the other outputs are keyed and made.
-    output_keys = {page.path: keys.page(page.template, page.shows(keys)) for page in papers}
+    output_keys = _page_keys(papers, keys)
     fresh, unlike_live = _sort_out(output_keys, live, back, site)
     papers = [page for page in papers if page.path in fresh]
     # Cards and table rows rendered by an earlier build are reused: a topic's page lists thousands.
@@ -283,15 +288,14 @@ def _write_site(
     with search_index(site.staging, stale) as indexing:
         others = [page for page in site_pages if page.template != "paper.html"]
         site_files = list(files(catalog, site_pages))
-        other_keys = {page.path: keys.page(page.template, page.shows(keys)) for page in others}
-        other_keys |= {file.path: file.key(keys) for file in site_files}
-        fresh, unlike_live = _sort_out(other_keys, live, back, site)
+        other_keys = _page_keys(others, keys) | {file.path: file.key(keys) for file in site_files}
+        fresh, others_unlike_live = _sort_out(other_keys, live, back, site)
         output_keys |= other_keys
         others = [page for page in others if page.path in fresh]
         site.writing(page.path for page in others)
         with _timed(timings, "render"):
             new_others = render_pages(catalog, options, others, site.write, _workers(len(others)), partials)
-            new_outputs = new_papers | unlike_live | new_others
+            new_outputs = new_papers | others_unlike_live | new_others
             for store in stores.values():
                 store.save()
             if fresh_files := [file for file in site_files if file.path in fresh]:
