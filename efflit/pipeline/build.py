@@ -309,8 +309,12 @@ def _write_site(
         # The staging site holds these files and the search bundles, nothing else; pages link into
         # the bundles only through their entry points.
         made_by = partial(origins, catalog)
+        # The last site's links were sound (else it was not swapped in): as they are, where it held these very files.
+        sound = live["links"] if live["outputs"].keys() == output_keys.keys() else None
         with _timed(timings, "link check"):
-            links, held = check_site(site.staging, base_path, label, made_by, ENTRY_POINTS, known, list(output_keys))
+            links, held = check_site(
+                site.staging, base_path, label, made_by, ENTRY_POINTS, known, list(output_keys), sound
+            )
     if stale:
         timings["search index"] = indexing.seconds  # alongside rendering and the link check
     keys.keep()

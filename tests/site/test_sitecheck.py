@@ -88,6 +88,29 @@ def test_a_known_page_is_read_again_when_a_file_or_id_it_links_to_is_gone(tmp_pa
     ]
 
 
+def a_chain_checked_then_a_edited(folder, edited_a):
+    """index -> a -> b#x, checked and found sound; then a.html rewritten.  What a build passes the
+    next check: the pages it did not make again, and the last check's record."""
+    pages = {"index.html": '<a href="a.html">a</a>', "a.html": '<a href="b.html#x">b</a>', "b.html": '<p id="x">'}
+    site = small_site(folder, pages)
+    _, sound = check_site(site)
+    (site / "a.html").write_text(edited_a)
+    known = {page: links for page, links in sound.items() if page != "a.html"}
+    return site, known, sound
+
+
+def test_pages_read_again_that_link_as_before_leave_the_last_sound_check_standing(tmp_path):
+    site, known, sound = a_chain_checked_then_a_edited(tmp_path, '<p>new words</p><a href="b.html#x">b</a>')
+    report, links = check_site(site, known=known, sound=sound)
+    assert report.problems == [] and links == sound
+
+
+def test_a_page_read_again_that_links_elsewhere_has_the_whole_site_checked(tmp_path):
+    site, known, sound = a_chain_checked_then_a_edited(tmp_path, "<p>no more links</p>")
+    problems = [str(p).split("\n")[0] for p in check_site(site, known=known, sound=sound)[0].problems]
+    assert problems == ["b.html:1:1: error: page is not reachable from the home page"]
+
+
 def test_what_a_check_knows_survives_the_cache(tmp_path):
     site = small_site(tmp_path, {"index.html": '<a id="top" href="a.html#y">a</a>', "a.html": '<p id="y">'})
     _, links = check_site(site)
