@@ -60,14 +60,34 @@ def _resolve(directory: str, link: str, base_path: str) -> tuple[str, str] | Non
     return target, fragment
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class PageLinks:
     """What the link check keeps of a page: its ids, and the site files its links point at
-    (`file` or `file#fragment`)."""
+    (`file` or `file#fragment`), as sets once asked for.  Kept between builds as the tuples they are
+    made from: a build whose link check asks for no kept page's sets (see `check_site`'s ``sound``)
+    makes none (unpickling 13,000 pages' sets took 0.29 s at 10,000 records, their tuples 0.06 s)."""
 
-    ids: frozenset[str]
-    targets: frozenset[str]
+    id_names: tuple[str, ...]
+    target_names: tuple[str, ...]
     entry: bool = False  # an old address that sends readers on (a redirect): reached from outside
+
+    @cached_property
+    def ids(self) -> frozenset[str]:
+        return frozenset(self.id_names)
+
+    @cached_property
+    def targets(self) -> frozenset[str]:
+        return frozenset(self.target_names)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, PageLinks) and (self.ids, self.targets, self.entry) == (
+            other.ids,
+            other.targets,
+            other.entry,
+        )
+
+    def __reduce__(self) -> tuple:
+        return PageLinks, (self.id_names, self.target_names, self.entry)  # not the sets made since
 
 
 Wanted = tuple[str, str, str, Position]  # a link to a fragment: (target page, id, link, where)
@@ -133,8 +153,8 @@ class _Reader:
                 wanted.append((target, fragment, link, self.at(page, text, _offset(text, kind, raw))))
             elif not fragment and link.startswith(root) and not link.startswith("../", len(root)):
                 sound[raw] = target
-        ids = frozenset(html.unescape(raw) for kind, raw in attributes if kind == "id")
-        return PageLinks(ids, frozenset(targets), '<meta http-equiv="refresh"' in text), wanted
+        ids = {html.unescape(raw) for kind, raw in attributes if kind == "id"}
+        return PageLinks(tuple(ids), tuple(targets), '<meta http-equiv="refresh"' in text), wanted
 
     def read_all(self, pages: list[str]) -> tuple[dict[str, PageLinks], dict[str, list[Wanted]], list]:
         report = Report()
