@@ -8,13 +8,19 @@ build options, the records it shows and the part of the taxonomy it names.  A pa
 keyed by its whole record (its file, so that editing a comment renders it again, and its BibTeX
 entry); a page that shows it in a list (its card, its table row) only by the fields those show
 (`views.LISTED_FIELDS`), so that the commonest edit, a summary or a link, renders the paper's page
-again and not the topics, authors and related papers that list it.  `tests/test_incremental.py`
+again and not the topics, authors and related papers that list it.  `tests/pipeline/test_incremental.py`
 holds incremental builds to clean ones, byte for byte.
+
+Each build keeps the records' keys and what each page shows (`Keys.keep`); the next takes them up
+where its other inputs are the same, works out again only the records whose file or BibTeX entry
+changed, and, where none changed what listings show of it, only their own pages (keying every page
+again took 0.4 s at 10,000 records).
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Iterable
 from operator import attrgetter
 from pathlib import Path
@@ -25,7 +31,7 @@ from jinja2 import meta
 from efflit.kb import quality
 from efflit.kb.catalog import Catalog, Group
 from efflit.kb.models import Record
-from efflit.kb.project import Options
+from efflit.kb.project import PAPERS, Options, template_dirs
 from efflit.kb.validate import Node
 from efflit.memory.cache import digest, recall, remember
 from efflit.site.render import PAPER_PARTIALS, TemplateFailure, environment, template_position
@@ -33,6 +39,7 @@ from efflit.site.views import LISTED_FIELDS, most_cited, paper_metrics
 
 RECORD_ID = attrgetter("id")
 REFERENCES = "template-references"  # the cache file of `Keys._references_of`
+KEPT = "keys"  # the cache file of `Keys.keep`
 ALWAYS = tuple(PAPER_PARTIALS.values())  # rendered through template globals, which Jinja cannot see
 
 
@@ -46,26 +53,41 @@ class Keys:
         self.root = kb.project.root
         self.env = environment(self.root)
         self.common = digest(code, kb.project.settings.model_dump_json(), repr(options))
-        # A record's key: its file's hash, made already (its data, for a file added since then),
-        # and its BibTeX entry's.
-        self.entry = {paper.record.id: kb.bibtex[paper.record.id].content for paper in kb.papers}
-        self.record = {
-            r.id: digest(hashes.get(p.document.file) or r.model_dump_json(), self.entry[r.id])
-            for p in kb.papers
-            for r in [p.record]
-        }
-        shown = attrgetter(*LISTED_FIELDS)
-        # The metrics a card shows of a paper are part of what it shows, on every page that lists it.
-        metrics = {p.record.id: repr(paper_metrics(catalog, p.record)) for p in kb.papers} if kb.metrics else {}
-        self.listed_record = {
-            p.record.id: digest(repr(shown(p.record)), metrics.get(p.record.id, "")) for p in kb.papers
-        }
-        if metrics:  # the table has their columns, and a paper's page shows them
-            self.record = {paper: digest(key, metrics[paper]) for paper, key in self.record.items()}
         nodes = catalog.nodes.values()
         # Cards and charts name the nodes; only node pages and the home map show the rest.
         self.shape = digest(*(f"{n.path}\0{n.node.name}\0{n.node.extension}" for n in nodes))
         self.taxonomy = digest(self.shape, *(n.node.model_dump_json(exclude={"children"}) for n in nodes))
+        # What the records are made of: their files (their data, for a file added since they were
+        # hashed) and BibTeX entries.  The rest of the inputs (the templates aside, which pages'
+        # keys take up apart) is the basis of the keys the last build kept (see `keep`).
+        inputs = {str(path): key for path, key in hashes.items()}  # as text: paths compare slowly
+        self.made_of = {p.record.id: inputs.get(str(p.document.file)) or p.record.model_dump_json() for p in kb.papers}
+        self.entry = {record: entry.content for record, entry in kb.bibtex.items()}
+        papers, templates = f"{self.root / PAPERS}{os.sep}", tuple(f"{t}{os.sep}" for t in template_dirs(self.root))
+        others = (f"{path}\0{key}" for path, key in inputs.items() if not path.startswith((papers, *templates)))
+        self._basis = digest(self.common, self.taxonomy, *others)
+        last = recall(self.root, KEPT, self._basis)
+        same_records = last is not None and last["made_of"].keys() == self.made_of.keys()
+        if same_records:  # set differences of the tables' items: a tenth of the time of a loop in Python
+            edited = {record for record, _ in self.made_of.items() - last["made_of"].items()}
+            edited |= {record for record, _ in self.entry.items() - last["entry"].items()}
+            changed = [catalog.papers[catalog.newest[record]] for record in sorted(edited)]
+        else:
+            changed = [paper.record for paper in kb.papers]
+        self.record, self.listed_record = (dict(last["record"]), dict(last["listed"])) if same_records else ({}, {})
+        shown = attrgetter(*LISTED_FIELDS)
+        for record in changed:
+            # The metrics a card shows of a paper are part of what it shows, on every page that lists it.
+            metrics = repr(paper_metrics(catalog, record)) if kb.metrics else ""
+            self.record[record.id] = digest(self.made_of[record.id], self.entry[record.id], metrics)
+            self.listed_record[record.id] = digest(repr(shown(record)), metrics)
+        # What pages show, as earlier builds found it: it stands for the pages of records that did not
+        # change, where no record changed what listings show of it (nor, then, where it is listed).
+        listed_alike = same_records and all(self.listed_record[r.id] == last["listed"][r.id] for r in changed)
+        self._shows: dict[tuple[str, ...], str] = dict(last["shows"]) if listed_alike else {}
+        for record in changed:
+            self._shows.pop(("paper", record.id), None)
+        self._kept = not changed and len(self._shows) == len(last["shows"]) if last is not None else False
         self.everything = digest(self.taxonomy, self.records(catalog.papers))
         self.every_listing = digest(self.shape, self.records(catalog.papers, listed=True))
         self._templates: dict[str, str] = {}
@@ -115,10 +137,15 @@ class Keys:
         return self._referenced[key]
 
     def keep(self) -> None:
-        """Keep what templates were found to pull in, for the next build."""
+        """Keep what templates were found to pull in, and the keys of records and what pages show,
+        for the next build."""
         if len(self._referenced) > self._referenced_known:
             remember(self.root, REFERENCES, self._code, self._referenced, in_background=True)
             self._referenced_known = len(self._referenced)
+        if not self._kept:
+            tables = {"made_of": self.made_of, "entry": self.entry, "record": self.record, "listed": self.listed_record}
+            remember(self.root, KEPT, self._basis, tables | {"shows": dict(self._shows)}, in_background=True)
+            self._kept = True
 
     def page(self, template: str, shows: str) -> str:
         return digest(self.template(template), shows)
@@ -128,17 +155,22 @@ class Keys:
     def paper(self, record: Record) -> str:
         """The record, for its related papers (their cards) the newest papers of each of its
         authors and tags, and the cards of the papers it builds on and that build upon it."""
+        if (shows := self._shows.get(("paper", record.id))) is not None:
+            return shows
         groups = [("author", slug) for slug in sorted(self.catalog.author_slugs[record.id])]
         groups += [("node", tag) for tag in sorted(set(record.tags))]
         cited = self.catalog.builds_on.get(record.id, ())
         citing = self.catalog.built_upon_by.get(record.id, ())
-        return digest(
+        shows = digest(
             self.shape,
             self.record[record.id],
             *(self._window(group) for group in groups),
             repr(len(cited)),
             *map(self.listed_record.__getitem__, (*cited, *citing)),
         )
+        self._shows[("paper", record.id)] = shows
+        self._kept = False
+        return shows
 
     def redirect(self, record: Record) -> str:
         """An old address of the record: where it leads, and the title it names."""
@@ -156,11 +188,17 @@ class Keys:
         return {paper: digest(self.shape, key) for paper, key in self.listed_record.items()}
 
     def node(self, node: Node) -> str:
-        listed = self.records(self.catalog.in_node[node.path], listed=True)
-        return digest(self.taxonomy, node.path, listed, repr(most_cited(self.catalog, node)))
+        if (shows := self._shows.get(("node", node.path))) is None:
+            listed = self.records(self.catalog.in_node[node.path], listed=True)
+            shows = digest(self.taxonomy, node.path, listed, repr(most_cited(self.catalog, node)))
+            self._shows[("node", node.path)], self._kept = shows, False
+        return shows
 
     def group(self, kind: str, group: Group) -> str:
-        return digest(self.shape, kind, group.slug, self.records(group.papers, listed=True))
+        if (shows := self._shows.get((kind, group.slug))) is None:
+            shows = digest(self.shape, kind, group.slug, self.records(group.papers, listed=True))
+            self._shows[(kind, group.slug)], self._kept = shows, False
+        return shows
 
     def quality(self) -> str:
         """The quality page: every record as listings show it, and which facts each has (whether its

@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import pytest
+
 import efflit.pipeline.build
+from efflit.kb.project import Options
+from efflit.memory import cache, checks
+from efflit.memory.keys import KEPT, Keys
 from efflit.pipeline.build import build
+from efflit.pipeline.check import check
+from efflit.site.render import files, pages
 
 
 def test_a_template_included_if_present_is_optional_and_picked_up_once_added(kb):
@@ -83,3 +90,36 @@ def test_the_quality_page_is_made_again_when_a_record_loses_a_fact(kb, monkeypat
     assert "quality/index.html" in rendered
     quality = (kb / "site/quality/index.html").read_text()
     assert "Quantizing Imaginary Models: A Test Record</a> (2023): lacks summary" in quality
+
+
+def every_key(root) -> dict[str, str]:
+    """The key of every page and file of the site, as a build makes them now."""
+    hashes = cache.input_hashes(root)
+    kb, _ = check(root, hashes)
+    catalog = checks.catalogued(kb)
+    keys = Keys(catalog, Options(), cache.code_version(hashes), hashes)
+    site_pages = list(pages(catalog))
+    made = {page.path: keys.page(page.template, page.shows(keys)) for page in site_pages}
+    return made | {file.path: file.key(keys) for file in files(catalog, site_pages)}
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ("A *fabricated* paper", "An edited paper"),  # what no listing shows
+        ("A Test Record", "A Renamed Record"),  # what every listing of it shows
+        ("inference/quantization", "inference/kv-cache"),  # where it is listed
+        ("quantizing2023imaginary", "quantizing2023renamed"),  # an old address of it
+        ("added: 2026-11-25", "added: 2026-12-01"),  # where it stands among the newest
+    ],
+)
+def test_the_keys_a_build_carries_over_are_those_made_afresh(kb, old, new):
+    root = kb.resolve()
+    _, report = build(root)
+    assert not report.errors
+    record = root / "papers/example2023quantizing.yaml"
+    record.write_text(record.read_text().replace(old, new))
+    carried = every_key(root)
+    cache.forget()  # waits for the build's keys to be stored, then reads from the disk
+    (root / f".efflit-cache/{KEPT}.pickle").unlink()
+    assert every_key(root) == carried
