@@ -63,31 +63,27 @@ def _resolve(directory: str, link: str, base_path: str) -> tuple[str, str] | Non
 @dataclass(frozen=True, eq=False)
 class PageLinks:
     """What the link check keeps of a page: its ids, and the site files its links point at
-    (`file` or `file#fragment`), as sets once asked for.  Kept between builds as the tuples they are
-    made from: a build whose link check asks for no kept page's sets (see `check_site`'s ``sound``)
-    makes none (unpickling 13,000 pages' sets took 0.29 s at 10,000 records, their tuples 0.06 s)."""
+    (`file` or `file#fragment`), each once.  Tuples, kept between builds as they are: the ids are
+    made a set only once a link to one of them asks (unpickling 13,000 pages' sets took 0.29 s at
+    10,000 records, their tuples 0.06 s)."""
 
     id_names: tuple[str, ...]
-    target_names: tuple[str, ...]
+    targets: tuple[str, ...]
     entry: bool = False  # an old address that sends readers on (a redirect): reached from outside
 
     @cached_property
     def ids(self) -> frozenset[str]:
         return frozenset(self.id_names)
 
-    @cached_property
-    def targets(self) -> frozenset[str]:
-        return frozenset(self.target_names)
-
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, PageLinks) and (self.ids, self.targets, self.entry) == (
+        return isinstance(other, PageLinks) and (self.ids, set(self.targets), self.entry) == (
             other.ids,
-            other.targets,
+            set(other.targets),
             other.entry,
         )
 
     def __reduce__(self) -> tuple:
-        return PageLinks, (self.id_names, self.target_names, self.entry)  # not the sets made since
+        return PageLinks, (self.id_names, self.targets, self.entry)  # not the set of ids made since
 
 
 Wanted = tuple[str, str, str, Position]  # a link to a fragment: (target page, id, link, where)
@@ -182,8 +178,8 @@ def check_site(
     id they link to is gone.  ``listed`` names the site's files when the caller knows them (a build
     made them), which spares walking the folder: ten thousand folders of one page each.  ``sound``
     is what the last check found of each page, when it found no problem in a site of these very
-    files: if the pages read now link as they did then, no file or id is gone and every page is
-    reachable as it was, which spares working through every link of the site (a second or more at
+    files: where the pages read now lost no id (nor link) since, no file or id is gone (and every
+    page is reached still), which spares working through every link of the site (seconds at
     100,000 records).
     Returns the report and what each page holds, for the next check.
     The pages are read in forked processes when there are many, keeping only their ids and
@@ -205,8 +201,11 @@ def check_site(
         links |= read
         fragments |= wanted
         report.problems += problems
-    as_sound = sound is not None and all(links[page] == sound.get(page) for page in unknown)
-    if not as_sound:
+    # Against the last check that found a site of these very files sound: where the pages read again
+    # lost no id, no file or id is gone; where they lost no link either, every page is reached still.
+    last = [(sound.get(page), links[page]) for page in unknown] if sound is not None else None
+    ids_kept = last is not None and all(before is not None and before.ids <= now.ids for before, now in last)
+    if not ids_kept:
         _read_again_where_gone(reader, files, kept, links, fragments, report)
     for page, wanted in fragments.items():
         for target, fragment, link, position in wanted:
@@ -216,7 +215,10 @@ def check_site(
                     f"broken link '{link}': {target} has no element with id '{fragment}'{reader.made_by(page)}",
                     "link to an id the page has",
                 )
-    if not as_sound:
+    reached_still = ids_kept and all(
+        before.entry == now.entry and set(before.targets) <= set(now.targets) for before, now in last
+    )
+    if not reached_still:
         _check_reachable(reader, pages, links, report)
     return report, {page: links[page] for page in pages}
 
@@ -233,7 +235,7 @@ def _read_again_where_gone(
     targets = set().union(*(links[page].targets for page in kept))
     gone = {target for target in targets if target.partition("#")[0] not in files or _gone(target, links)}
     for page in kept:
-        if not links[page].targets.isdisjoint(gone):
+        if not gone.isdisjoint(links[page].targets):
             links[page], fragments[page] = reader.read(page, report)
 
 

@@ -88,27 +88,37 @@ def test_a_known_page_is_read_again_when_a_file_or_id_it_links_to_is_gone(tmp_pa
     ]
 
 
-def a_chain_checked_then_a_edited(folder, edited_a):
-    """index -> a -> b#x, checked and found sound; then a.html rewritten.  What a build passes the
-    next check: the pages it did not make again, and the last check's record."""
+def a_chain_checked_then_edited(folder, page, html):
+    """index -> a -> b#x, checked and found sound; then ``page`` rewritten as ``html``.  What a build
+    passes the next check: the pages it did not make again, and the last check's record."""
     pages = {"index.html": '<a href="a.html">a</a>', "a.html": '<a href="b.html#x">b</a>', "b.html": '<p id="x">'}
     site = small_site(folder, pages)
     _, sound = check_site(site)
-    (site / "a.html").write_text(edited_a)
-    known = {page: links for page, links in sound.items() if page != "a.html"}
+    (site / page).write_text(html)
+    known = {name: links for name, links in sound.items() if name != page}
     return site, known, sound
 
 
+def first_lines(report):
+    return [str(problem).split("\n")[0] for problem in report.problems]
+
+
 def test_pages_read_again_that_link_as_before_leave_the_last_sound_check_standing(tmp_path):
-    site, known, sound = a_chain_checked_then_a_edited(tmp_path, '<p>new words</p><a href="b.html#x">b</a>')
+    site, known, sound = a_chain_checked_then_edited(tmp_path, "a.html", '<p>new</p><a href="b.html#x">b</a>')
     report, links = check_site(site, known=known, sound=sound)
     assert report.problems == [] and links == sound
 
 
 def test_a_page_read_again_that_links_elsewhere_has_the_whole_site_checked(tmp_path):
-    site, known, sound = a_chain_checked_then_a_edited(tmp_path, "<p>no more links</p>")
-    problems = [str(p).split("\n")[0] for p in check_site(site, known=known, sound=sound)[0].problems]
-    assert problems == ["b.html:1:1: error: page is not reachable from the home page"]
+    site, known, sound = a_chain_checked_then_edited(tmp_path, "a.html", "<p>no more links</p>")
+    report = check_site(site, known=known, sound=sound)[0]
+    assert first_lines(report) == ["b.html:1:1: error: page is not reachable from the home page"]
+
+
+def test_a_page_read_again_without_an_id_has_the_pages_linking_to_it_read_again(tmp_path):
+    site, known, sound = a_chain_checked_then_edited(tmp_path, "b.html", "<p>no id</p>")
+    report = check_site(site, known=known, sound=sound)[0]
+    assert first_lines(report) == ["a.html:1:4: error: broken link 'b.html#x': b.html has no element with id 'x'"]
 
 
 def test_what_a_check_knows_survives_the_cache(tmp_path):
