@@ -111,6 +111,9 @@ def every_key(root) -> dict[str, str]:
         ("inference/quantization", "inference/kv-cache"),  # where it is listed
         ("quantizing2023imaginary", "quantizing2023renamed"),  # an old address of it
         ("added: 2026-11-25", "added: 2026-12-01"),  # where it stands among the newest
+        ("code/quantizing", "code/quantizing-v2"),  # what its card shows, in the same listings
+        ("Bo Sample", "Cy Sample"),  # whose listings show it
+        ("year: 2023", "year: 2021"),  # where it stands in each listing
     ],
 )
 def test_the_keys_a_build_carries_over_are_those_made_afresh(kb, old, new):
