@@ -59,9 +59,24 @@ class Keys:
         # Cards and charts name the nodes; only node pages and the home map show the rest.
         self.shape = digest(*(f"{n.path}\0{n.node.name}\0{n.node.extension}" for n in nodes))
         self.taxonomy = digest(self.shape, *(n.node.model_dump_json(exclude={"children"}) for n in nodes))
+        self._carry_over(catalog, hashes)
+        self.everything = digest(self.taxonomy, self.records(catalog.papers))
+        self.every_listing = digest(self.shape, self.records(catalog.papers, listed=True))
+        self._templates: dict[str, str] = {}
+        self._windows: dict[tuple[str, str], str] = {}
+        # The templates each template's source names, as earlier builds found them: parsing every
+        # template for them takes a fifth of a second.
+        self._code = code
+        self._referenced: dict[str, tuple[str | None, ...]] = recall(self.root, REFERENCES, code) or {}
+        self._referenced_known = len(self._referenced)
+
+    def _carry_over(self, catalog: Catalog, hashes: dict[Path, str]) -> None:
+        """The records' keys, and what pages show, taken up from the last build's (see `keep`) where
+        its other inputs were the same, and worked out again for what changed since."""
+        kb = catalog.kb
         # What the records are made of: their files (their data, for a file added since they were
         # hashed) and BibTeX entries.  The rest of the inputs (the templates aside, which pages'
-        # keys take up apart) is the basis of the keys the last build kept (see `keep`).
+        # keys take up apart) is the basis of what is kept.
         inputs = {str(path): key for path, key in hashes.items()}  # as text: paths compare slowly
         self.made_of = {p.record.id: inputs.get(str(p.document.file)) or p.record.model_dump_json() for p in kb.papers}
         self.entry = {record: entry.content for record, entry in kb.bibtex.items()}
@@ -78,7 +93,8 @@ class Keys:
             changed = [paper.record for paper in kb.papers]
         self.record, self.listed_record = (dict(last["record"]), dict(last["listed"])) if same_records else ({}, {})
         self.listed_in = dict(last["listed_in"]) if same_records else {}
-        relisted, shown_otherwise = set(), []  # listings that show a record otherwise now, or showed it; those records
+        relisted: set[tuple[str, str]] = set()  # the listings that show a record otherwise now, or showed it
+        shown_otherwise: list[str] = []  # those records
         shown = attrgetter(*LISTED_FIELDS)
         for record in changed:
             # The metrics a card shows of a paper are part of what it shows, on every page that lists it.
@@ -102,15 +118,6 @@ class Keys:
         for shows in stale:
             self._shows.pop(shows, None)
         self._kept = last is not None and not changed  # then what it holds is kept already
-        self.everything = digest(self.taxonomy, self.records(catalog.papers))
-        self.every_listing = digest(self.shape, self.records(catalog.papers, listed=True))
-        self._templates: dict[str, str] = {}
-        self._windows: dict[tuple[str, str], str] = {}
-        # The templates each template's source names, as earlier builds found them: parsing every
-        # template for them takes a fifth of a second.
-        self._code = code
-        self._referenced: dict[str, tuple[str | None, ...]] = recall(self.root, REFERENCES, code) or {}
-        self._referenced_known = len(self._referenced)
 
     def records(self, records: Iterable[Record], *, listed: bool = False) -> str:
         """The records' keys, in order; ``listed``, of what listings show of them."""
