@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import sys
 import unicodedata
 from collections import Counter, defaultdict
 from dataclasses import dataclass
@@ -66,6 +67,17 @@ class Catalog:
     @property
     def nodes(self) -> dict[str, Node]:
         return self.kb.taxonomy.nodes
+
+
+def listings_of(record: Record) -> tuple[tuple[str, str], ...]:
+    """The listings that show a record, as (kind, slug) of its groups' pages (author, year, venue)
+    and ("node", path) of its nodes and the nodes above them."""
+    return (
+        *(("author", slugify(name)) for name in record.authors),
+        ("year", sys.intern(str(record.year))),
+        *((("venue", slugify(record.venue)),) if record.venue else ()),
+        *(("node", sys.intern(path)) for tag in record.tags for path in tag_paths(tag)),
+    )
 
 
 def newest_first(records: list[Record]) -> list[Record]:

@@ -45,6 +45,11 @@ def input_hashes(root: Path) -> dict[Path, str]:
     return updated_hashes({}, files)
 
 
+def template_inputs(root: Path) -> tuple[str, ...]:
+    """What the paths of the templates among `input_hashes` start with: only a build reads them."""
+    return tuple(f"{folder}{os.sep}" for folder in template_dirs(root))
+
+
 def updated_hashes(hashes: dict[Path, str], changed: Iterable[Path]) -> dict[Path, str]:
     """``hashes`` (of `input_hashes`) with those of the files ``changed`` (edited, added or removed)
     read again and no other.  A caller that knows which files changed (`efflit serve`, from the

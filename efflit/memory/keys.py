@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import sys
 from collections.abc import Iterable
 from operator import attrgetter
 from pathlib import Path
@@ -31,11 +30,11 @@ import jinja2
 from jinja2 import meta
 
 from efflit.kb import quality
-from efflit.kb.catalog import Catalog, Group, slugify
-from efflit.kb.models import Record, tag_paths
-from efflit.kb.project import PAPERS, Options, template_dirs
+from efflit.kb.catalog import Catalog, Group, listings_of
+from efflit.kb.models import Record
+from efflit.kb.project import PAPERS, Options
 from efflit.kb.validate import Node
-from efflit.memory.cache import digest, recall, remember
+from efflit.memory.cache import digest, recall, remember, template_inputs
 from efflit.site.render import PAPER_PARTIALS, TemplateFailure, environment, template_position
 from efflit.site.views import LISTED_FIELDS, most_cited, paper_metrics
 
@@ -80,8 +79,8 @@ class Keys:
         inputs = {str(path): key for path, key in hashes.items()}  # as text: paths compare slowly
         self.made_of = {p.record.id: inputs.get(str(p.document.file)) or p.record.model_dump_json() for p in kb.papers}
         self.entry = {record: entry.content for record, entry in kb.bibtex.items()}
-        papers, templates = f"{self.root / PAPERS}{os.sep}", tuple(f"{t}{os.sep}" for t in template_dirs(self.root))
-        others = (f"{path}\0{key}" for path, key in inputs.items() if not path.startswith((papers, *templates)))
+        records_or_templates = (f"{self.root / PAPERS}{os.sep}", *template_inputs(self.root))
+        others = (f"{path}\0{key}" for path, key in inputs.items() if not path.startswith(records_or_templates))
         self._basis = digest(self.common, self.taxonomy, *others)
         last = recall(self.root, KEPT, self._basis)
         same_records = last is not None and last["made_of"].keys() == self.made_of.keys()
@@ -102,9 +101,9 @@ class Keys:
             self.record[record.id] = digest(self.made_of[record.id], self.entry[record.id], metrics)
             listed = digest(repr(shown(record)), metrics)
             if same_records and listed != last["listed"][record.id]:
-                relisted.update(self.listed_in[record.id], _listings(record))
+                relisted.update(self.listed_in[record.id], listings_of(record))
                 shown_otherwise.append(record.id)
-            self.listed_record[record.id], self.listed_in[record.id] = listed, _listings(record)
+            self.listed_record[record.id], self.listed_in[record.id] = listed, listings_of(record)
         # What pages show, as earlier builds found it: it stands for the pages of records that did not
         # change, but for the listings that show a record otherwise now, and the papers that show
         # those listings' newest papers or the record itself among their related papers.
@@ -280,14 +279,3 @@ class Keys:
 def _of(keys: dict[str, str], records: Iterable[Record]) -> str:
     """The keys of the records, in order, as one."""
     return digest(*map(keys.__getitem__, map(RECORD_ID, records)))  # map: 90,000 records a build at 10k
-
-
-def _listings(record: Record) -> tuple[tuple[str, str], ...]:
-    """The listings that show a record: the pages of its authors, year and venue, and of its nodes
-    and the nodes above them, as (kind, slug) or ("node", path)."""
-    return (
-        *(("author", slugify(name)) for name in record.authors),
-        ("year", sys.intern(str(record.year))),
-        *((("venue", slugify(record.venue)),) if record.venue else ()),
-        *(("node", sys.intern(path)) for tag in record.tags for path in tag_paths(tag)),
-    )

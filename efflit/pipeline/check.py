@@ -8,7 +8,6 @@ Kept apart from efflit.pipeline.build so that `efflit check` does not import wha
 from __future__ import annotations
 
 import gc
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
@@ -19,10 +18,10 @@ from efflit.kb.link import KnowledgeBase
 from efflit.kb.load import load_yaml, record_data
 from efflit.kb.metrics import read_metrics
 from efflit.kb.problems import Position, Report
-from efflit.kb.project import Project, open_project, template_dirs
+from efflit.kb.project import Project, open_project
 from efflit.kb.validate import validate_taxonomy, validate_venues
 from efflit.memory import checks
-from efflit.memory.cache import ParseCache, code_version, input_hashes
+from efflit.memory.cache import ParseCache, code_version, input_hashes, template_inputs
 from efflit.memory.checks import Checked
 
 MAX_TOP_FILE_BYTES = 1024 * 1024
@@ -63,7 +62,7 @@ def check(root: Path, hashes: dict[Path, str] | None = None) -> tuple[KnowledgeB
 def _read_by_check(root: Path, hashes: dict[Path, str]) -> dict[Path, str]:
     """The hashes of the inputs a check reads: not the templates, which only a build reads (after a
     template edit, the last check serves, where the whole check took 1.2-1.8 s at 10,000 records)."""
-    templates = tuple(f"{folder.resolve()}{os.sep}" for folder in template_dirs(root))
+    templates = template_inputs(root)
     return {path: key for path, key in hashes.items() if not str(path).startswith(templates)}
 
 
