@@ -147,6 +147,8 @@ MAX_MACRO_DEPTH = 16  # an @string defined through itself stops here
 
 def _pieces(raw: str) -> list[str]:
     """The parts of a value joined by `#` outside braces and quotes."""
+    if "#" not in raw:  # most values: no join to look for, character by character
+        return [raw.strip()] if raw.strip() else []
     pieces, depth, quoted, start = [], 0, False, 0
     for index, char in enumerate(raw):
         if char == "{":

@@ -17,7 +17,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from efflit.base.files import write_atomic
+from efflit.base.files import read_bytes, write_atomic
 from efflit.base.forks import cores, in_forks, meanwhile, wait_meanwhile
 from efflit.kb.problems import Report
 from efflit.kb.project import (
@@ -57,23 +57,10 @@ def updated_hashes(hashes: dict[Path, str], changed: Iterable[Path]) -> dict[Pat
     updated = dict(hashes)
     for path in changed:
         try:
-            updated[path] = hashlib.sha256(_read(path)).hexdigest()
+            updated[path] = hashlib.sha256(read_bytes(path)[1]).hexdigest()
         except OSError:
             updated.pop(path, None)  # gone, or unreadable: the stage that reads it reports why
     return updated
-
-
-def _read(path: Path) -> bytes:
-    """A file's bytes, with half the overhead of Path.read_bytes (no buffered file object), which
-    counts over 10,000 small files."""
-    handle = os.open(path, os.O_RDONLY)
-    try:
-        chunks = []
-        while chunk := os.read(handle, 1 << 20):
-            chunks.append(chunk)
-        return b"".join(chunks)
-    finally:
-        os.close(handle)
 
 
 def digest(*parts: str) -> str:
