@@ -23,11 +23,13 @@ import ctypes
 import ctypes.util
 import os
 import shutil
+import subprocess
 import tempfile
 from collections.abc import Iterable
 from functools import partial
 from pathlib import Path
 from stat import S_ISDIR, S_ISREG
+from subprocess import DEVNULL
 from types import TracebackType
 
 from efflit.base.forks import detached
@@ -70,11 +72,13 @@ class SiteWriter:
         # what the back copy holds there is unknown.
         self.changed: set[str] = set()
         self.failed_back: Path | None = None  # the back copy a failed build changed, until restored
+        self._removals: list[tuple[Path, subprocess.Popen]] = []  # folders being removed meanwhile
 
     def __enter__(self) -> SiteWriter:
         self.out.parent.mkdir(parents=True, exist_ok=True)
         for left in [*self.out.parent.glob(f".{self.out.name}.staging-*"), failed_copy(self.out)]:
-            _remove(left)  # left by a killed build
+            if left.is_dir():  # left by a killed build
+                self._remove_meanwhile(left)
         if self.held is not None:
             # Renamed first: a killed build then leaves a staging leftover, never a back copy
             # that is no longer what its record says.
@@ -96,6 +100,12 @@ class SiteWriter:
         return name
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None) -> None:
+        try:
+            self._finish(kind)
+        finally:
+            self._removed()
+
+    def _finish(self, kind: type[BaseException] | None) -> None:
         if kind is None:
             self._swap()  # staging now holds the previous site, if there was one
             _remove(self.back)  # only when a removal left it behind
@@ -176,8 +186,35 @@ class SiteWriter:
 
     def clear_folder(self, relative: str) -> None:
         """An empty folder for someone else to fill (the search indexer)."""
-        _remove(Path(self._place(relative)))
+        folder = self._place(relative)
+        if os.path.isdir(folder):
+            self._remove_meanwhile(Path(folder))
         self.changed.add(relative)
+
+    def _remove_meanwhile(self, folder: Path) -> None:
+        """Move a folder out of the way and delete it while the build goes on (`__exit__` waits):
+        deleting the thousand files of a search shard written a build before took 0.1 to 4 s here,
+        before the indexer could start."""
+        aside = self._staging_name()  # should this build be killed, the next one removes it
+        try:
+            os.rename(folder, aside)
+        except OSError:
+            _remove(folder)
+            return
+        try:  # another process, started without copying this one (as a fork would)
+            removal = subprocess.Popen(["rm", "-rf", "--", aside], stdin=DEVNULL, stdout=DEVNULL, stderr=DEVNULL)
+        except OSError:  # no `rm` here
+            _remove(aside)
+            return
+        self._removals.append((aside, removal))
+
+    def _removed(self) -> None:
+        """Wait for the removals started; finish one that `rm` could not (a folder made read-only)."""
+        for folder, removal in self._removals:
+            removal.wait()
+            if folder.exists():
+                _remove(folder)
+        self._removals.clear()
 
     def drop_others(self, new_site: set[str]) -> None:
         """Delete the files and folders of the back copy that the new site (``new_site``: its files

@@ -63,6 +63,21 @@ def test_what_the_back_copy_holds_and_the_new_site_does_not_is_dropped(tmp_path)
     assert not (out / "gone").exists() and not (out / "bundle").exists()  # emptied folders go too
 
 
+def test_a_folder_cleared_for_the_indexer_and_a_killed_builds_leftover_leave_nothing_behind(tmp_path):
+    out = tmp_path / "site"
+    built_twice(out, {"index.html": b"i", "bundle/a.js": b"a", "bundle/deep/b.js": b"b"})
+    leftover = tmp_path / ".site.staging-killed"
+    (leftover / "papers").mkdir(parents=True)
+    (leftover / "papers/index.html").write_bytes(b"half")
+    with SiteWriter(out, ["index.html", "bundle"], folder_identity(back_copy(out))) as site:
+        site.clear_folder("bundle")
+        assert not site.path("bundle").exists()  # for the indexer to make
+        site.write("bundle/new.js", b"n")
+    assert files(out) == {"index.html": b"i", "bundle/new.js": b"n"}
+    assert files(back_copy(out)) == {"index.html": b"i", "bundle/a.js": b"a", "bundle/deep/b.js": b"b"}
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".site.back", "site"]
+
+
 def test_failure_keeps_the_previous_site(tmp_path):
     out = tmp_path / "site"
     with SiteWriter(out) as site:
