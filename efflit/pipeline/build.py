@@ -132,8 +132,8 @@ def _build(run: BuildRun) -> tuple[KnowledgeBase | None, Report]:
     catalog = checks.catalogued(kb)
     code = code_version(run.hashes)
     # Keyed by the code version too: another efflit's record may differ in form.
-    previous = recall(run.root, f"site-{run.folder_id}", f"{code} {run.out}")
-    if previous is None or previous["stamp"] != run.stamp:
+    previous = recall(run.root, run.site_record, f"{code} {run.out}")
+    if previous is None or run.stamp is None or previous["stamp"] != run.stamp:
         previous = NOTHING_BUILT  # or a site touched since: it is made anew
     # The back copy (the site before this one, see efflit.site.write) is of use when the record knows it.
     back = previous["back"] or NOTHING_BUILT
@@ -163,10 +163,11 @@ def _build(run: BuildRun) -> tuple[KnowledgeBase | None, Report]:
         )
     if writer.failed_back is not None:  # the build failed in the back copy, which it changed
         record = previous | {"back": _after_failure(previous["back"], writer.changed)}
-        if remember(run.root, f"site-{run.folder_id}", f"{code} {run.out}", record):
+        if remember(run.root, run.site_record, f"{code} {run.out}", record):
             writer.restore_back_copy()  # else the next build deletes it: its old record would mislead
     if made is not None and not report.failed():
-        stamp = site_stamp(run.out, (made["outputs"], made["bundles"]))
+        made_files = (list(made["outputs"]), list(made["bundles"]))
+        stamp = site_stamp(run.out, made_files)
         # The site replaced is the back copy now: it is what ``previous`` says, unless that was nothing.
         # Its folder is the one that was live when the build began, unless another build swapped since.
         kept = {part: previous[part] for part in KEPT_OF_BACK} | {"identity": run.identity}
@@ -175,8 +176,8 @@ def _build(run: BuildRun) -> tuple[KnowledgeBase | None, Report]:
         # 10,000 records): a next build that finds the record before it is stored finds the site
         # unlike the old record's stamp, and makes it anew.
         record = {"stamp": stamp, **made}
-        remember(run.root, f"site-{run.folder_id}", f"{code} {run.out}", record, in_background=True)
-        run.remember(stamp, report)
+        remember(run.root, run.site_record, f"{code} {run.out}", record, in_background=True)
+        run.remember(made_files, stamp, report)
     # For the next build, which then checks and catalogues only what was edited.  Stored once the
     # site is made: the process that stores it shares this one's memory until either changes it.
     checks.save(run.root, code)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 
+import pytest
 from bs4 import BeautifulSoup
 from click.testing import CliRunner
 
@@ -117,11 +118,41 @@ def test_an_unchanged_knowledge_base_is_not_built_again_but_any_edit_is_seen(kb)
     assert "Caching Keys Anew" in (kb / "site/papers/caching2024/index.html").read_text()
 
 
-def test_a_touched_site_is_built_again(kb):
+def _page_removed(site):
+    (site / "papers/caching2024/index.html").unlink()
+
+
+def _page_edited_in_place(site):
+    page = site / "papers/caching2024/index.html"
+    page.write_bytes(page.read_bytes().replace(b"<html", b"<HTML", 1))  # the same size
+
+
+def _file_added_beside_a_page(site):
+    (site / "papers/caching2024/notes.txt").write_text("by hand")
+
+
+def _file_added_to_the_search_index(site):
+    (site / "pagefind/stray.js").write_text("by hand")
+
+
+@pytest.mark.parametrize(
+    "touch", [_page_removed, _page_edited_in_place, _file_added_beside_a_page, _file_added_to_the_search_index]
+)
+def test_a_touched_site_is_built_again(kb, touch):
     assert build(kb).exit_code == 0
-    (kb / "site/papers/caching2024/index.html").unlink()
+    made = pages_of(kb / "site")
+    touch(kb / "site")
     assert "site is up to date" not in build(kb).output
-    assert (kb / "site/papers/caching2024/index.html").exists()
+    assert pages_of(kb / "site") == made
+    assert b"<HTML" not in (kb / "site/papers/caching2024/index.html").read_bytes()
+    assert not (kb / "site/pagefind/stray.js").exists()
+
+
+def pages_of(site):
+    """The site's files but the search index, whose names differ from one build to the next."""
+    return {
+        path.relative_to(site).as_posix() for path in site.rglob("*") if path.relative_to(site).parts[0] != "pagefind"
+    }
 
 
 def test_check_reuses_its_last_report_only_while_nothing_changed(kb):
