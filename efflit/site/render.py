@@ -7,6 +7,8 @@ file, static assets included.
 
 from __future__ import annotations
 
+import contextlib
+
 import traceback
 from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass
@@ -49,21 +51,40 @@ class _Environment(jinja2.Environment):
 
 
 class _CompiledTemplates(jinja2.BytecodeCache):
-    """Templates compiled in this process, by file and source: a build sets up an environment per
-    render (in each worker) and `efflit serve` more at every rebuild, and each would compile every
-    template again.  In memory only: compiled code kept in a checkout could be planted there."""
+    """Templates compiled by this process and by earlier ones of this user, by file and source: a
+    build sets up an environment per render (in each worker) and `efflit serve` more at every
+    rebuild, and each would compile every template again (0.15-0.2 s of each rebuild).  Kept on
+    disk in Jinja's own folder for the user (made and checked to be theirs alone, mode 0700), never
+    in a checkout, where compiled code could be planted."""
 
     def __init__(self) -> None:
         self.compiled: dict[str, tuple[str, CodeType]] = {}
+        self._on_disk: jinja2.FileSystemBytecodeCache | None = None
 
     def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
         checksum, code = self.compiled.get(bucket.key, (None, None))
         if checksum == bucket.checksum:
             bucket.code = code
+        elif (on_disk := self.on_disk()) is not None:
+            on_disk.load_bytecode(bucket)  # checks the source's checksum and the Python version
+            if bucket.code is not None:
+                self.compiled[bucket.key] = (bucket.checksum, bucket.code)
 
     def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
         if bucket.code is not None:
             self.compiled[bucket.key] = (bucket.checksum, bucket.code)
+            if (on_disk := self.on_disk()) is not None:
+                with contextlib.suppress(OSError):  # not kept: the next run compiles it again
+                    on_disk.dump_bytecode(bucket)
+
+    def on_disk(self) -> jinja2.FileSystemBytecodeCache | None:
+        """Jinja's cache folder of this user, None where no safe one can be made."""
+        if self._on_disk is None:
+            try:
+                self._on_disk = jinja2.FileSystemBytecodeCache()
+            except (OSError, RuntimeError):  # RuntimeError: another user's folder, or a shared one
+                return None
+        return self._on_disk
 
 
 _COMPILED = _CompiledTemplates()  # every environment has the settings below, so they can share it

@@ -292,3 +292,28 @@ def test_paper_page_says_what_was_searched_for_in_vain(tmp_path):
     assert not report.errors and not [p for p in report.warnings if "no authors" in p.message]
     note = page(root / "site", "papers/caching2024/index.html").select_one(".not-found")
     assert note.get_text(" ", strip=True) == "Searched for and not found: authors (arXiv and DBLP by title, 2026-12)."
+
+
+def test_templates_compiled_by_an_earlier_run_are_taken_up_only_for_their_own_source(tmp_path, monkeypatch):
+    import tempfile
+
+    import jinja2
+
+    from efflit.site import render
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # where Jinja makes its cache folder
+    templates = tmp_path / "templates"
+    templates.mkdir()
+    (templates / "page.html").write_text("first {{ x }}")
+
+    def rendered_by_a_new_run() -> str:
+        compiled = render._CompiledTemplates()  # as a new process starts: nothing in memory
+        env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(templates)), bytecode_cache=compiled)
+        return env.get_template("page.html").render(x=1)
+
+    assert rendered_by_a_new_run() == "first 1"
+    [kept] = tmp_path.glob("_jinja2-cache-*/*.cache")
+    assert rendered_by_a_new_run() == "first 1"
+    (templates / "page.html").write_text("second {{ x }}")
+    assert rendered_by_a_new_run() == "second 1"
+    assert kept.stat().st_mode & 0o077 == 0 and (kept.parent.stat().st_mode & 0o777) == 0o700  # the user's alone
