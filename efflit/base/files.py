@@ -7,7 +7,7 @@ import tempfile
 from pathlib import Path
 
 
-def read_bytes(path: Path, limit: int | None = None) -> tuple[int, bytes]:
+def read_bytes(path: Path | str, limit: int | None = None) -> tuple[int, bytes]:
     """A file's size and its bytes (none when it is larger than ``limit``), with half the overhead
     of Path.stat and Path.read_bytes (one open, no buffered file object): it counts over 10,000
     small files."""

@@ -69,7 +69,7 @@ class Document:
     path: str
     data: Any
     places: dict[Loc, Located] | None
-    file: Path | None = None  # where to read it again for its places
+    file: str | None = None  # where to read it again for its places
 
     def located(self, loc: Loc) -> Located:
         """The place of ``loc``, or of its nearest enclosing value."""
@@ -93,7 +93,7 @@ class _Abort(Exception):
         self.position, self.message, self.hint = position, message, hint
 
 
-def read_text(path: Path, display: str, report: Report, max_bytes: int) -> str | None:
+def read_text(path: Path | str, display: str, report: Report, max_bytes: int) -> str | None:
     """The file's text as UTF-8, or None after reporting why it cannot be read."""
     here = Position(display)
     try:
@@ -129,7 +129,7 @@ def read_text(path: Path, display: str, report: Report, max_bytes: int) -> str |
 
 
 def load_yaml(
-    path: Path, display: str, report: Report, max_bytes: int = MAX_RECORD_BYTES, *, positions: bool = True
+    path: Path | str, display: str, report: Report, max_bytes: int = MAX_RECORD_BYTES, *, positions: bool = True
 ) -> Document | None:
     """Read one YAML file holding one mapping; report every problem and return None if unusable.
     Without ``positions`` the document's places are left to be composed when first asked for."""

@@ -30,7 +30,7 @@ class Checked:
     checks started from (the problems found before them, every BibTeX entry)."""
 
     root: Path
-    hashes: dict[Path, str]
+    hashes: dict[str, str]  # see `by_file`
     kb: KnowledgeBase | None
     problems: list[Problem]
     unlinked: list[Problem]
@@ -43,9 +43,15 @@ class Checked:
 _last: Checked | None = None
 
 
+def by_file(hashes: dict[Path, str]) -> dict[str, str]:
+    """The inputs' hashes by the text of their paths, as a check keeps them: to be kept for the next
+    process, 100,000 paths took 2 s to unpickle, and their texts next to nothing."""
+    return {str(path): key for path, key in hashes.items()}
+
+
 def replayed(root: Path, hashes: dict[Path, str]) -> Checked | None:
     """The last check, if it was of these very inputs."""
-    return _last if _last is not None and (_last.root, _last.hashes) == (root, hashes) else None
+    return _last if _last is not None and (_last.root, _last.hashes) == (root, by_file(hashes)) else None
 
 
 def keep(checked: Checked) -> None:
@@ -58,12 +64,12 @@ def edited(root: Path, hashes: dict[Path, str]) -> Checked | None:
     no other input changed): those records alone are read and validated again, then the
     cross-record checks run on all.  None where another change calls for a whole check, or an
     edited record does not read as a valid one (the whole check then says why, wherever)."""
-    last = _last
-    if last is None or last.root != root or last.kb is None or last.hashes.keys() != hashes.keys():
+    last, files = _last, by_file(hashes)
+    if last is None or last.root != root or last.kb is None or last.hashes.keys() != files.keys():
         return None
-    kb, changed = last.kb, {path for path, key in hashes.items() if last.hashes[path] != key}
+    kb, changed = last.kb, {path for path, key in hashes.items() if last.hashes[str(path)] != key}
     places = {paper.document.file: place for place, paper in enumerate(kb.papers)}
-    if not changed or not changed <= places.keys() or any(path.is_symlink() for path in changed):
+    if not changed or not {str(path) for path in changed} <= places.keys() or any(p.is_symlink() for p in changed):
         return None  # a link may lead outside the knowledge base now: the whole check says so
     project, papers = kb.project, list(kb.papers)
     shown = {project.display(path) for path in changed}
@@ -72,11 +78,12 @@ def edited(root: Path, hashes: dict[Path, str]) -> Checked | None:
     for path in changed:
         read, own = Report(), Report()  # as the parse cache and the validation keep them
         data = record_data(path, project.display(path), read)
-        paper = validate_record(Document(project.display(path), data, None, path), own) if data is not None else None
+        document = Document(project.display(path), data, None, str(path))
+        paper = validate_record(document, own) if data is not None else None
         if paper is None:
             return None
-        relinked |= linked_fields(paper.record) != linked_fields(papers[places[path]].record)
-        papers[places[path]] = paper
+        relinked |= linked_fields(paper.record) != linked_fields(papers[places[str(path)]].record)
+        papers[places[str(path)]] = paper
         validated[str(path)] = (hashes[path], paper, own.problems)
         report.problems += read.problems + own.problems
     _known.update(validated)  # once all are valid: a whole check takes them from here
@@ -85,13 +92,13 @@ def edited(root: Path, hashes: dict[Path, str]) -> Checked | None:
         # The cross-record checks would find what they found (a second at 100,000 records).
         report.problems += found
         kb = KnowledgeBase(project, kb.taxonomy, papers, kb.bibtex, kb.venues, kb.metrics)
-        return Checked(root, hashes, kb, report.problems, unlinked, last.entries)
+        return Checked(root, files, kb, report.problems, unlinked, last.entries)
     version = code_version(hashes)
     relinked_kb = linked(
         project, kb.taxonomy, kb.venues, papers, last.entries, version, last_link(root, version), report
     )
     kb = replace(relinked_kb, metrics=kb.metrics)
-    return Checked(root, hashes, kb, report.problems, unlinked, last.entries)
+    return Checked(root, files, kb, report.problems, unlinked, last.entries)
 
 
 def _names(problem: Problem, files: set[str]) -> bool:
@@ -112,8 +119,8 @@ def validated(
     skipped for a file whose bytes this process validated last time."""
     global _known
     papers, known = [], {}
-    # A record's document names its file by the very path its hash is kept under: kept for the next
-    # process (`save`), the two are pickled as one (20,000 paths take 0.2 s to unpickle at 10,000 records).
+    # A record's document names its file by the very text its hash is kept under (see `by_file`):
+    # kept for the next process (`save`), the two are pickled as one.
     hashed = {path: path for path in hashes}
     for path, content in zip(files, data, strict=True):
         if content is None:
@@ -124,7 +131,7 @@ def validated(
             _, paper, problems = _known[file]
         else:
             own = Report()
-            paper = validate_record(Document(project.display(path), content, None, path), own)
+            paper = validate_record(Document(project.display(path), content, None, file), own)
             problems = own.problems
         known[file] = (key, paper, problems)
         report.problems += problems

@@ -70,7 +70,7 @@ def _check(root: Path, hashes: dict[Path, str] | None) -> Checked:
     report = Report()
     project = open_project(root, report)
     if report.errors:
-        return Checked(root, hashes or {}, None, report.problems, report.problems, [])
+        return Checked(root, checks.by_file(hashes or {}), None, report.problems, report.problems, [])
 
     # Load: files whose bytes the parse cache knows are not parsed again.
     parsed = ParseCache(project, input_hashes(project.root) if hashes is None else hashes)
@@ -99,14 +99,14 @@ def _check(root: Path, hashes: dict[Path, str] | None) -> Checked:
     metrics = read_metrics(project, report)
     papers = checks.validated(project, record_files, record_data_found, parsed.hashes, report)
     if taxonomy is None:
-        return Checked(root, parsed.hashes, None, report.problems, report.problems, entries)
+        return Checked(root, checks.by_file(parsed.hashes), None, report.problems, report.problems, entries)
 
     # Link: the records against the taxonomy, the venues, their BibTeX entries and each other.
     unlinked = list(report.problems)
     kb = replace(
         checks.linked(project, taxonomy, venues, papers, entries, parsed.version, last_link, report), metrics=metrics
     )
-    return Checked(root, parsed.hashes, kb, report.problems, unlinked, entries)
+    return Checked(root, checks.by_file(parsed.hashes), kb, report.problems, unlinked, entries)
 
 
 def _inside(project: Project, paths: list[Path], report: Report) -> list[Path]:
