@@ -113,10 +113,8 @@ class ParseCache:
         self.file = project.root / CACHE / "parsed.pickle"
         self.hashes = hashes
         self.version = code_version(hashes)
-        stored = _load(self.file)
-        # No cache, or one from another version: everything is parsed.
-        usable = isinstance(stored, dict) and stored.get("version") == self.version
-        self.previous: dict[str, tuple] = stored["files"] if usable and isinstance(stored["files"], dict) else {}
+        stored = _load(self.file, self.version)  # none, or one of another version: everything is parsed
+        self.previous: dict[str, tuple] = stored if isinstance(stored, dict) else {}
         self.current: dict[str, tuple] = {}
         self.changed = False  # whether ``current`` differs from ``previous``, so must be stored
 
@@ -142,7 +140,7 @@ class ParseCache:
         if self.changed:
             # Stored while the check goes on.  `_load` waits for it in this process; another
             # process that reads the file before it is replaced finds the previous one, or none.
-            _store(self.file, {"version": self.version, "files": self.current}, in_background=True)
+            _store(self.file, self.version, self.current, in_background=True)
 
 
 PARALLEL_FROM = 1000  # files: below this, forking costs more than it saves
@@ -247,22 +245,22 @@ class PerRecord:
 
 def recall(root: Path, name: str, key: str) -> dict | None:
     """The result stored under ``name`` if it was made from inputs with fingerprint ``key``."""
-    stored = _load(root / CACHE / f"{name}.pickle")
-    return stored.get("result") if isinstance(stored, dict) and stored.get("key") == key else None
+    stored = _load(root / CACHE / f"{name}.pickle", key)
+    return stored if isinstance(stored, dict) else None
 
 
 def remember(root: Path, name: str, key: str, result: dict, *, in_background: bool = False) -> bool:
     """Store ``result`` under ``name``; whether it is stored (or being stored, in the background)."""
-    return _store(root / CACHE / f"{name}.pickle", {"key": key, "result": result}, in_background=in_background)
+    return _store(root / CACHE / f"{name}.pickle", key, result, in_background=in_background)
 
 
-# What this process last stored or read of each cache file, and that file's identity then (None
+# What this process last stored or read of each cache file (its key and value), and that file's identity then (None
 # while a write in the background is under way): a process that runs many builds (`efflit serve`)
 # takes its own results back from here, not from the disk (unpickling the parsed records of 10,000
 # records takes a third of a second).  It serves only while the file is the one it was (after a
 # write in the background, the first file found is taken for the one written): a file written by
 # another process, or damaged, is read again.  Callers never change a value in place.
-_known: dict[Path, tuple[Any, tuple[int, int, int] | None]] = {}
+_known: dict[Path, tuple[str, Any, tuple[int, int, int] | None]] = {}
 _storing: dict[Path, int] = {}  # the process storing each file in the background, until waited for
 
 
@@ -273,23 +271,29 @@ def forget() -> None:
     _known.clear()
 
 
-def _load(path: Path) -> Any:
-    """What ``_store`` kept at ``path``, or None.  Pickle, as a record of a large site holds millions
-    of numbers (ten times faster than JSON), restricted to plain data and efflit's value classes."""
+def _load(path: Path, key: str | None = None) -> Any:
+    """What ``_store`` kept at ``path`` under ``key`` (under any key, without one), or None.
+    Pickle, as a record of a large site holds millions of numbers (ten times faster than JSON),
+    restricted to plain data and efflit's value classes.  The key is read first, and the value only
+    when it is the one asked for: the first build after an upgrade of efflit does not load the kept
+    state of the old one (at 100,000 records, seconds and gigabytes for nothing)."""
     _stored(path)  # this process may still be storing it
     identity, known = file_identity(path), _known.get(path)
-    if identity is not None and known is not None and known[1] in (None, identity):
+    if identity is not None and known is not None and known[2] in (None, identity):
         # A write in the background is done now (see above): the file is the one it wrote.  Had the
         # write failed, the value still stands: each one says which inputs it was made from.
-        _known[path] = (known[0], identity)
-        return known[0]
+        _known[path] = (known[0], known[1], identity)
+        return known[1] if key in (None, known[0]) else None
     try:
         with path.open("rb") as stream:
-            value = _PlainUnpickler(stream).load()
+            found = _PlainUnpickler(stream).load()
+            if key not in (None, found):
+                return None
+            value = _PlainUnpickler(stream).load()  # a pickle of its own, with its own memo
     except Exception:  # noqa: BLE001 -- damaged or planted: any failure means no cache
         _known.pop(path, None)
         return None
-    _known[path] = (value, identity)
+    _known[path] = (found, value, identity)
     return value
 
 
@@ -299,21 +303,22 @@ def _stored(path: Path) -> None:
         wait_meanwhile(child)
 
 
-def _store(path: Path, value: Any, *, in_background: bool = False) -> bool:
-    """Keep ``value`` at ``path``; ``in_background``, by a forked process while this one goes on
-    (pickling the parse results of 10,000 records takes a tenth of a second).  Whether it is kept."""
+def _store(path: Path, key: str, value: Any, *, in_background: bool = False) -> bool:
+    """Keep ``value`` at ``path`` under ``key`` (what it was made from), as two pickles, the key's
+    first; ``in_background``, by a forked process while this one goes on (pickling the parse results
+    of 10,000 records takes a tenth of a second).  Whether it is kept."""
     if in_background:
         _stored(path)  # else the earlier store could end last
-        _known[path] = (value, None)
-        if (child := meanwhile(partial(_store, path, value))) is not None:
+        _known[path] = (key, value, None)
+        if (child := meanwhile(partial(_store, path, key, value))) is not None:
             _storing[path] = child
         return True
     try:
-        write_atomic(path, pickle.dumps(value, pickle.HIGHEST_PROTOCOL))
+        write_atomic(path, pickle.dumps(key, pickle.HIGHEST_PROTOCOL) + pickle.dumps(value, pickle.HIGHEST_PROTOCOL))
     except (OSError, pickle.PicklingError):
         _known.pop(path, None)
         return False  # a cache that cannot be written only costs time
-    _known[path] = (value, file_identity(path))
+    _known[path] = (key, value, file_identity(path))
     return True
 
 
@@ -362,4 +367,4 @@ def _folders_holding(files: Iterable[str]) -> set[str]:
 def recorded(root: Path, name: str) -> dict | None:
     """The result stored under ``name``, whatever inputs it was made from."""
     stored = _load(root / CACHE / f"{name}.pickle")
-    return stored.get("result") if isinstance(stored, dict) and isinstance(stored.get("result"), dict) else None
+    return stored if isinstance(stored, dict) else None

@@ -39,7 +39,9 @@ class Exploit:
 def test_a_planted_cache_file_cannot_run_code(kb, tmp_path):
     expected = outcome(kb)
     for planted in (kb / cache.CACHE).glob("*.pickle"):  # every cache file a check reads
-        planted.write_bytes(pickle.dumps({"version": "x", "files": Exploit(), "key": Exploit()}))
+        with planted.open("rb") as stream:
+            key = pickle.load(stream)  # a plain text: with it, a reader goes on to the value
+        planted.write_bytes(pickle.dumps(key) + pickle.dumps(Exploit()))
     # A process of its own, which knows nothing from this one's memory: it reads the files.
     code = {**os.environ, "PYTHONPATH": str(Path(efflit.__file__).parent.parent)}  # this efflit
     checked = subprocess.run(
@@ -65,8 +67,8 @@ def test_a_cache_file_another_process_wrote_is_read_again(tmp_path):
     cache.remember(tmp_path, "things", "key", {"made": "here"})
     forget_memory()
     assert cache.recall(tmp_path, "things", "key") == {"made": "here"}
-    other = {"key": "key", "result": {"made": "by another efflit"}}
-    (tmp_path / cache.CACHE / "things.pickle").write_bytes(pickle.dumps(other))  # as another process would
+    other = pickle.dumps("key") + pickle.dumps({"made": "by another efflit"})
+    (tmp_path / cache.CACHE / "things.pickle").write_bytes(other)  # as another process would
     assert cache.recall(tmp_path, "things", "key") == {"made": "by another efflit"}
 
 
