@@ -254,10 +254,10 @@ def remember(root: Path, name: str, key: str, result: dict, *, in_background: bo
     return _store(root / CACHE / f"{name}.pickle", key, result, in_background=in_background)
 
 
-# What this process last stored or read of each cache file (its key and value), and that file's identity then (None
-# while a write in the background is under way): a process that runs many builds (`efflit serve`)
-# takes its own results back from here, not from the disk (unpickling the parsed records of 10,000
-# records takes a third of a second).  It serves only while the file is the one it was (after a
+# What this process last stored or read of each cache file (its key and value), and that file's
+# identity then (None while a write in the background is under way): a process that runs many
+# builds (`efflit serve`) takes its own results back from here, not from the disk (unpickling the
+# parsed records of 10,000 records takes a third of a second).  It serves only while the file is the one it was (after a
 # write in the background, the first file found is taken for the one written): a file written by
 # another process, or damaged, is read again.  Callers never change a value in place.
 _known: dict[Path, tuple[str, Any, tuple[int, int, int] | None]] = {}
