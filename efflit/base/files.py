@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 
 
@@ -22,6 +23,17 @@ def read_bytes(path: Path | str, limit: int | None = None) -> tuple[int, bytes]:
         return size, b"".join(chunks)
     finally:
         os.close(handle)
+
+
+def folders_holding(files: Iterable[str]) -> set[str]:
+    """The folders that hold these files (relative paths with "/"), however deep; "" is the one they
+    are relative to."""
+    found = {""}
+    for folder in {file.rpartition("/")[0] for file in files}:
+        while folder not in found:
+            found.add(folder)
+            folder = folder.rpartition("/")[0]
+    return found
 
 
 def write_atomic(path: Path, data: str | bytes) -> None:

@@ -17,7 +17,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from efflit.base.files import read_bytes, write_atomic
+from efflit.base.files import folders_holding, read_bytes, write_atomic
 from efflit.base.forks import cores, in_forks, meanwhile, wait_meanwhile
 from efflit.kb.problems import Report
 from efflit.kb.project import (
@@ -342,7 +342,7 @@ def site_stamp(folder: Path, made: tuple[Iterable[str], Iterable[str]]) -> list[
     inside = f"{folder}{os.sep}"
     try:
         stats = [os.lstat(inside + file) for file in files]
-        folders = [os.lstat(inside + sub) for sub in _folders_holding(files)]
+        folders = [os.lstat(inside + sub) for sub in folders_holding(files)]
     except OSError:
         return None
     for sub in filled:
@@ -352,16 +352,6 @@ def site_stamp(folder: Path, made: tuple[Iterable[str], Iterable[str]]) -> list[
         *(len(stats), sum(s.st_size for s in stats), sum(s.st_mtime_ns for s in stats)),
         *(len(folders), sum(s.st_mtime_ns for s in folders)),
     ]
-
-
-def _folders_holding(files: Iterable[str]) -> set[str]:
-    """The folders (site paths; "" the site's own) that hold these files, however deep."""
-    found = {""}
-    for folder in {file.rpartition("/")[0] for file in files}:
-        while folder not in found:
-            found.add(folder)
-            folder = folder.rpartition("/")[0]
-    return found
 
 
 def recorded(root: Path, name: str) -> dict | None:

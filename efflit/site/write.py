@@ -32,6 +32,7 @@ from stat import S_ISDIR, S_ISREG
 from subprocess import DEVNULL
 from types import TracebackType
 
+from efflit.base.files import folders_holding
 from efflit.base.forks import detached
 
 _RENAME_EXCHANGE = 2
@@ -219,7 +220,7 @@ class SiteWriter:
     def drop_others(self, new_site: set[str]) -> None:
         """Delete the files and folders of the back copy that the new site (``new_site``: its files
         and whole folders) does not hold, and folders they leave empty."""
-        folders = {path[:end] for path in new_site for end in _slashes(path)}  # the new site's folders
+        folders = folders_holding(new_site)
         for relative in self.held or ():
             if relative not in new_site and relative not in folders:
                 target = self._place(relative)
@@ -271,10 +272,6 @@ class SiteWriter:
             os.rename(previous, self.out)  # the live site back where it was
             raise
         os.rename(previous, self.staging)
-
-
-def _slashes(path: str) -> list[int]:
-    return [index for index, char in enumerate(path) if char == "/"]
 
 
 def _holds(path: str, data: bytes) -> bool:
