@@ -32,7 +32,7 @@ import watchfiles
 
 from efflit.kb.problems import Report
 from efflit.kb.project import PAPERS, PYPROJECT, TAXONOMY, TEMPLATES, VENUES, Options, entries_under
-from efflit.memory.cache import file_identity, updated_hashes
+from efflit.memory.cache import Hashes, file_identity, updated_hashes
 from efflit.pipeline.build import preview
 from efflit.pipeline.replay import build
 from efflit.site.write import folder_identity
@@ -220,7 +220,7 @@ class DevServer:
 
     def __init__(self, root: Path, out: Path, port: int, on_build: Callable[[Report], None]) -> None:
         self.root, self.out, self.on_build = root.resolve(), out.resolve(), on_build
-        self._hashes: dict[Path, str] = {}  # of the inputs, as the last build read them
+        self._hashes: Hashes = {}  # of the inputs, as the last build read them
         self.generation, self.browsers = Generation(), Browsers()
         handler = type("BoundHandler", (Handler,), {"generation": self.generation, "browsers": self.browsers})
         self.server = ThreadingHTTPServer(("127.0.0.1", port), functools.partial(handler, directory=str(self.out)))

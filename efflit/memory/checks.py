@@ -21,7 +21,7 @@ from efflit.kb.problems import Problem, Report
 from efflit.kb.project import Project
 from efflit.kb.validate import Paper, Taxonomy, validate_record
 from efflit.kb.venues import Venues
-from efflit.memory.cache import code_version, recall, remember
+from efflit.memory.cache import Hashes, code_version, recall, remember
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,7 @@ class Checked:
     checks started from (the problems found before them, every BibTeX entry)."""
 
     root: Path
-    hashes: dict[str, str]  # see `by_file`
+    hashes: Hashes
     kb: KnowledgeBase | None
     problems: list[Problem]
     unlinked: list[Problem]
@@ -43,15 +43,9 @@ class Checked:
 _last: Checked | None = None
 
 
-def by_file(hashes: dict[Path, str]) -> dict[str, str]:
-    """The inputs' hashes by the text of their paths, as a check keeps them: to be kept for the next
-    process, 100,000 paths took 2 s to unpickle, and their texts next to nothing."""
-    return {str(path): key for path, key in hashes.items()}
-
-
-def replayed(root: Path, hashes: dict[Path, str]) -> Checked | None:
+def replayed(root: Path, hashes: Hashes) -> Checked | None:
     """The last check, if it was of these very inputs."""
-    return _last if _last is not None and (_last.root, _last.hashes) == (root, by_file(hashes)) else None
+    return _last if _last is not None and (_last.root, _last.hashes) == (root, hashes) else None
 
 
 def keep(checked: Checked) -> None:
@@ -59,15 +53,15 @@ def keep(checked: Checked) -> None:
     _last = checked
 
 
-def edited(root: Path, hashes: dict[Path, str]) -> Checked | None:
+def edited(root: Path, hashes: Hashes) -> Checked | None:
     """The last check, with only some of its valid records edited since (no file added or removed,
     no other input changed): those records alone are read and validated again, then the
     cross-record checks run on all.  None where another change calls for a whole check, or an
     edited record does not read as a valid one (the whole check then says why, wherever)."""
-    last, files = _last, by_file(hashes)
-    if last is None or last.root != root or last.kb is None or last.hashes.keys() != files.keys():
+    last = _last
+    if last is None or last.root != root or last.kb is None or last.hashes.keys() != hashes.keys():
         return None
-    kb, changed = last.kb, {path for path, key in hashes.items() if last.hashes[str(path)] != key}
+    kb, changed = last.kb, [Path(file) for file, key in hashes.items() if last.hashes[file] != key]
     places = {paper.document.file: place for place, paper in enumerate(kb.papers)}
     if not changed or not {str(path) for path in changed} <= places.keys() or any(p.is_symlink() for p in changed):
         return None  # a link may lead outside the knowledge base now: the whole check says so
@@ -84,7 +78,7 @@ def edited(root: Path, hashes: dict[Path, str]) -> Checked | None:
             return None
         relinked |= linked_fields(paper.record) != linked_fields(papers[places[str(path)]].record)
         papers[places[str(path)]] = paper
-        validated[str(path)] = (hashes[path], paper, own.problems)
+        validated[str(path)] = (hashes[str(path)], paper, own.problems)
         report.problems += read.problems + own.problems
     _known.update(validated)  # once all are valid: a whole check takes them from here
     unlinked, found = list(report.problems), last.problems[len(last.unlinked) :]
@@ -92,13 +86,13 @@ def edited(root: Path, hashes: dict[Path, str]) -> Checked | None:
         # The cross-record checks would find what they found (a second at 100,000 records).
         report.problems += found
         kb = KnowledgeBase(project, kb.taxonomy, papers, kb.bibtex, kb.venues, kb.metrics)
-        return Checked(root, files, kb, report.problems, unlinked, last.entries)
+        return Checked(root, hashes, kb, report.problems, unlinked, last.entries)
     version = code_version(hashes)
     relinked_kb = linked(
         project, kb.taxonomy, kb.venues, papers, last.entries, version, last_link(root, version), report
     )
     kb = replace(relinked_kb, metrics=kb.metrics)
-    return Checked(root, files, kb, report.problems, unlinked, last.entries)
+    return Checked(root, hashes, kb, report.problems, unlinked, last.entries)
 
 
 def _names(problem: Problem, files: set[str]) -> bool:
@@ -112,21 +106,19 @@ def _names(problem: Problem, files: set[str]) -> bool:
 _known: dict[str, tuple[str | None, Paper | None, list[Problem]]] = {}
 
 
-def validated(
-    project: Project, files: list[Path], data: list[Any], hashes: dict[Path, str], report: Report
-) -> list[Paper]:
+def validated(project: Project, files: list[Path], data: list[Any], hashes: Hashes, report: Report) -> list[Paper]:
     """The valid records among the files' parsed ``data`` (None where unusable): the validate stage,
     skipped for a file whose bytes this process validated last time."""
     global _known
     papers, known = [], {}
-    # A record's document names its file by the very text its hash is kept under (see `by_file`):
-    # kept for the next process (`save`), the two are pickled as one.
-    hashed = {path: path for path in hashes}
+    # A record's document names its file by the very text its hash is kept under: kept for the
+    # next process (`save`), the two are pickled as one.
+    hashed = {file: file for file in hashes}
     for path, content in zip(files, data, strict=True):
         if content is None:
             continue
-        path = hashed.get(path, path)
-        file, key = str(path), hashes.get(path)  # the whole path: a process may check several roots
+        file = hashed.get(str(path), str(path))  # the whole path: a process may check several roots
+        key = hashes.get(file)
         if key is not None and _known.get(file, (None,))[0] == key:
             _, paper, problems = _known[file]
         else:

@@ -24,7 +24,6 @@ import hashlib
 import os
 from collections.abc import Iterable
 from operator import attrgetter
-from pathlib import Path
 
 import jinja2
 from jinja2 import meta
@@ -34,7 +33,7 @@ from efflit.kb.catalog import Catalog, Group, listings_of
 from efflit.kb.models import Record
 from efflit.kb.project import PAPERS, Options
 from efflit.kb.validate import Node
-from efflit.memory.cache import digest, recall, remember, template_inputs
+from efflit.memory.cache import Hashes, digest, recall, remember, template_inputs
 from efflit.site.render import PAPER_PARTIALS, TemplateFailure, environment, template_position
 from efflit.site.views import LISTED_FIELDS, most_cited, paper_metrics
 
@@ -47,7 +46,7 @@ ALWAYS = tuple(PAPER_PARTIALS.values())  # rendered through template globals, wh
 class Keys:
     """The keys of one build's outputs, from its catalog, options and input hashes."""
 
-    def __init__(self, catalog: Catalog, options: Options, code: str, hashes: dict[Path, str]) -> None:
+    def __init__(self, catalog: Catalog, options: Options, code: str, hashes: Hashes) -> None:
         """``hashes``: the content hash of each input file (see `cache.input_hashes`)."""
         kb = catalog.kb
         self.catalog = catalog
@@ -69,14 +68,13 @@ class Keys:
         self._referenced: dict[str, tuple[str | None, ...]] = recall(self.root, REFERENCES, code) or {}
         self._referenced_known = len(self._referenced)
 
-    def _carry_over(self, catalog: Catalog, hashes: dict[Path, str]) -> None:
+    def _carry_over(self, catalog: Catalog, inputs: Hashes) -> None:
         """The records' keys, and what pages show, taken up from the last build's (see `keep`) where
         its other inputs were the same, and worked out again for what changed since."""
         kb = catalog.kb
         # What the records are made of: their files (their data, for a file added since they were
         # hashed) and BibTeX entries.  The rest of the inputs (the templates aside, which pages'
         # keys take up apart) is the basis of what is kept.
-        inputs = {str(path): key for path, key in hashes.items()}  # as text: paths compare slowly
         self.made_of = {p.record.id: inputs.get(str(p.document.file)) or p.record.model_dump_json() for p in kb.papers}
         self.entry = {record: entry.content for record, entry in kb.bibtex.items()}
         records_or_templates = (f"{self.root / PAPERS}{os.sep}", *template_inputs(self.root))

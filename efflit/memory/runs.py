@@ -13,6 +13,7 @@ from efflit.kb.problems import Report
 from efflit.kb.project import PAPERS, Options
 from efflit.memory.cache import (
     PARALLEL_FROM,
+    Hashes,
     digest,
     fingerprint,
     input_hashes,
@@ -33,7 +34,7 @@ class BuildRun:
     root: Path  # resolved
     out: Path  # resolved
     options: Options
-    hashes: dict[Path, str]
+    hashes: Hashes
     stamp: list[int] | None  # of the output folder before the build (see `cache.site_stamp`)
     identity: tuple[int, int] | None  # of the output folder before the build (see `write.folder_identity`)
 

@@ -18,7 +18,7 @@ from efflit.kb.link import KnowledgeBase
 from efflit.kb.problems import Position, Report
 from efflit.kb.project import Options
 from efflit.memory import checks
-from efflit.memory.cache import PerRecord, code_version, digest, recall, remember, site_stamp
+from efflit.memory.cache import Hashes, PerRecord, code_version, digest, recall, remember, site_stamp
 from efflit.memory.keys import Keys
 from efflit.memory.runs import BuildRun
 from efflit.pipeline.check import check, no_cycle_collection
@@ -67,7 +67,7 @@ def check_built_site(root: Path, site: Path, base_url: str | None = None) -> tup
 
 
 def preview(
-    root: Path, paths: set[str], options: Options, hashes: dict[Path, str] | None = None
+    root: Path, paths: set[str], options: Options, hashes: Hashes | None = None
 ) -> tuple[Report, dict[str, bytes]]:
     """The check's report, and the pages at ``paths`` (in the site) as a build would make them now,
     if it has no errors: `efflit serve` shows an edit in the pages open in a browser before it
@@ -77,9 +77,7 @@ def preview(
         return _preview(root, paths, options, hashes)
 
 
-def _preview(
-    root: Path, paths: set[str], options: Options, hashes: dict[Path, str] | None
-) -> tuple[Report, dict[str, bytes]]:
+def _preview(root: Path, paths: set[str], options: Options, hashes: Hashes | None) -> tuple[Report, dict[str, bytes]]:
     kb, report = check(root, hashes)
     shown: dict[str, bytes] = {}
     if kb is None or report.failed():

@@ -21,7 +21,7 @@ from efflit.kb.problems import Position, Report
 from efflit.kb.project import Project, open_project
 from efflit.kb.validate import validate_taxonomy, validate_venues
 from efflit.memory import checks
-from efflit.memory.cache import ParseCache, code_version, input_hashes, template_inputs
+from efflit.memory.cache import Hashes, ParseCache, code_version, input_hashes, template_inputs
 from efflit.memory.checks import Checked
 
 MAX_TOP_FILE_BYTES = 1024 * 1024
@@ -40,7 +40,7 @@ def no_cycle_collection() -> Iterator[None]:
             gc.enable()
 
 
-def check(root: Path, hashes: dict[Path, str] | None = None) -> tuple[KnowledgeBase | None, Report]:
+def check(root: Path, hashes: Hashes | None = None) -> tuple[KnowledgeBase | None, Report]:
     """Load, validate and link the knowledge base at ``root``; every problem lands in the report.
     ``hashes`` are the inputs' content hashes when the caller has them already: then what this
     process checked last (or the last process, see `checks.restore`) serves as far as the inputs
@@ -59,18 +59,18 @@ def check(root: Path, hashes: dict[Path, str] | None = None) -> tuple[KnowledgeB
     return checked.kb, Report(list(checked.problems))
 
 
-def _read_by_check(root: Path, hashes: dict[Path, str]) -> dict[Path, str]:
+def _read_by_check(root: Path, hashes: Hashes) -> Hashes:
     """The hashes of the inputs a check reads: not the templates, which only a build reads (after a
     template edit, the last check serves, where the whole check took 1.2-1.8 s at 10,000 records)."""
     templates = template_inputs(root)
-    return {path: key for path, key in hashes.items() if not str(path).startswith(templates)}
+    return {path: key for path, key in hashes.items() if not path.startswith(templates)}
 
 
-def _check(root: Path, hashes: dict[Path, str] | None) -> Checked:
+def _check(root: Path, hashes: Hashes | None) -> Checked:
     report = Report()
     project = open_project(root, report)
     if report.errors:
-        return Checked(root, checks.by_file(hashes or {}), None, report.problems, report.problems, [])
+        return Checked(root, hashes or {}, None, report.problems, report.problems, [])
 
     # Load: files whose bytes the parse cache knows are not parsed again.
     parsed = ParseCache(project, input_hashes(project.root) if hashes is None else hashes)
@@ -99,14 +99,14 @@ def _check(root: Path, hashes: dict[Path, str] | None) -> Checked:
     metrics = read_metrics(project, report)
     papers = checks.validated(project, record_files, record_data_found, parsed.hashes, report)
     if taxonomy is None:
-        return Checked(root, checks.by_file(parsed.hashes), None, report.problems, report.problems, entries)
+        return Checked(root, parsed.hashes, None, report.problems, report.problems, entries)
 
     # Link: the records against the taxonomy, the venues, their BibTeX entries and each other.
     unlinked = list(report.problems)
     kb = replace(
         checks.linked(project, taxonomy, venues, papers, entries, parsed.version, last_link, report), metrics=metrics
     )
-    return Checked(root, checks.by_file(parsed.hashes), kb, report.problems, unlinked, entries)
+    return Checked(root, parsed.hashes, kb, report.problems, unlinked, entries)
 
 
 def _inside(project: Project, paths: list[Path], report: Report) -> list[Path]:

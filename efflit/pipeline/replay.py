@@ -13,7 +13,7 @@ from typing import NamedTuple
 
 from efflit.kb.problems import Report
 from efflit.kb.project import Options
-from efflit.memory.cache import fingerprint, input_hashes, recall, remember
+from efflit.memory.cache import Hashes, fingerprint, input_hashes, recall, remember
 from efflit.memory.runs import BuildRun
 
 
@@ -41,7 +41,7 @@ class Built(NamedTuple):
 
     counts: str
     report: Report
-    hashes: dict[Path, str]
+    hashes: Hashes
 
 
 def build(root: Path, out: Path | None, options: Options) -> Built:

@@ -7,6 +7,7 @@ import os
 import pickle
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import efflit
@@ -80,6 +81,49 @@ def test_a_cache_file_damaged_or_deleted_since_it_was_written_is_not_trusted(tmp
     wait_meanwhile()
     (tmp_path / cache.CACHE / "things.pickle").unlink()
     assert cache.recall(tmp_path, "things", "key") is None
+
+
+def _edit_keeping_size_and_times(path: Path) -> None:
+    before = path.stat()
+    path.write_text(path.read_text().replace("2022", "2021"))
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+
+
+def test_inputs_are_read_again_only_when_their_identity_changed(kb, monkeypatch):
+    monkeypatch.setattr(cache, "RACY_SECONDS", 0)  # every file's identity is kept at once
+    time.sleep(0.05)  # past a tick of the file system's clock, which stamps the files' changes
+    first = cache.input_hashes(kb)
+    forget_memory()  # as the next process
+    read = []
+    monkeypatch.setattr(cache, "_content_hash", read.append)
+    assert cache.input_hashes(kb) == first
+    assert read == []
+
+
+def test_an_input_edited_since_it_was_hashed_is_hashed_again_though_its_size_and_times_are_the_same(kb, monkeypatch):
+    record = kb / "papers/muller2022attention.yaml"
+    monkeypatch.setattr(cache, "RACY_SECONDS", 0)
+    time.sleep(0.05)
+    first = cache.input_hashes(kb)
+    time.sleep(0.05)
+    _edit_keeping_size_and_times(record)
+    forget_memory()
+    assert cache.input_hashes(kb)[str(record)] != first[str(record)]
+
+
+def test_an_input_edited_in_the_moment_it_was_hashed_is_hashed_again(kb):
+    record = kb / "papers/muller2022attention.yaml"
+    first = cache.input_hashes(kb)
+    _edit_keeping_size_and_times(record)  # perhaps within the same tick of the file system's clock
+    forget_memory()
+    assert cache.input_hashes(kb)[str(record)] != first[str(record)]
+
+
+def test_hashing_a_folder_that_holds_no_knowledge_base_leaves_no_cache_there(tmp_path):
+    (tmp_path / "papers").mkdir()
+    (tmp_path / "papers/a.yaml").write_text("id: a\n")
+    assert str(tmp_path / "papers/a.yaml") in cache.input_hashes(tmp_path)
+    assert not (tmp_path / cache.CACHE).exists()
 
 
 def test_records_are_validated_again_in_the_same_process_when_their_file_changes(kb):
