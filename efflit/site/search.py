@@ -26,8 +26,6 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
-from pagefind.service import get_executable
-
 from efflit.base.forks import cores
 
 BUNDLE = "pagefind"  # the first shard's bundle, with the search UI; shard k > 0 is in pagefind-k
@@ -97,6 +95,8 @@ def search_index(site: Path, bundles: dict[str, list[str]]) -> Iterator[Indexing
     per core at a time, in the background while the caller goes on (the build renders the other
     pages and checks its links meanwhile); leaving the block waits for them, and then the
     `Indexing` it gave says how long they took."""
+    from pagefind.service import get_executable  # here: it imports asyncio, a twentieth of a second
+
     executable = get_executable()
     if executable is None:
         raise SearchIndexError("the Pagefind indexer is missing: pip install 'pagefind[bin]'")
