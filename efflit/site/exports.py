@@ -32,20 +32,22 @@ def _json(value: object) -> str:
     return orjson.dumps(value, option=orjson.OPT_INDENT_2).decode()
 
 
-def record_item(record: Record) -> str:
+def record_item(record: Record) -> bytes:
     """The record as `papers.json` holds it (see `json_array`)."""
     return json_item(record.model_dump(mode="json", exclude_none=True))
 
 
-def json_item(value: object) -> str:
+def json_item(value: object) -> bytes:
     """A value as an item of a JSON array that `json_array` writes.  Builds keep the items of
-    unchanged records, as text: reading them back as dicts took longer than writing the files."""
-    return _json(value).replace("\n", "\n  ")  # JSON escapes newlines in strings: each one here is layout
+    unchanged records, as UTF-8: reading them back as dicts took longer than writing the files, and
+    as text, joining and encoding them took three times as long as joining their bytes."""
+    # JSON escapes newlines in strings: each one here is layout.
+    return orjson.dumps(value, option=orjson.OPT_INDENT_2).replace(b"\n", b"\n  ")
 
 
-def json_array(items: list[str]) -> str:
+def json_array(items: list[bytes]) -> bytes:
     """Items (from `json_item`) as one JSON array, laid out as `_json` lays out a list."""
-    return "[\n  " + ",\n  ".join(items) + "\n]" if items else "[]"
+    return b"[\n  " + b",\n  ".join(items) + b"\n]" if items else b"[]"
 
 
 def records_schema(base_url: str) -> str:
@@ -67,7 +69,7 @@ def record_schema() -> str:
     return _json(Record.model_json_schema())
 
 
-def csl_item(record: Record, entry: BibEntry) -> str:
+def csl_item(record: Record, entry: BibEntry) -> bytes:
     """A CSL-JSON item, as Zotero, Mendeley and citeproc read it (see `json_array`)."""
     item: dict = {
         "id": record.key,

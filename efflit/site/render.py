@@ -250,8 +250,8 @@ class Downloads(NamedTuple):
     between builds (see `made_for_files`)."""
 
     bibtex: str  # its BibTeX entry, formatted
-    csl: str  # its CSL-JSON item
-    record: str  # its item of papers.json
+    csl: bytes  # its CSL-JSON item
+    record: bytes  # its item of papers.json
     description: str  # its line in the feeds (`views.description`)
 
 
@@ -437,7 +437,7 @@ def _bibliography(entries: dict[str, BibEntry], records: list[Record], beside: B
 
 def _json_array(item: str, records: list[Record], beside: Beside) -> bytes:
     """The records as a JSON array of their ``item`` (a field of `Downloads`)."""
-    return exports.json_array([getattr(beside.exported[r.id], item) for r in records]).encode()
+    return exports.json_array([getattr(beside.exported[r.id], item) for r in records])
 
 
 def static_files(root: Path) -> Iterator[tuple[str, bytes]]:
