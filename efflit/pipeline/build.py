@@ -165,7 +165,7 @@ def _build(run: BuildRun) -> tuple[KnowledgeBase | None, Report]:
             writer.restore_back_copy()  # else the next build deletes it: its old record would mislead
     if made is not None and not report.failed():
         made_files = (list(made["outputs"]), list(made["bundles"]))
-        stamp = site_stamp(run.out, made_files)
+        stamp = site_stamp(run.out, made_files, parallel=True)
         # The site replaced is the back copy now: it is what ``previous`` says, unless that was nothing.
         # Its folder is the one that was live when the build began, unless another build swapped since.
         kept = {part: previous[part] for part in KEPT_OF_BACK} | {"identity": run.identity}

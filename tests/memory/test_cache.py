@@ -133,3 +133,17 @@ def test_records_are_validated_again_in_the_same_process_when_their_file_changes
     assert any("year" in problem.message for problem in check(kb)[1].errors)
     record.write_text(record.read_text().replace("year: 1022", "year: 2022"))
     assert check(kb)[1].sorted() == first
+
+
+def test_a_site_is_stamped_alike_on_several_cores_and_not_at_all_once_a_file_is_gone(tmp_path, monkeypatch):
+    files = [f"papers/p{k}/index.html" for k in range(5)] + ["index.html", "pagefind/ui.js"]
+    for file in files:
+        (tmp_path / file).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / file).write_text(file)
+    made = (files[:-1], ["pagefind"])
+    one_core = cache.site_stamp(tmp_path, made, parallel=True)
+    monkeypatch.setattr(cache, "PARALLEL_FROM", 1)
+    monkeypatch.setattr(cache, "cores", lambda: 2)
+    assert cache.site_stamp(tmp_path, made, parallel=True) == one_core
+    (tmp_path / files[3]).unlink()
+    assert cache.site_stamp(tmp_path, made, parallel=True) is None
