@@ -1,7 +1,8 @@
 """What the last run saw, so a run does again only what its inputs' changes call for.
 
 Everything is keyed by content hashes (not times) of the taxonomy, the settings, every file
-under papers/, the templates in use and efflit's own code: a run whose inputs did not change
+under papers/, the templates in use and efflit's own code; a file is read and hashed again only
+when its identity (inode, size, times) changed since (see `_hashes_by_identity`): a run whose inputs did not change
 reuses its whole result; otherwise unchanged files are not parsed again, and a build renders again only
 pages whose key (see `keys.Keys`) changed.  Results live in `.efflit-cache/` (git-ignored)
 and are written atomically.

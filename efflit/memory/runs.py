@@ -49,32 +49,28 @@ class BuildRun:
         return cls(root, out, options, hashes, stamp, folder_identity(out))
 
     @property
-    def folder_id(self) -> str:
-        """What was built into each output folder is kept apart."""
-        return digest(str(self.out))
-
-    @property
     def site_record(self) -> str:
         """The cache file of the record of the pages' keys and links built into the output folder."""
-        return f"site-{self.folder_id}"
+        return _kept_for(self.out, "site")
 
     def _key(self) -> str:
         return fingerprint(self.hashes, str(self.out), str(self.options))
 
     def replayed(self) -> Report | None:
         """The last build's report, if it had these very inputs and its site is as it left it."""
-        stored = recall(self.root, _build_record(self.out), self._key())
+        stored = recall(self.root, _kept_for(self.out, "build"), self._key())
         as_left = stored is not None and self.stamp is not None and stored["site"] == self.stamp
         return Report(stored["problems"]) if as_left else None
 
     def remember(self, made: Made, stamp: list[int], report: Report) -> None:
         """A build made these files of the site, now stamped ``stamp``, with ``report``."""
         stored = {"site": stamp, "made": made, "problems": report.problems}
-        remember(self.root, _build_record(self.out), self._key(), stored)
+        remember(self.root, _kept_for(self.out, "build"), self._key(), stored)
 
 
-def _build_record(out: Path) -> str:
-    return f"build-{digest(str(out))}"
+def _kept_for(out: Path, what: str) -> str:
+    """The cache file of ``what`` a build kept of the output folder ``out``: each folder's apart."""
+    return f"{what}-{digest(str(out))}"
 
 
 def _stamp_as_recorded(root: Path, out: Path) -> list[int] | None:
@@ -82,7 +78,7 @@ def _stamp_as_recorded(root: Path, out: Path) -> list[int] | None:
     made, as its record says; None where there is none.  Kept apart from the record of the pages'
     keys and links, which would take 2.6 s to load at 100,000 records: the whole stamp took 3.2 s
     where walking the site took 6.1 s."""
-    made = (recorded(root, _build_record(out)) or {}).get("made")
+    made = (recorded(root, _kept_for(out, "build")) or {}).get("made")
     if not (isinstance(made, tuple) and len(made) == 2 and all(isinstance(part, list) for part in made)):
         return None
     return site_stamp(out, made)
