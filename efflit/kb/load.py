@@ -153,7 +153,7 @@ def load_yaml(
     return document
 
 
-def record_data(path: Path, display: str, report: Report) -> Any:
+def record_data(path: Path | str, display: str, report: Report) -> Any:
     """A record file's plain data (None when unusable), its places left to be found when a problem
     asks for them: what the parse cache keeps of it."""
     document = load_yaml(path, display, report, positions=False)

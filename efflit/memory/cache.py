@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from efflit.base.files import folders_holding, read_bytes, write_atomic
-from efflit.base.forks import cores, in_forks, meanwhile, wait_meanwhile
+from efflit.base.forks import cores, in_forks, meanwhile, side_by_side, wait_meanwhile
 from efflit.kb.problems import Report
 from efflit.kb.project import (
     CACHE,
@@ -86,18 +86,18 @@ def _hashes_by_identity(root: Path, files: list[str]) -> Hashes:
     known = _load(index_file, HASHES_VERSION) or {}
     settled = time.time_ns() - RACY_SECONDS * 10**9
     hashes: Hashes = {}
-    index: dict[str, tuple[tuple[int, int, int, int], str]] = {}
+    index: dict[str, tuple[Identity, str]] = {}
     for path in files:
+        if (identity := file_identity(path)) is None:
+            continue  # gone: the stage that reads it reports why
+        stored = known.get(path)
         try:
-            found = os.stat(path)
-            identity = (found.st_ino, found.st_size, found.st_mtime_ns, found.st_ctime_ns)
-            stored = known.get(path)
             # Read after the identity is taken: a file edited in between has another one by the next run.
             content = stored[1] if stored and stored[0] == identity else _content_hash(path)
         except OSError:
-            continue  # gone, or unreadable: the stage that reads it reports why
+            continue  # unreadable: as above
         hashes[path] = content
-        if found.st_ctime_ns < settled:
+        if identity[3] < settled:  # its change time
             index[path] = (identity, content)
     if index != known and (root / TAXONOMY).is_file():
         _store(index_file, HASHES_VERSION, index)
@@ -305,7 +305,7 @@ def remember(root: Path, name: str, key: str, result: dict, *, in_background: bo
 # parsed records of 10,000 records takes a third of a second).  It serves only while the file is the one it was (after a
 # write in the background, the first file found is taken for the one written): a file written by
 # another process, or damaged, is read again.  Callers never change a value in place.
-_known: dict[Path, tuple[str, Any, tuple[int, int, int] | None]] = {}
+_known: dict[Path, tuple[str, Any, Identity | None]] = {}
 _storing: dict[Path, int] = {}  # the process storing each file in the background, until waited for
 
 
@@ -367,14 +367,18 @@ def _store(path: Path, key: str, value: Any, *, in_background: bool = False) -> 
     return True
 
 
-def file_identity(path: Path) -> tuple[int, int, int] | None:
-    """Which file is at ``path``, as it stands (inode, size, time), None where there is none: a
-    cache file changes with each write, which replaces it (see `write_atomic`) with a new inode."""
+Identity = tuple[int, int, int, int]  # a file's inode, size, modification and change times
+
+
+def file_identity(path: Path | str) -> Identity | None:
+    """Which file is at ``path``, as it stands, None where there is none: a file edited since has
+    another change time at least, and a cache file, replaced with each write (see `write_atomic`),
+    another inode."""
     try:
-        found = path.stat()
+        found = os.stat(path)
     except OSError:
         return None
-    return (found.st_ino, found.st_size, found.st_mtime_ns)
+    return (found.st_ino, found.st_size, found.st_mtime_ns, found.st_ctime_ns)
 
 
 def site_stamp(folder: Path, made: tuple[list[str], list[str]], *, parallel: bool = False) -> list[int] | None:
@@ -387,15 +391,17 @@ def site_stamp(folder: Path, made: tuple[list[str], list[str]], *, parallel: boo
     takes seconds at 100,000 records); not in a forked process of `in_forks`, which can fork no other."""
     files, filled = made
     workers = cores() if parallel and len(files) >= PARALLEL_FROM else 1
-    held = sorted(folders_holding(files))
-    shares = [[(files[k::workers], held[k::workers], filled if k == 0 else [])] for k in range(workers)]
-    parts = in_forks(partial(_stamp_share, folder), shares)
+    held = list(folders_holding(files))
+    shares = (
+        partial(_stamp_share, folder, files[k::workers], held[k::workers], filled if k == 0 else [])
+        for k in range(workers)
+    )
+    parts = side_by_side(*shares)
     return None if None in parts else [sum(column) for column in zip(*parts, strict=True)]
 
 
-def _stamp_share(folder: Path, share: list[tuple[list[str], list[str], list[str]]]) -> list[int] | None:
+def _stamp_share(folder: Path, files: list[str], held: list[str], filled: list[str]) -> list[int] | None:
     """`site_stamp` of some of the files, the folders holding them and the folders filled whole."""
-    [(files, held, filled)] = share
     inside = f"{folder}{os.sep}"
     try:
         stats = [os.lstat(inside + file) for file in files]

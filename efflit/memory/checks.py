@@ -61,24 +61,24 @@ def edited(root: Path, hashes: Hashes) -> Checked | None:
     last = _last
     if last is None or last.root != root or last.kb is None or last.hashes.keys() != hashes.keys():
         return None
-    kb, changed = last.kb, [Path(file) for file, key in hashes.items() if last.hashes[file] != key]
+    kb, changed = last.kb, [file for file, key in hashes.items() if last.hashes[file] != key]
     places = {paper.document.file: place for place, paper in enumerate(kb.papers)}
-    if not changed or not {str(path) for path in changed} <= places.keys() or any(p.is_symlink() for p in changed):
+    if not changed or not places.keys() >= set(changed) or any(Path(file).is_symlink() for file in changed):
         return None  # a link may lead outside the knowledge base now: the whole check says so
     project, papers = kb.project, list(kb.papers)
-    shown = {project.display(path) for path in changed}
+    shown = {project.display(Path(file)) for file in changed}
     report = Report([problem for problem in last.unlinked if problem.position.path not in shown])
     validated, relinked = {}, False
-    for path in changed:
+    for file in changed:
         read, own = Report(), Report()  # as the parse cache and the validation keep them
-        data = record_data(path, project.display(path), read)
-        document = Document(project.display(path), data, None, str(path))
-        paper = validate_record(document, own) if data is not None else None
+        display = project.display(Path(file))
+        data = record_data(file, display, read)
+        paper = validate_record(Document(display, data, None, file), own) if data is not None else None
         if paper is None:
             return None
-        relinked |= linked_fields(paper.record) != linked_fields(papers[places[str(path)]].record)
-        papers[places[str(path)]] = paper
-        validated[str(path)] = (hashes[str(path)], paper, own.problems)
+        relinked |= linked_fields(paper.record) != linked_fields(papers[places[file]].record)
+        papers[places[file]] = paper
+        validated[file] = (hashes[file], paper, own.problems)
         report.problems += read.problems + own.problems
     _known.update(validated)  # once all are valid: a whole check takes them from here
     unlinked, found = list(report.problems), last.problems[len(last.unlinked) :]

@@ -27,9 +27,9 @@ def bibliography(formatted: dict[str, str]) -> str:
     return "\n\n".join(formatted[key] for key in sorted(formatted, key=str.casefold)) + "\n"
 
 
-def _json(value: object) -> str:
+def _json(value: object) -> bytes:
     # orjson: the standard library's encoder is pure Python when it indents, ten times slower.
-    return orjson.dumps(value, option=orjson.OPT_INDENT_2).decode()
+    return orjson.dumps(value, option=orjson.OPT_INDENT_2)
 
 
 def record_item(record: Record) -> bytes:
@@ -42,7 +42,7 @@ def json_item(value: object) -> bytes:
     unchanged records, as UTF-8: reading them back as dicts took longer than writing the files, and
     as text, joining and encoding them took three times as long as joining their bytes."""
     # JSON escapes newlines in strings: each one here is layout.
-    return orjson.dumps(value, option=orjson.OPT_INDENT_2).replace(b"\n", b"\n  ")
+    return _json(value).replace(b"\n", b"\n  ")
 
 
 def json_array(items: list[bytes]) -> bytes:
@@ -50,7 +50,7 @@ def json_array(items: list[bytes]) -> bytes:
     return b"[\n  " + b",\n  ".join(items) + b"\n]" if items else b"[]"
 
 
-def records_schema(base_url: str) -> str:
+def records_schema(base_url: str) -> bytes:
     schema = {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": f"{base_url}downloads/papers.schema.json",
@@ -64,7 +64,7 @@ def records_schema(base_url: str) -> str:
     return _json(schema)
 
 
-def record_schema() -> str:
+def record_schema() -> bytes:
     """The schema of one record file, which editors use through `# yaml-language-server: $schema=`."""
     return _json(Record.model_json_schema())
 

@@ -425,8 +425,8 @@ def downloads(catalog: Catalog) -> Iterator[File]:
         yield File(views.node_bib_href(path), partial(bibliography, members), methodcaller("bibliography", members))
     exported = methodcaller("exported", records)
     yield File("downloads/papers.json", partial(_json_array, "record", records), exported)
-    yield File("downloads/papers.schema.json", lambda beside: exports.records_schema(beside.absolute).encode(), SETTINGS)
-    yield File("downloads/record.schema.json", lambda _: exports.record_schema().encode(), SETTINGS)
+    yield File("downloads/papers.schema.json", lambda beside: exports.records_schema(beside.absolute), SETTINGS)
+    yield File("downloads/record.schema.json", lambda _: exports.record_schema(), SETTINGS)
     yield File("downloads/papers.csl.json", partial(_json_array, "csl", records), exported)
 
 
